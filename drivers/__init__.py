@@ -1,0 +1,1 @@
+"""Device drivers and transports. Knows nothing of recipes or the engine."""

@@ -1,0 +1,57 @@
+"""`kilnctl` entry point. Subcommands are discovered from the `cmd_*` modules of this
+package: each has `register(subparsers)` that adds its parser with `func=` set."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+import kilnctl.cli as cli_pkg
+from kilnctl import __version__
+
+
+class UserError(Exception):
+    """An error the user can act on: printed as one line, exit code 2, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kilnctl",
+        description="Process control for the kiln room and the plating line.",
+    )
+    parser.add_argument("--version", action="version", version=f"kilnctl {__version__}")
+    parser.add_argument(
+        "--config",
+        "-c",
+        default=None,
+        help="plant config (default: ./kilnctl.toml, else the bundled simulator plant)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(cli_pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("cmd_"):
+            module = importlib.import_module(f"{cli_pkg.__name__}.{info.name}")
+            module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"kilnctl: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kilnctl: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

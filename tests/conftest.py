@@ -1,0 +1,21 @@
+"""Shared test fixtures. Warnings are errors and every test has a timeout (pyproject)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE_SERVERS = os.environ.get("KILNCTL_REQUIRE_SERVERS") == "1"
+
+
+def require_binary(name: str) -> str:
+    """Path of an external program a test needs; skip (or fail in CI) when absent."""
+    path = shutil.which(name)
+    if path is None:
+        reason = f"{name} is not installed (apt-get install it, or run .ci/run)"
+        if REQUIRE_SERVERS:
+            pytest.fail(f"CI requires {name}: {reason}")
+        pytest.skip(reason)
+    return path
