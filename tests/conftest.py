@@ -10,8 +10,7 @@ import pytest
 REQUIRE_SERVERS = os.environ.get("KILNCTL_REQUIRE_SERVERS") == "1"
 
 
-def require_binary(name: str) -> str:
-    """Path of an external program a test needs; skip (or fail in CI) when absent."""
+def _require_binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         reason = f"{name} is not installed (apt-get install it, or run .ci/run)"
@@ -19,3 +18,10 @@ def require_binary(name: str) -> str:
             pytest.fail(f"CI requires {name}: {reason}")
         pytest.skip(reason)
     return path
+
+
+@pytest.fixture
+def require_binary():  # type: ignore[no-untyped-def]
+    """`require_binary("mbpoll")` -> path of an external program a test needs; skips when
+    absent, or fails when KILNCTL_REQUIRE_SERVERS=1 (CI installs every server)."""
+    return _require_binary
