@@ -1,0 +1,108 @@
+"""Eurotherm 3216 (3200 series) in setpoint mode, Modbus RTU/TCP (manual HA028651 §15.5).
+
+kilnctl selects the remote setpoint (L-R 276 = 1) once, then streams the travelling
+setpoint into Rm.SP (26). TG.SP (2) lives in EEPROM (~100k writes) and is never streamed.
+Readings use the full-resolution IEEE float region (0x8000 + 2*addr, high word first),
+so they do not depend on the display's decimal-point setting; integer writes do, hence
+the `decimals` option (850.0 °C with one decimal is 8500).
+"""
+
+from __future__ import annotations
+
+from drivers.codec import DataType, Register
+from drivers.protocols import TemperatureReading
+from drivers.register_io import read_block, read_register, write_confirmed
+from drivers.safe_state import SafeAction
+from drivers.transport.modbus_bus import ModbusLink
+
+FLOAT_BASE = 0x8000
+
+
+def _float(name: str, addr: int) -> Register:
+    return Register(name, FLOAT_BASE + 2 * addr, DataType.FLOAT32)
+
+
+# Manual table (integer addresses) and the float twins read for full resolution.
+PV_IN = 1  # process value
+TG_SP = 2  # target setpoint: EEPROM, never streamed
+MAN_OP = 3  # manual output %
+WRK_OP = 4  # working output %
+WKG_SP = 5  # working (ramped) setpoint
+RM_SP = 26  # remote (comms) setpoint
+STAT = 75  # status word
+A_M = 273  # auto/manual, 1 = manual
+L_R = 276  # local/remote setpoint select, 1 = remote
+
+READINGS = (_float("pv", PV_IN), _float("wrk_op", WRK_OP), _float("wkg_sp", WKG_SP))
+STATUS = Register("stat", STAT)
+LOCAL_REMOTE = Register("L-R", L_R)
+AUTO_MANUAL = Register("A-M", A_M)
+
+# StAt bits
+ALARM_BITS = 0x000F  # b0-b3 alarms 1-4
+MANUAL_BIT = 1 << 4
+SENSOR_BREAK_BIT = 1 << 5
+OVER_RANGE_BIT = 1 << 10
+REMOTE_SP_FAIL_BIT = 1 << 14
+
+SAFE_SETPOINT_C = 0.0
+
+
+class Eurotherm3216:
+    """TemperatureController for a Eurotherm 3216 driven through its remote setpoint."""
+
+    def __init__(self, name: str, link: ModbusLink, *, decimals: int = 1) -> None:
+        self.name = name
+        self.link = link
+        self.health = link.health
+        scale = 10.0**decimals
+        self._remote_sp = Register("Rm.SP", RM_SP, DataType.INT16, scale)
+        self._manual_op = Register("MAN.OP", MAN_OP, DataType.INT16, scale)
+        self._remote_selected = False
+        self._manual_selected = False
+        self._safe = SafeAction(self._make_safe)
+
+    async def read(self) -> TemperatureReading:
+        values = await read_block(self.link, READINGS)
+        stat = int(await read_register(self.link, STATUS))
+        return TemperatureReading(
+            pv_c=values["pv"],
+            sp_c=values["wkg_sp"],
+            output_pct=values["wrk_op"],
+            sensor_break=bool(stat & SENSOR_BREAK_BIT),
+            manual=bool(stat & MANUAL_BIT),
+            remote_sp_fail=bool(stat & REMOTE_SP_FAIL_BIT),
+            over_range=bool(stat & OVER_RANGE_BIT),
+            alarm=bool(stat & ALARM_BITS),
+        )
+
+    async def start(self) -> None:
+        """Select the remote (comms) setpoint: L-R = 1, read back."""
+        await write_confirmed(self.link, LOCAL_REMOTE, 1)
+        self._remote_selected = True
+
+    async def set_setpoint(self, sp_c: float) -> None:
+        """Stream the travelling setpoint into Rm.SP (selecting remote SP first)."""
+        if not self._remote_selected:
+            await self.start()
+        await write_confirmed(self.link, self._remote_sp, sp_c)
+
+    async def set_output(self, pct: float) -> None:
+        """Manual output: A-M = 1, then MAN.OP. For direct (software PID) control."""
+        if not 0.0 <= pct <= 100.0:
+            raise ValueError(f"output must be 0..100 %, got {pct}")
+        await write_confirmed(self.link, AUTO_MANUAL, 1)
+        self._manual_selected = True
+        await write_confirmed(self.link, self._manual_op, pct)
+
+    async def safe(self) -> None:
+        """Heat off: manual output 0 if manual was used, remote setpoint to 0 °C."""
+        await self._safe()
+
+    async def _make_safe(self) -> None:
+        if self._manual_selected:
+            await write_confirmed(self.link, self._manual_op, 0.0)
+        await self.set_setpoint(SAFE_SETPOINT_C)
+
+    async def close(self) -> None:
+        self.link.close()

@@ -1,0 +1,124 @@
+"""Korad KA3005P (and rebadges) bench supply: plain ASCII, no terminators, 9600 8N1.
+
+The supply never acknowledges a set command, so every set is followed (after its ~50 ms
+settling time) by the matching query, and a mismatch is a WriteNotConfirmed.
+"""
+
+from __future__ import annotations
+
+from drivers.errors import FrameError, WriteNotConfirmed
+from drivers.protocols import RectifierReading, RegulationMode
+from drivers.safe_state import SafeAction
+from drivers.transport.ascii_serial import AsciiSerialPort
+
+# Commands and the length of their unterminated replies.
+VSET = "VSET1:{:05.2f}"
+ISET = "ISET1:{:05.3f}"
+VSET_Q, VSET_Q_LEN = "VSET1?", 5  # "12.50"
+ISET_Q, ISET_Q_LEN = "ISET1?", 5  # "1.250"
+VOUT_Q, VOUT_Q_LEN = "VOUT1?", 5
+IOUT_Q, IOUT_Q_LEN = "IOUT1?", 5
+STATUS_Q, STATUS_Q_LEN = "STATUS?", 1  # one raw status byte
+IDN_Q = "*IDN?"  # variable length: framed by the idle gap
+OUT_ON, OUT_OFF = "OUT1", "OUT0"
+
+STATUS_CV_BIT = 1 << 0  # 1 CV, 0 CC
+STATUS_OUTPUT_BIT = 1 << 6
+
+SET_SETTLE_S = 0.05
+VOLTS_RESOLUTION = 0.01
+AMPS_RESOLUTION = 0.001
+
+
+class KoradKA3005P:
+    """Rectifier for a Korad KA3005P on a serial line."""
+
+    def __init__(self, name: str, port: AsciiSerialPort, *, settle_s: float = SET_SETTLE_S):
+        self.name = name
+        self.port = port
+        self.health = port.health
+        self.settle_s = settle_s
+        self._safe = SafeAction(self._make_safe)
+
+    def _frame_error(self, command: str, reply: str) -> FrameError:
+        error = FrameError(self.name, self.port.address_text, f"{command} -> {reply!r}")
+        self.port.note_error(error)
+        return error
+
+    async def _number(self, command: str, length: int) -> float:
+        reply = await self.port.query(command, length)
+        try:
+            return float(reply)
+        except ValueError:
+            raise self._frame_error(command, reply) from None
+
+    async def status(self) -> int:
+        """The raw STATUS? byte."""
+        reply = await self.port.query(STATUS_Q, STATUS_Q_LEN)
+        if len(reply) != 1:
+            raise self._frame_error(STATUS_Q, reply)
+        return ord(reply)
+
+    async def identify(self) -> str:
+        """The *IDN? string, e.g. 'KORAD KA3005P V5.5 SN:...'."""
+        return (await self.port.query(IDN_Q)).strip()
+
+    async def read(self) -> RectifierReading:
+        volts = await self._number(VOUT_Q, VOUT_Q_LEN)
+        amps = await self._number(IOUT_Q, IOUT_Q_LEN)
+        v_set = await self._number(VSET_Q, VSET_Q_LEN)
+        i_set = await self._number(ISET_Q, ISET_Q_LEN)
+        status = await self.status()
+        return RectifierReading(
+            volts=volts,
+            amps=amps,
+            mode=RegulationMode.CV if status & STATUS_CV_BIT else RegulationMode.CC,
+            output_on=bool(status & STATUS_OUTPUT_BIT),
+            volts_setpoint=v_set,
+            amps_setpoint=i_set,
+        )
+
+    async def _set_and_confirm(
+        self, command: str, query: str, length: int, value: float, resolution: float
+    ) -> None:
+        await self.port.send(command)
+        await self.port.sleep(self.settle_s)
+        held = await self._number(query, length)
+        if abs(held - value) > resolution / 2 + 1e-9:
+            self._not_confirmed(f"{command}: device holds {held:g}")
+
+    def _not_confirmed(self, detail: str) -> None:
+        error = WriteNotConfirmed(self.name, self.port.address_text, detail)
+        self.port.note_error(error)
+        raise error
+
+    async def set_current(self, amps: float) -> None:
+        amps = round(amps, 3)
+        await self._set_and_confirm(ISET.format(amps), ISET_Q, ISET_Q_LEN, amps, AMPS_RESOLUTION)
+
+    async def set_voltage_limit(self, volts: float) -> None:
+        volts = round(volts, 2)
+        await self._set_and_confirm(VSET.format(volts), VSET_Q, VSET_Q_LEN, volts, VOLTS_RESOLUTION)
+
+    async def _output(self, on: bool) -> None:
+        await self.port.send(OUT_ON if on else OUT_OFF)
+        await self.port.sleep(self.settle_s)
+        if bool(await self.status() & STATUS_OUTPUT_BIT) != on:
+            self._not_confirmed(f"output {'on' if on else 'off'} did not take")
+
+    async def enable(self) -> None:
+        await self._output(True)
+
+    async def disable(self) -> None:
+        await self._output(False)
+
+    async def safe(self) -> None:
+        """Output off, current setpoint 0."""
+        await self._safe()
+
+    async def _make_safe(self) -> None:
+        await self.disable()
+        await self.set_current(0.0)
+
+    async def close(self) -> None:
+        self.port.close()

@@ -1,0 +1,223 @@
+"""`kilnctl runs`, `kilnctl report RUN` and `kilnctl qc RUN`: the journal's runs, the batch
+record of one run, and QC results entered at the end of a lot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kilnctl.cli.main import UserError
+from kilnctl.journal import Journal, JournalError, RunInfo
+from kilnctl.plant import PlantConfigError, find_plant, load_plant
+from kilnctl.report import (
+    assess_qc,
+    build_batch_record,
+    format_duration,
+    format_time,
+    render_csv,
+    render_html,
+    render_json,
+    render_markdown,
+    svg_chart,
+)
+
+DEFAULT_JOURNAL = "kilnctl-journal.sqlite"
+FORMATS = {".md": "md", ".html": "html", ".htm": "html", ".json": "json", ".csv": "csv"}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser("runs", help="list the runs in the journal")
+    add_journal_option(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per run")
+    p.set_defaults(func=cmd_runs)
+
+    p = subparsers.add_parser("report", help="the batch record of a run (md, html, json, csv)")
+    add_journal_option(p)
+    p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
+    p.add_argument(
+        "--format",
+        choices=("md", "html", "json", "csv"),
+        help="default: from --out's suffix, else md",
+    )
+    p.add_argument("--out", help="write to FILE (Markdown: the chart goes beside it as .svg)")
+    p.set_defaults(func=cmd_report)
+
+    p = subparsers.add_parser("qc", help="record QC results of a lot (thickness, adhesion, ...)")
+    add_journal_option(p)
+    p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
+    p.add_argument(
+        "--thickness-um",
+        required=True,
+        type=_floats,
+        help="XRF readings of one sample, comma-separated, e.g. 5.1,5.0,4.9,5.2,5.0",
+    )
+    p.add_argument("--adhesion", required=True, choices=("pass", "fail"), help="ASTM B571")
+    p.add_argument("--visual-defects", type=int, required=True, help="pins with defects")
+    p.add_argument("--sample-size", type=int, required=True, help="pins inspected")
+    p.add_argument("--notes", default="", help="free text")
+    p.add_argument("--who", default="", help="inspector")
+    p.set_defaults(func=cmd_qc)
+
+
+def add_journal_option(parser: argparse.ArgumentParser) -> None:
+    """--journal, shared by every command that reads the journal."""
+    parser.add_argument(
+        "--journal",
+        help=f"journal file (default: the plant config's journal, else {DEFAULT_JOURNAL})",
+    )
+
+
+def journal_path(args: argparse.Namespace) -> Path:
+    """--journal, else the plant config's journal path, else the default file name."""
+    if args.journal:
+        return Path(args.journal)
+    try:
+        return Path(load_plant(find_plant(args.config)).journal_path)
+    except PlantConfigError as exc:
+        if args.config:  # asked for this config explicitly: its errors matter
+            raise UserError(str(exc)) from None
+        return Path(DEFAULT_JOURNAL)
+
+
+def open_journal(args: argparse.Namespace) -> Journal:
+    """The existing journal (never creates an empty one by accident)."""
+    path = journal_path(args)
+    if not path.is_file():
+        raise UserError(f"no journal at {path} (give --journal FILE)")
+    try:
+        return Journal(path)
+    except JournalError as exc:
+        raise UserError(str(exc)) from None
+
+
+def resolve_run(journal: Journal, ref: str) -> RunInfo:
+    """A run by exact id, unique id prefix, or "last"."""
+    runs = journal.runs()
+    if not runs:
+        raise UserError(f"the journal {journal.path} holds no runs")
+    if ref == "last":
+        return max(runs, key=lambda r: r.started_at)
+    matches = [r for r in runs if r.run_id == ref] or [r for r in runs if r.run_id.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UserError(f"no run {ref!r} in {journal.path} (see `kilnctl runs`)")
+    ids = ", ".join(r.run_id for r in matches[:5])
+    raise UserError(f"run {ref!r} is ambiguous: {ids}{', ...' if len(matches) > 5 else ''}")
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give numbers separated by commas, e.g. 5.1,5.0,4.9"
+        ) from None
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with open_journal(args) as journal:
+        runs = journal.runs()
+    if args.json:
+        for r in runs:
+            print(json.dumps(_run_row(r)))
+        return 0
+    if not runs:
+        print("no runs")
+        return 0
+    header = ("RUN", "JOB", "LOT", "START (UTC)", "DURATION", "OUTCOME")
+    rows = [
+        (
+            r.run_id,
+            r.job_name,
+            r.lot_id,
+            format_time(r.started_at),
+            format_duration(None if r.finished_at is None else r.finished_at - r.started_at),
+            r.outcome or "unfinished",
+        )
+        for r in runs
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _run_row(r: RunInfo) -> dict[str, Any]:
+    duration = None if r.finished_at is None else r.finished_at - r.started_at
+    return {
+        "run_id": r.run_id,
+        "job": r.job_name,
+        "lot": r.lot_id,
+        "started_at": r.started_at,
+        "duration_s": duration,
+        "outcome": r.outcome,
+    }
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else None
+    fmt = args.format or (FORMATS.get(out.suffix.lower(), "md") if out else "md")
+    with open_journal(args) as journal:
+        run = resolve_run(journal, args.run)
+        record = build_batch_record(journal, run.run_id)
+    if fmt == "md":
+        chart_link = None
+        if out is not None:
+            svg = svg_chart(record.samples, record.run.started_at)
+            if svg:
+                chart_path = out.with_suffix(".svg")
+                _write(chart_path, svg)
+                chart_link = chart_path.name
+        text = render_markdown(record, chart_link)
+    elif fmt == "html":
+        text = render_html(record)
+    elif fmt == "json":
+        text = render_json(record)
+    else:
+        text = render_csv(record)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        _write(out, text)
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def cmd_qc(args: argparse.Namespace) -> int:
+    try:
+        data = assess_qc(
+            thickness_um=args.thickness_um,
+            adhesion=args.adhesion,
+            visual_defects=args.visual_defects,
+            sample_size=args.sample_size,
+            notes=args.notes,
+            who=args.who,
+        )
+    except ValueError as exc:
+        raise UserError(f"qc: {exc}") from None
+    with open_journal(args) as journal:
+        run = resolve_run(journal, args.run)
+        journal.record_event(run.run_id, time.time(), "qc", data)
+    for warning in data["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    mean = data.get("thickness_mean_um")
+    thickness = "no thickness readings" if mean is None else f"mean thickness {mean:.2f} µm"
+    reason = " (an adhesion failure fails the lot)" if data["adhesion"] == "fail" else ""
+    print(
+        f"QC recorded for run {run.run_id}, lot {run.lot_id}: {thickness}, adhesion "
+        f"{data['adhesion']}, {data['visual_defects']} of {data['sample_size']} with visual "
+        f"defects -> {data['verdict'].upper()}{reason}"
+    )
+    return 0

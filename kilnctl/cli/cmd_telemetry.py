@@ -1,0 +1,137 @@
+"""`kilnctl telemetry`: run the InfluxDB telemetry writer in the foreground (a sidecar).
+
+Settings come from the plant config's [influx] section; flags override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from pydantic import ValidationError
+
+from kilnctl.cli.cmd_runs import add_journal_option, journal_path
+from kilnctl.cli.main import UserError
+from kilnctl.journal import Journal, JournalError
+from kilnctl.plant import InfluxConfig, PlantConfigError, find_plant, load_plant
+from kilnctl.telemetry import SinkError, TelemetryWriter, make_sink
+from kilnctl.telemetry.sinks import API_CHOICES
+
+log = logging.getLogger("kilnctl.telemetry")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "telemetry",
+        help="copy the journal to InfluxDB (foreground; for a sidecar)",
+        description="Copy samples and events from the journal to InfluxDB, from the "
+        "writer's own cursor; an outage is retried with backoff and loses nothing. "
+        "Settings: the plant config's [influx] section, overridden by these flags. "
+        "The token may also come from $KILNCTL_INFLUX_TOKEN.",
+    )
+    add_journal_option(p)
+    p.add_argument("--url", help="e.g. http://127.0.0.1:8086")
+    p.add_argument("--api", choices=API_CHOICES, help="v2 (also VictoriaMetrics), v1, auto")
+    p.add_argument("--org", help="v2 organisation")
+    p.add_argument("--bucket", help="v2 bucket")
+    p.add_argument("--database", help="1.x database")
+    p.add_argument("--token", help="v2 token, or 1.x user:password")
+    p.add_argument("--batch-size", type=int, help="records per write (default 500)")
+    p.add_argument("--poll-interval", type=float, default=1.0, help="seconds between polls")
+    p.add_argument(
+        "--once", action="store_true", help="deliver what is pending, then exit (1 on failure)"
+    )
+    p.set_defaults(func=cmd_telemetry)
+
+
+def influx_settings(args: argparse.Namespace) -> InfluxConfig:
+    """The plant config's [influx] section with the command-line overrides applied."""
+    base: dict[str, object] = {}
+    try:
+        section = load_plant(find_plant(args.config)).influx
+        if section is not None:
+            base = section.model_dump()
+    except PlantConfigError as exc:
+        if args.config:
+            raise UserError(str(exc)) from None
+    overrides = {
+        "url": args.url,
+        "api": args.api,
+        "org": args.org,
+        "bucket": args.bucket,
+        "database": args.database,
+        "token": args.token or os.environ.get("KILNCTL_INFLUX_TOKEN"),
+        "batch_size": args.batch_size,
+    }
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    if not base.get("url"):
+        raise UserError("no InfluxDB configured: add an [influx] section or give --url")
+    try:
+        return InfluxConfig.model_validate(base)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"[influx]: {problems}") from None
+
+
+def cmd_telemetry(args: argparse.Namespace) -> int:
+    settings = influx_settings(args)
+    try:
+        sink = make_sink(
+            settings.url,
+            api=settings.api,
+            org=settings.org,
+            bucket=settings.bucket,
+            token=settings.token,
+            database=settings.database,
+        )
+    except ValueError as exc:
+        raise UserError(f"[influx]: {exc}") from None
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+        )
+    try:
+        journal = Journal(journal_path(args))
+    except JournalError as exc:
+        raise UserError(str(exc)) from None
+    writer = TelemetryWriter(
+        journal, sink, batch_size=settings.batch_size, poll_interval_s=args.poll_interval
+    )
+    try:
+        if args.once:
+            try:
+                n = writer.drain()
+            except SinkError as exc:
+                log.error("telemetry: cannot write to %s: %s", sink.description, exc)
+                return 1
+            log.info("telemetry: delivered %d records to %s", n, sink.description)
+            return 0
+        return _run_until_signalled(writer)
+    finally:
+        sink.close()
+        journal.close()
+
+
+def _run_until_signalled(writer: TelemetryWriter) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    log.info(
+        "telemetry: %s -> %s, %d records pending",
+        writer.journal.path,
+        writer.sink.description,
+        writer.backlog(),
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a sidecar is stopped
+        writer.run(stop)
+    log.info("telemetry: stopped after delivering %d records", writer.delivered)
+    return 0

@@ -1,0 +1,284 @@
+"""The engine: commands in, events out; several runs (kilns and tanks) at once.
+
+`Engine(devices, plant, library, journal, clock)`; `await submit(command)`;
+`subscribe()` gives a bounded queue of events (a slow subscriber loses its oldest events,
+it never blocks the engine); `await wait(run_id)`; `await resume(run_id)` continues a run
+from its journal checkpoint. Every run path ends with its devices safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from kilnctl.clock import Clock
+from kilnctl.engine.alarms import Action
+from kilnctl.engine.firing import make_safe
+from kilnctl.engine.job import JobRun, PlanStep, plan_job
+from kilnctl.engine.messages import (
+    Abort,
+    AckAlarm,
+    AnswerPrompt,
+    Command,
+    Event,
+    ExtendHold,
+    Notice,
+    Pause,
+    Resume,
+    RunCommand,
+    RunFinished,
+    RunStarted,
+    SkipSegment,
+    StartJob,
+)
+from kilnctl.engine.plantview import PlantError, devices_of, kiln_setup, tank_setups
+from kilnctl.engine.resume import outage_refusal
+from kilnctl.engine.runtime import RunAborted, RunContext
+from kilnctl.engine.settings import EngineSettings
+from kilnctl.journal import Journal
+from kilnctl.recipes.loader import content_hash
+from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
+
+log = logging.getLogger(__name__)
+
+
+class EngineError(Exception):
+    """A command the engine cannot carry out (unknown run, busy kiln, bad recipe, ...)."""
+
+
+@dataclass
+class RunHandle:
+    """A run in this engine: its context, task, devices, and outcome once finished."""
+
+    ctx: RunContext
+    task: asyncio.Task[str]
+    devices: set[str]
+    job_name: str
+    outcome: str | None = None
+    reason: str = ""
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    job_name: str
+    plan: list[PlanStep]
+    lot: Lot | None
+    hashes: dict[str, str]
+    kilns: list[str | None]
+    tanks: list[str]
+
+
+class Engine:
+    """Runs jobs, profiles and recipes on the plant's devices."""
+
+    def __init__(self, devices: dict[str, object], plant: Any, library: Any,
+                 journal: Journal | None, clock: Clock,
+                 settings: EngineSettings | None = None) -> None:
+        self.devices = devices
+        self.plant = plant
+        self.library = library
+        self.journal = journal
+        self.clock = clock
+        self.settings = settings or EngineSettings()
+        self.runs: dict[str, RunHandle] = {}
+        self._subscribers: list[asyncio.Queue[Event]] = []
+        self._local_ids = 0
+
+    # ------------------------------------------------------------------ events
+
+    def subscribe(self, maxsize: int | None = None) -> asyncio.Queue[Event]:
+        """A bounded queue receiving every event from now on."""
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize or self.settings.subscriber_queue)
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Event]) -> None:
+        if queue in self._subscribers:
+            self._subscribers.remove(queue)
+
+    def _publish(self, event: Event) -> None:
+        for queue in self._subscribers:
+            if queue.full():
+                queue.get_nowait()  # the slow subscriber loses its oldest event
+            queue.put_nowait(event)
+
+    # ------------------------------------------------------------------ commands
+
+    async def submit(self, command: Command) -> str | None:
+        """Carry out a command; StartJob returns the new run's id."""
+        if isinstance(command, StartJob):
+            return self._start(command)
+        if not isinstance(command, RunCommand):
+            raise EngineError(f"unknown command {command!r}")
+        handle = self.runs.get(command.run_id)
+        if handle is None or handle.outcome is not None:
+            raise EngineError(f"run {command.run_id!r} is not running")
+        ctx = handle.ctx
+        if isinstance(command, Pause | Resume):
+            ctx.paused = isinstance(command, Pause)
+            ctx.operator(command.who, command.kind)
+            ctx.state("run", "paused" if ctx.paused else "running", f"by {command.who}")
+        elif isinstance(command, SkipSegment):
+            ctx.skip_requests += 1
+        elif isinstance(command, ExtendHold):
+            ctx.extend_s += command.seconds
+        elif isinstance(command, Abort):
+            ctx.operator(command.who, "abort", command.reason)
+            ctx.request_abort(f"{command.reason} ({command.who})")
+        elif isinstance(command, AckAlarm) and not ctx.alarms.ack(command.alarm_id, command.who):
+            raise EngineError(f"no unacknowledged alarm {command.alarm_id!r}")
+        elif isinstance(command, AnswerPrompt) and not ctx.answer(
+            command.prompt_id, command.answer, command.who
+        ):
+            raise EngineError(f"no open prompt {command.prompt_id!r}")
+        return command.run_id
+
+    async def wait(self, run_id: str) -> str:
+        """Wait for a run to finish; returns its outcome."""
+        return await self.runs[run_id].task
+
+    async def close(self) -> None:
+        """Abort every run still going and wait until their devices are safe."""
+        for handle in self.runs.values():
+            if handle.outcome is None:
+                handle.ctx.request_abort("engine shutting down")
+        await asyncio.gather(*(h.task for h in self.runs.values()), return_exceptions=True)
+
+    # ------------------------------------------------------------------ starting
+
+    def _get(self, name: str) -> Any:
+        if self.library is None:
+            raise EngineError(f"no recipe library to look up {name!r}")
+        return self.library.get(name)
+
+    def _prepare(self, cmd: StartJob) -> _Prepared:
+        recipe = cmd.recipe if cmd.recipe is not None else self._get(cmd.ref)
+        hashes = {recipe.name: content_hash(recipe)}
+        lot: Lot | None = cmd.lot
+        if isinstance(recipe, Job):
+            try:
+                plan = plan_job(recipe, self._get)
+            except ValueError as exc:
+                raise EngineError(str(exc)) from exc
+            lot = recipe.lot
+            for step in plan:
+                if step.recipe is not None:
+                    hashes[step.recipe.name] = content_hash(step.recipe)
+        elif isinstance(recipe, FiringProfile):
+            plan = [PlanStep("firing", recipe.name, recipe, kiln=cmd.kiln)]
+        elif isinstance(recipe, PlatingRecipe):
+            plan = [PlanStep("plating", recipe.name, recipe)]
+        else:
+            raise EngineError(f"{cmd.ref!r} is not a job, firing profile or plating recipe")
+        kilns = [s.kiln for s in plan if s.kind == "firing"]
+        tanks = sorted({st.tank for s in plan if isinstance(s.recipe, PlatingRecipe)
+                        for st in s.recipe.steps if st.tank is not None})
+        return _Prepared(recipe.name, plan, lot, hashes, kilns, tanks)
+
+    def _start(self, cmd: StartJob, run_id: str | None = None,
+               resume: dict[str, Any] | None = None) -> str:
+        prep = self._prepare(cmd)
+        lot = prep.lot
+        used = devices_of(self.plant, prep.kilns, prep.tanks)
+        busy = {d for h in self.runs.values() if h.outcome is None for d in h.devices} & used
+        if busy:
+            raise EngineError(f"busy: {', '.join(sorted(busy))} already in a run")
+        # resolve devices now so a bad plant config fails the command, not the run
+        try:
+            for k in prep.kilns:
+                kiln_setup(self.plant, self.devices, k)
+        except PlantError as exc:
+            raise EngineError(str(exc)) from exc
+        started = self.clock.wall_time()
+        if run_id is None:
+            if self.journal is not None:
+                run_id = self.journal.start_run(
+                    job_name=prep.job_name, lot_id=cmd.lot_id, recipe_hashes=prep.hashes,
+                    started_at=started,
+                    meta={"ref": cmd.ref, "kiln": cmd.kiln, "tank": cmd.tank, "who": cmd.who,
+                          "lot": lot.model_dump(mode="json") if lot is not None else None},
+                )
+            else:
+                self._local_ids += 1
+                run_id = f"run-{self._local_ids}"
+        ctx = RunContext(run_id, self.clock, self.journal, self._publish, self.settings)
+        material = lot.material.value if lot is not None else None
+        material_max = self.settings.material_max_c.get(material) if material else None
+        job = JobRun(ctx, prep.plan, lambda k: kiln_setup(self.plant, self.devices, k),
+                     tank_setups(self.plant, self.devices), lot, material_max)
+        ctx.emit(RunStarted(run_id, started, prep.job_name, cmd.lot_id, prep.hashes,
+                            resumed=resume is not None))
+        task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume))
+        self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name)
+        return run_id
+
+    async def _run(self, ctx: RunContext, job: JobRun, used: set[str],
+                   resume: dict[str, Any] | None) -> str:
+        outcome, reason = "failed", "internal error"
+        try:
+            await job.run(resume)
+            outcome, reason = "completed", ""
+        except RunAborted as exc:
+            outcome, reason = exc.outcome, exc.reason
+        except asyncio.CancelledError:
+            outcome, reason = "stopped", "cancelled"
+            raise
+        except Exception as exc:  # any bug must still end with devices safe and a record
+            log.exception("run %s failed", ctx.run_id)
+            reason = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            for name in sorted(used):
+                device = self.devices.get(name)
+                if device is not None:
+                    await make_safe(device, f"end of run {ctx.run_id}")
+            handle = self.runs.get(ctx.run_id)
+            if handle is not None:
+                handle.outcome, handle.reason, handle.results = outcome, reason, ctx.results
+            ctx.emit(RunFinished(ctx.run_id, ctx.now(), outcome, reason))
+            if self.journal is not None:
+                self.journal.finish_run(ctx.run_id, ctx.now(), outcome)
+        return outcome
+
+    # ------------------------------------------------------------------ resume
+
+    async def resume(self, run_id: str) -> str:
+        """Continue an unfinished journal run from its last checkpoint (same run id).
+        If the outage was too long or the PV is far from the schedule, the run is
+        finished "stopped" with the reason as an event; returns the run id either way."""
+        if self.journal is None:
+            raise EngineError("resume needs a journal")
+        info = next((r for r in self.journal.unfinished_runs() if r.run_id == run_id), None)
+        if info is None:
+            raise EngineError(f"run {run_id!r} is not an unfinished run in the journal")
+        checkpoint = self.journal.last_checkpoint(run_id)
+        meta = info.meta
+        cmd = StartJob(ref=str(meta.get("ref") or info.job_name), lot_id=info.lot_id,
+                       who=str(meta.get("who") or "operator"), kiln=meta.get("kiln"),
+                       tank=meta.get("tank"),
+                       lot=Lot.model_validate(meta["lot"]) if meta.get("lot") else None)
+        now = self.clock.wall_time()
+        refusal = ("no checkpoint: the run never got going" if checkpoint is None
+                   else outage_refusal(checkpoint[0], now, self.settings))
+        if checkpoint is not None and refusal is None:
+            prep = self._prepare(cmd)
+            changed = [n for n, h in prep.hashes.items() if info.recipe_hashes.get(n) != h]
+            if changed:
+                refusal = f"recipe changed since the run started: {', '.join(changed)}"
+        if refusal is not None or checkpoint is None:
+            self._publish(Notice(run_id, now, "run", "resume", refusal or ""))
+            self.journal.record_event(run_id, now, "notice",
+                                      {"source": "run", "topic": "resume", "message": refusal})
+            for name in sorted(self.devices):
+                await make_safe(self.devices[name], "resume refused")
+            self.journal.finish_run(run_id, now, "stopped")
+            self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
+            return run_id
+        return self._start(cmd, run_id=run_id, resume=checkpoint[1])
+
+    def hold_actions(self, run_id: str) -> set[Action]:
+        """Actions of the run's active alarms (for status displays)."""
+        return self.runs[run_id].ctx.alarms.actions()

@@ -1,0 +1,233 @@
+"""Interlocks: what is wrong right now, checked on every sample (PROCESS.md numbers).
+
+Checkers are stateful only where a condition needs history (failure to heat, stuck relay,
+hold band timers, CC->CV). They return {alarm code: message} for every active condition;
+the run hands that to AlarmBook.sync and carries out the alarms' safe actions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from drivers.protocols import RectifierReading, RegulationMode, TemperatureReading
+from kilnctl.engine.schedule import DONE, HOLD, RAMP, FiringSchedule
+
+
+@dataclass(frozen=True)
+class KilnLimits:
+    """Kiln interlock thresholds; defaults from PROCESS.md (controller diagnostics)."""
+
+    trip_c: float | None = None
+    """Absolute over-temperature trip (profile trip_c, else the kiln's max temperature)."""
+    deviation_c: float = 28.0
+    hold_band_c: float = 28.0
+    hold_band_s: float = 18.0
+    door_grace_s: float = 180.0
+    """Below the hold band (door opened to load) is tolerated this much longer."""
+    fth_window_s: float = 22.5 * 60
+    fth_min_rise_c_per_h: float = 7.0
+    full_demand_pct: float = 99.0
+    stuck_window_s: float = 120.0
+    stuck_rise_c: float = 5.0
+    stuck_output_pct: float = 0.5
+    pv_min_c: float = -50.0
+    pv_max_c: float = 1600.0
+    """PV outside [pv_min_c, pv_max_c] is a broken thermocouple, not a temperature."""
+    material_max_c: float | None = None
+    """Highest temperature the lot's material may see (e.g. ~350 °C for zinc alloy)."""
+
+
+KILN_CODES = (
+    "over_temperature",
+    "deviation_high",
+    "hold_band",
+    "failure_to_heat",
+    "tc_break",
+    "stuck_relay",
+    "hold_warn",
+    "over_fire",
+    "material_limit",
+)
+
+
+class _Window:
+    """PV history while a condition holds; emptied when it stops holding."""
+
+    def __init__(self) -> None:
+        self.points: deque[tuple[float, float]] = deque()
+
+    def add(self, t: float, pv: float, window_s: float) -> float | None:
+        """Record; returns the PV change over the window once it spans window_s."""
+        self.points.append((t, pv))
+        while len(self.points) > 1 and t - self.points[1][0] >= window_s:
+            self.points.popleft()
+        t0, pv0 = self.points[0]
+        return pv - pv0 if t - t0 >= window_s else None
+
+    def reset(self) -> None:
+        self.points.clear()
+
+
+class KilnInterlocks:
+    """Checks one kiln's reading against its schedule."""
+
+    def __init__(self, limits: KilnLimits) -> None:
+        self.limits = limits
+        self._heating = _Window()
+        self._idle = _Window()
+        self._below_since: float | None = None
+        self._above_since: float | None = None
+
+    def check(
+        self, t: float, reading: TemperatureReading, schedule: FiringSchedule
+    ) -> dict[str, str]:
+        lim = self.limits
+        found: dict[str, str] = {}
+        pv = reading.pv_c
+        if reading.sensor_break or not math.isfinite(pv) or not lim.pv_min_c <= pv <= lim.pv_max_c:
+            found["tc_break"] = f"sensor break (PV {pv})"
+            return found  # nothing else can be judged without a temperature
+        if lim.trip_c is not None and pv > lim.trip_c:
+            found["over_temperature"] = f"PV {pv:.1f} °C > trip {lim.trip_c:.1f} °C"
+        if lim.material_max_c is not None and pv > lim.material_max_c:
+            found["material_limit"] = f"PV {pv:.1f} °C > {lim.material_max_c:.1f} °C for this lot"
+        st = schedule.state
+        seg = schedule.segment
+        free_cooling = st.phase == RAMP and seg.rate_c_per_h is None and not schedule.heating
+        if st.phase != DONE and not free_cooling and pv > st.sp_c + lim.deviation_c:
+            found["deviation_high"] = (
+                f"PV {pv:.1f} °C > setpoint {st.sp_c:.1f} + {lim.deviation_c:.0f} °C"
+            )
+        self._check_hold(t, pv, schedule, found)
+        self._check_heating(t, reading, schedule, found)
+        return found
+
+    def _check_hold(
+        self, t: float, pv: float, schedule: FiringSchedule, found: dict[str, str]
+    ) -> None:
+        lim = self.limits
+        st = schedule.state
+        seg = schedule.segment
+        if st.phase != HOLD or st.paused:
+            self._below_since = self._above_since = None
+            return
+        if pv < seg.target_c - lim.hold_band_c:
+            self._below_since = t if self._below_since is None else self._below_since
+            if t - self._below_since > lim.hold_band_s + lim.door_grace_s:
+                found["hold_band"] = f"PV {pv:.1f} °C below hold {seg.target_c:.0f} °C"
+        else:
+            self._below_since = None
+        if pv > seg.target_c + lim.hold_band_c:
+            self._above_since = t if self._above_since is None else self._above_since
+            if t - self._above_since > lim.hold_band_s:
+                found["hold_band"] = f"PV {pv:.1f} °C above hold {seg.target_c:.0f} °C"
+        else:
+            self._above_since = None
+        if seg.max_hold_s is not None and st.hold_wall_s > seg.max_hold_s:
+            found["over_fire"] = f"{st.hold_wall_s:.0f} s at temperature > {seg.max_hold_s:.0f} s"
+        elif seg.warn_hold_s is not None and st.hold_wall_s > seg.warn_hold_s:
+            found["hold_warn"] = f"{st.hold_wall_s:.0f} s at temperature > {seg.warn_hold_s:.0f} s"
+
+    def _check_heating(
+        self,
+        t: float,
+        reading: TemperatureReading,
+        schedule: FiringSchedule,
+        found: dict[str, str],
+    ) -> None:
+        lim = self.limits
+        pv = reading.pv_c
+        if schedule.heating and reading.output_pct >= lim.full_demand_pct:
+            rise = self._heating.add(t, pv, lim.fth_window_s)
+            min_rise = lim.fth_min_rise_c_per_h * lim.fth_window_s / 3600.0
+            if rise is not None and rise < min_rise:
+                found["failure_to_heat"] = (
+                    f"rose {rise:.1f} °C in {lim.fth_window_s / 60:.1f} min at full power"
+                )
+        else:
+            self._heating.reset()
+        if reading.output_pct <= lim.stuck_output_pct:
+            rise = self._idle.add(t, pv, lim.stuck_window_s)
+            if rise is not None and rise >= lim.stuck_rise_c:
+                found["stuck_relay"] = (
+                    f"rose {rise:.1f} °C in {lim.stuck_window_s:.0f} s with output 0 %"
+                )
+        else:
+            self._idle.reset()
+
+
+@dataclass(frozen=True)
+class TankLimits:
+    """Rectifier/tank interlock thresholds."""
+
+    max_current_a: float | None = None
+    max_voltage_v: float | None = None
+    over_current_frac: float = 0.10
+    over_current_margin_a: float = 0.5
+    over_voltage_margin_v: float = 0.5
+    open_circuit_v: float = 1.0
+    open_circuit_frac: float = 0.05
+    settle_s: float = 3.0
+    """After output on or a current change, transients are not judged for this long."""
+
+
+TANK_CODES = (
+    "over_current",
+    "over_voltage",
+    "open_circuit",
+    "cc_cv_change",
+    "rectifier_over_temperature",
+    "bath_out_of_band",
+)
+
+
+class TankInterlocks:
+    """Checks one rectifier (and its bath) during an electro step."""
+
+    def __init__(self, limits: TankLimits) -> None:
+        self.limits = limits
+        self._seen_cc = False
+
+    def new_step(self) -> None:
+        self._seen_cc = False
+
+    def check(
+        self,
+        reading: RectifierReading,
+        *,
+        amps_sp: float,
+        volts_limit: float | None,
+        settled: bool,
+        bath_c: float | None = None,
+        bath_band: tuple[float, float] | None = None,
+    ) -> dict[str, str]:
+        lim = self.limits
+        found: dict[str, str] = {}
+        ceiling = amps_sp * (1 + lim.over_current_frac) + lim.over_current_margin_a
+        if lim.max_current_a is not None:
+            ceiling = min(ceiling, lim.max_current_a + lim.over_current_margin_a)
+        if reading.over_current_trip or (reading.output_on and reading.amps > ceiling):
+            found["over_current"] = f"{reading.amps:.2f} A > {ceiling:.2f} A"
+        v_ceiling = math.inf
+        for limit in (volts_limit, lim.max_voltage_v):
+            if limit is not None:
+                v_ceiling = min(v_ceiling, limit + lim.over_voltage_margin_v)
+        if reading.over_voltage_trip or reading.volts > v_ceiling:
+            found["over_voltage"] = f"{reading.volts:.2f} V > {v_ceiling:.2f} V"
+        if reading.over_temperature:
+            found["rectifier_over_temperature"] = "over-temperature flag set"
+        if reading.output_on and settled and amps_sp > 0:
+            no_current = reading.amps < amps_sp * lim.open_circuit_frac
+            if reading.volts >= lim.open_circuit_v and no_current:
+                found["open_circuit"] = f"{reading.volts:.2f} V but {reading.amps:.2f} A"
+            if reading.mode == RegulationMode.CC:
+                self._seen_cc = True
+            elif self._seen_cc:
+                found["cc_cv_change"] = f"CC -> CV at {reading.volts:.2f} V"
+        if bath_c is not None and bath_band is not None:
+            low, high = bath_band
+            if not low <= bath_c <= high:
+                found["bath_out_of_band"] = f"bath {bath_c:.1f} °C outside {low:.0f}-{high:.0f} °C"
+        return found

@@ -1,0 +1,287 @@
+"""The travelling setpoint of a firing profile: a pure state machine advanced by (t, pv).
+
+No clock and no I/O: `advance(t, pv)` moves the setpoint along the segments and returns it.
+Rules (PROCESS.md, kiln-controller practice):
+
+- a ramp moves the setpoint from where the previous segment ended towards the target at
+  `rate_c_per_h`; a "max" rate (None) jumps the setpoint to the target (full power) and the
+  ramp ends when the PV gets within `reach_band_c` of it;
+- catch-up: while the PV lags the setpoint by more than `catchup_band_c` (below it when
+  heating, above it when cooling) the ramp waits, so the kiln is never asked to chase a
+  setpoint it cannot follow;
+- guaranteed soak: with a `soak_band_c`, hold time counts only while |pv - target| <= band;
+- seek start: begin where the kiln already is, skipping the ramp portions below the PV;
+- pause freezes everything; skip moves to the next segment from the current setpoint (so
+  the setpoint never jumps); extend adds time to the current (or coming) hold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+RAMP = "ramp"
+HOLD = "hold"
+DONE = "done"
+
+
+@dataclass(frozen=True)
+class ScheduleSegment:
+    """The part of a recipe Segment the schedule needs (canonical units)."""
+
+    rate_c_per_h: float | None
+    target_c: float
+    hold_s: float = 0.0
+    soak_band_c: float | None = None
+    warn_hold_s: float | None = None
+    max_hold_s: float | None = None
+
+    @classmethod
+    def from_recipe(cls, segment: Any) -> ScheduleSegment:
+        """Copy from a kilnctl.recipes.models.Segment (or anything with those attributes)."""
+        return cls(
+            rate_c_per_h=segment.rate_c_per_h,
+            target_c=float(segment.target_c),
+            hold_s=float(getattr(segment, "hold_s", 0.0) or 0.0),
+            soak_band_c=getattr(segment, "soak_band_c", None),
+            warn_hold_s=getattr(segment, "warn_hold_s", None),
+            max_hold_s=getattr(segment, "max_hold_s", None),
+        )
+
+
+@dataclass
+class ScheduleState:
+    """Everything needed to continue a schedule (stored in journal checkpoints)."""
+
+    index: int = 0
+    phase: str = RAMP
+    sp_c: float = 20.0
+    ramp_start_c: float = 20.0
+    hold_elapsed_s: float = 0.0
+    """Soak time counted towards the hold (only inside the soak band)."""
+    hold_wall_s: float = 0.0
+    """Time spent in the hold phase, counted or not (for warn/max-hold limits)."""
+    extra_hold_s: float = 0.0
+    paused: bool = False
+    waiting: bool = False
+    """Catch-up: the ramp is waiting for the PV."""
+    t: float | None = None
+
+
+class FiringSchedule:
+    """Travelling setpoint over a list of segments."""
+
+    def __init__(
+        self,
+        segments: Iterable[ScheduleSegment],
+        *,
+        catchup_band_c: float | None = 15.0,
+        reach_band_c: float = 2.0,
+        max_temp_c: float | None = None,
+        state: ScheduleState | None = None,
+    ) -> None:
+        self.segments: Sequence[ScheduleSegment] = tuple(segments)
+        if not self.segments:
+            raise ValueError("a firing schedule needs at least one segment")
+        self.catchup_band_c = catchup_band_c
+        self.reach_band_c = reach_band_c
+        self.max_temp_c = max_temp_c
+        self.state = state or ScheduleState()
+
+    @classmethod
+    def from_profile(cls, profile: Any, **options: Any) -> FiringSchedule:
+        """Build from a FiringProfile (segments, max_temp_c)."""
+        segments = [ScheduleSegment.from_recipe(s) for s in profile.segments]
+        options.setdefault("max_temp_c", getattr(profile, "max_temp_c", None))
+        return cls(segments, **options)
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def done(self) -> bool:
+        return self.state.phase == DONE
+
+    @property
+    def sp_c(self) -> float:
+        return self.state.sp_c
+
+    @property
+    def segment(self) -> ScheduleSegment:
+        """The current segment (the last one once done)."""
+        return self.segments[min(self.state.index, len(self.segments) - 1)]
+
+    @property
+    def heating(self) -> bool:
+        """True while ramping up (the segment's target is above where its ramp began)."""
+        return self.state.phase == RAMP and self.segment.target_c > self.state.ramp_start_c
+
+    @property
+    def rate_c_per_h(self) -> float:
+        """Signed rate of the travelling setpoint right now (feed-forward); 0 when not moving."""
+        st = self.state
+        seg = self.segment
+        if st.phase != RAMP or st.paused or st.waiting or seg.rate_c_per_h is None:
+            return 0.0
+        return math.copysign(seg.rate_c_per_h, seg.target_c - st.ramp_start_c)
+
+    @property
+    def hold_total_s(self) -> float:
+        return self.segment.hold_s + self.state.extra_hold_s
+
+    def remaining_s(self, max_rate_c_per_h: float = 999.0) -> float:
+        """Estimated time to the end, assuming the kiln follows (max rate taken as given)."""
+        st = self.state
+        if st.phase == DONE:
+            return 0.0
+        total = 0.0
+        start = st.sp_c
+        for i in range(st.index, len(self.segments)):
+            seg = self.segments[i]
+            if i > st.index or st.phase == RAMP:
+                rate = seg.rate_c_per_h or max_rate_c_per_h
+                total += abs(seg.target_c - start) / rate * 3600.0
+            hold = seg.hold_s + (st.extra_hold_s if i == st.index else 0.0)
+            total += hold - (st.hold_elapsed_s if i == st.index else 0.0)
+            start = seg.target_c
+        return max(0.0, total)
+
+    # ------------------------------------------------------------------ commands
+
+    def start(self, t: float, pv_c: float, *, seek: bool = True) -> None:
+        """Begin at time t with the kiln at pv_c. With `seek`, leading segments that end
+        below the PV and have no hold are skipped; the first ramp starts from the PV."""
+        index = 0
+        if seek:
+            while (
+                index < len(self.segments) - 1
+                and self.segments[index].target_c <= pv_c
+                and self.segments[index].hold_s == 0.0
+            ):
+                index += 1
+        self.state = ScheduleState(index=index, phase=RAMP, sp_c=pv_c, ramp_start_c=pv_c, t=t)
+        self._clamp()
+
+    def pause(self) -> None:
+        self.state.paused = True
+
+    def resume(self) -> None:
+        self.state.paused = False
+
+    def skip(self) -> None:
+        """Go to the next segment from the current setpoint (no setpoint jump)."""
+        if self.state.phase != DONE:
+            self._next_segment()
+
+    def extend(self, seconds: float) -> bool:
+        """Add seconds to the current (or coming) hold; False when the schedule is done."""
+        if self.state.phase == DONE:
+            return False
+        self.state.extra_hold_s += seconds
+        return True
+
+    # ------------------------------------------------------------------ advance
+
+    def advance(self, t: float, pv_c: float | None, *, catch_up: bool = True) -> float:
+        """Move the schedule to time t given the PV (None = unknown: no catch-up, soak
+        time counted); returns the travelling setpoint."""
+        st = self.state
+        if st.t is None:
+            st.t = t
+        dt = max(0.0, t - st.t)
+        st.t = t
+        if st.paused or st.phase == DONE:
+            return st.sp_c
+        st.waiting = False
+        while st.phase != DONE:
+            seg = self.segments[st.index]
+            if st.phase == RAMP:
+                dt = self._ramp(seg, dt, pv_c, catch_up)
+                if st.phase == RAMP:
+                    break
+            else:
+                dt = self._hold(seg, dt, pv_c)
+                if st.phase == HOLD:
+                    break
+        self._clamp()
+        return st.sp_c
+
+    def _ramp(self, seg: ScheduleSegment, dt: float, pv: float | None, catch_up: bool) -> float:
+        st = self.state
+        heating = seg.target_c >= st.ramp_start_c
+        if seg.rate_c_per_h is None:
+            st.sp_c = seg.target_c
+            if pv is None:
+                reached = True
+            elif heating:
+                reached = pv >= seg.target_c - self.reach_band_c
+            else:
+                reached = pv <= seg.target_c + self.reach_band_c
+            if reached:
+                st.phase = HOLD
+            # when within dt the PV got there is unknown: the hold starts now
+            return 0.0
+        if catch_up and pv is not None and self.catchup_band_c is not None:
+            lag = (st.sp_c - pv) if heating else (pv - st.sp_c)
+            if lag > self.catchup_band_c:
+                st.waiting = True
+                return 0.0
+        speed = seg.rate_c_per_h / 3600.0
+        distance = abs(seg.target_c - st.sp_c)
+        if speed <= 0.0:
+            return 0.0
+        if speed * dt >= distance - 1e-9:
+            st.sp_c = seg.target_c
+            st.phase = HOLD
+            return max(0.0, dt - distance / speed)
+        st.sp_c += math.copysign(speed * dt, seg.target_c - st.sp_c)
+        return 0.0
+
+    def _hold(self, seg: ScheduleSegment, dt: float, pv: float | None) -> float:
+        st = self.state
+        total = seg.hold_s + st.extra_hold_s
+        in_band = pv is None or seg.soak_band_c is None or abs(pv - seg.target_c) <= seg.soak_band_c
+        used = min(dt, max(0.0, total - st.hold_elapsed_s)) if in_band else dt
+        if in_band:
+            st.hold_elapsed_s += used
+        st.hold_wall_s += used
+        if in_band and st.hold_elapsed_s >= total - 1e-9:
+            self._next_segment()
+            return dt - used
+        return 0.0
+
+    def _next_segment(self) -> None:
+        st = self.state
+        st.index += 1
+        st.hold_elapsed_s = 0.0
+        st.hold_wall_s = 0.0
+        st.extra_hold_s = 0.0
+        st.waiting = False
+        st.ramp_start_c = st.sp_c
+        if st.index >= len(self.segments):
+            st.index = len(self.segments) - 1
+            st.phase = DONE
+        else:
+            st.phase = RAMP
+
+    def _clamp(self) -> None:
+        if self.max_temp_c is not None and self.state.sp_c > self.max_temp_c:
+            self.state.sp_c = self.max_temp_c
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_dict(self) -> dict[str, Any]:
+        """Checkpoint form of the state."""
+        return asdict(self.state)
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Continue from a checkpointed state."""
+        self.state = ScheduleState(**data)
+
+
+def profile_duration_s(segments: Sequence[ScheduleSegment], start_c: float) -> float:
+    """Nominal duration of a profile from start_c (max-rate ramps counted as 0 s)."""
+    schedule = FiringSchedule(segments, catchup_band_c=None)
+    schedule.start(0.0, start_c, seek=False)
+    return schedule.remaining_s(max_rate_c_per_h=math.inf)

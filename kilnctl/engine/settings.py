@@ -1,0 +1,37 @@
+"""Engine settings: periods, comms and resume rules, interlock thresholds (all configurable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kilnctl.engine.interlocks import KilnLimits, TankLimits
+
+
+def _material_limits() -> dict[str, float]:
+    # Zamak 3 melts at 381-387 °C: a zinc-alloy lot never sees a kiln step above ~350 °C.
+    return {"zinc_alloy": 350.0}
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How runs behave; defaults follow PROCESS.md where it gives a number."""
+
+    period_s: float = 1.0
+    """Control period (the plant's sample period)."""
+    checkpoint_s: float = 10.0
+    comms_error_limit: int = 3
+    """Consecutive device errors before the schedule is held (comms_loss alarm)."""
+    comms_stop_s: float = 60.0
+    """Errors lasting this long stop the run with devices safe (comms_lost alarm)."""
+    resume_max_outage_s: float = 15 * 60.0
+    resume_band_c: float = 28.0
+    """On resume, |PV - where the schedule should be| must be within this."""
+    catchup_band_c: float | None = 15.0
+    reach_band_c: float = 2.0
+    seek_start: bool = True
+    kiln_limits: KilnLimits = field(default_factory=KilnLimits)
+    tank_limits: TankLimits = field(default_factory=TankLimits)
+    material_max_c: dict[str, float] = field(default_factory=_material_limits)
+    auto_answer: bool = False
+    """Answer every prompt "ok" at once (dry runs)."""
+    subscriber_queue: int = 1000

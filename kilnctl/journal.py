@@ -1,0 +1,516 @@
+"""The run journal: a local SQLite file (WAL) that is both the batch record and the outbox.
+
+Every sample and event of every run lands here first. Samples and events are buffered in
+memory and committed together with the run's state by `checkpoint()`, so after a crash the
+journal always holds a consistent (state, records) pair to resume from. The telemetry writer
+reads the same file from its own persisted cursor (table `cursors`), so an InfluxDB outage
+or a crash loses nothing.
+
+Schema (PRAGMA user_version = 1):
+    runs(run_id PK, job_name, lot_id, started_at, finished_at, outcome, meta, recipe_hashes)
+    samples(id PK AUTOINCREMENT, run_id, seq, t, source, vals)  UNIQUE(run_id, source, seq)
+    events(id PK AUTOINCREMENT, run_id, t, kind, data)
+    checkpoints(run_id PK, t, state)        the latest checkpoint of each run
+    cursors(consumer, stream, last_id)      how far each outbox reader has got
+JSON columns hold dicts; times are Unix seconds (clock.wall_time()).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+OUTCOMES = ("completed", "aborted", "failed", "stopped")
+
+# Records the batch record cannot afford to lose in a crash between checkpoints: they are
+# rare, so committing them at once costs nothing, unlike committing every sample.
+DURABLE_EVENT_KINDS = frozenset(
+    {
+        "run_started",
+        "run_finished",
+        "alarm_raised",
+        "alarm_cleared",
+        "alarm_ack",
+        "operator",
+        "prompt_answer",
+        "deviation",
+        "qc",
+    }
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    job_name TEXT NOT NULL,
+    lot_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    outcome TEXT,
+    meta TEXT NOT NULL,
+    recipe_hashes TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    seq INTEGER NOT NULL,
+    t REAL NOT NULL,
+    source TEXT NOT NULL,
+    vals TEXT NOT NULL,
+    UNIQUE (run_id, source, seq)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    t REAL NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_run ON events (run_id, id);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+    t REAL NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cursors (
+    consumer TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    last_id INTEGER NOT NULL,
+    PRIMARY KEY (consumer, stream)
+);
+"""
+
+# Rows fetched per query when iterating, so a long run never sits in memory at once and no
+# lock is held across a caller's loop.
+_PAGE = 2000
+
+
+class JournalError(Exception):
+    """A journal operation the caller got wrong (unknown run, bad outcome, closed journal)."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run as recorded; `outcome` and `finished_at` are None while it is unfinished."""
+
+    run_id: str
+    job_name: str
+    lot_id: str
+    started_at: float
+    meta: dict[str, Any]
+    recipe_hashes: dict[str, str]
+    outcome: str | None = None
+    finished_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One reading of one source (kiln, tank, device) at time t."""
+
+    seq: int
+    t: float
+    source: str
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a run (kinds listed in the journal contract)."""
+
+    t: float
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """A sample or event with its run's identity, as the telemetry writer needs it."""
+
+    stream: Literal["sample", "event"]
+    row_id: int
+    run_id: str
+    job_name: str
+    lot_id: str
+    t: float
+    name: str  # sample source, or event kind
+    seq: int  # sample seq; for events, the row id (unique per journal)
+    payload: dict[str, Any]  # sample values, or event data
+
+
+@dataclass(frozen=True)
+class OutboxCursor:
+    """Last row id delivered, per stream; 0 = nothing yet."""
+
+    sample_id: int = 0
+    event_id: int = 0
+
+    def after(self, records: list[OutboxRecord]) -> OutboxCursor:
+        """The cursor once `records` (a prefix of the outbox from here) are delivered."""
+        sample_ids = [r.row_id for r in records if r.stream == "sample"]
+        event_ids = [r.row_id for r in records if r.stream == "event"]
+        return OutboxCursor(
+            max(sample_ids, default=self.sample_id), max(event_ids, default=self.event_id)
+        )
+
+
+@dataclass
+class _Buffer:
+    samples: list[tuple[str, int, float, str, str]] = field(default_factory=list)
+    events: list[tuple[str, float, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.samples) + len(self.events)
+
+
+def _dumps(obj: Any) -> str:
+    # default=str: an odd value type (enum, Path) must never crash a firing mid-run.
+    return json.dumps(obj, separators=(",", ":"), default=str)
+
+
+def _new_run_id(started_at: float) -> str:
+    """Sortable, readable and unique: UTC start time plus a random suffix."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started_at))
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+class Journal:
+    """SQLite journal in WAL mode; the truth and the telemetry outbox.
+
+    One instance per process (or per thread that wants its own connection); several
+    processes may open the same file, e.g. a writer and `kilnctl report`. Samples and
+    non-critical events are buffered until `checkpoint()`, `flush()`, `finish_run()`, or
+    `max_buffered` records pile up.
+    """
+
+    def __init__(self, path: str | Path, *, max_buffered: int = 1000) -> None:
+        self.path = Path(path)
+        self.max_buffered = max_buffered
+        self._lock = threading.RLock()
+        self._buffer = _Buffer()
+        self._known_runs: set[str] = set()
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves so one checkpoint is
+        # exactly one transaction. check_same_thread=False: the lock serialises access.
+        self._db: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable against a process crash in WAL mode; only an OS crash or power
+        # cut can lose the last commits, and the checkpoint then resumes from earlier.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        try:
+            self._migrate()
+        except (JournalError, sqlite3.Error):
+            self._db.close()
+            self._db = None
+            raise
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise JournalError(f"journal {self.path} is closed")
+        return self._db
+
+    def _migrate(self) -> None:
+        db = self._conn
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path} has schema {version}, newer than this kilnctl "
+                f"({SCHEMA_VERSION}); upgrade kilnctl"
+            )
+        if version < SCHEMA_VERSION:
+            with self._transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+    def _write_buffer(self) -> None:
+        """Insert buffered rows; the caller holds the lock and an open transaction."""
+        db = self._conn
+        if self._buffer.samples:
+            db.executemany(
+                "INSERT OR IGNORE INTO samples (run_id, seq, t, source, vals) "
+                "VALUES (?, ?, ?, ?, ?)",
+                self._buffer.samples,
+            )
+        if self._buffer.events:
+            db.executemany(
+                "INSERT INTO events (run_id, t, kind, data) VALUES (?, ?, ?, ?)",
+                self._buffer.events,
+            )
+        self._buffer = _Buffer()
+
+    def _require_run(self, run_id: str) -> None:
+        """Raise JournalError for an unknown run, before a bad row could poison the buffer."""
+        if run_id in self._known_runs:
+            return
+        row = self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise JournalError(f"unknown run {run_id!r} in journal {self.path}")
+        self._known_runs.add(run_id)
+
+    # -- the contract ------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        job_name: str,
+        lot_id: str,
+        recipe_hashes: dict[str, str],
+        started_at: float,
+        meta: dict[str, Any],
+    ) -> str:
+        """Create a run and return its id (committed at once)."""
+        with self._lock:
+            run_id = _new_run_id(started_at)
+            with self._transaction():
+                self._conn.execute(
+                    "INSERT INTO runs (run_id, job_name, lot_id, started_at, meta, "
+                    "recipe_hashes) VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, job_name, lot_id, started_at, _dumps(meta), _dumps(recipe_hashes)),
+                )
+            self._known_runs.add(run_id)
+            return run_id
+
+    def record_sample(
+        self, run_id: str, seq: int, t: float, source: str, values: dict[str, float]
+    ) -> None:
+        """Buffer a sample; a (run_id, source, seq) already journaled is ignored."""
+        with self._lock:
+            self._require_run(run_id)
+            self._buffer.samples.append((run_id, seq, t, source, _dumps(values)))
+            if len(self._buffer) >= self.max_buffered:
+                self.flush()
+
+    def record_event(self, run_id: str, t: float, kind: str, data: dict[str, Any]) -> None:
+        """Buffer an event; alarms, operator actions and the like are committed at once."""
+        with self._lock:
+            self._require_run(run_id)
+            self._buffer.events.append((run_id, t, kind, _dumps(data)))
+            if kind in DURABLE_EVENT_KINDS or len(self._buffer) >= self.max_buffered:
+                self.flush()
+
+    def checkpoint(self, run_id: str, t: float, state: dict[str, Any]) -> None:
+        """Commit all buffered samples/events and the run's state in one transaction."""
+        with self._lock:
+            self._require_run(run_id)
+            with self._transaction():
+                self._write_buffer()
+                self._conn.execute(
+                    "INSERT INTO checkpoints (run_id, t, state) VALUES (?, ?, ?) "
+                    "ON CONFLICT (run_id) DO UPDATE SET t = excluded.t, state = excluded.state",
+                    (run_id, t, _dumps(state)),
+                )
+
+    def last_checkpoint(self, run_id: str) -> tuple[float, dict[str, Any]] | None:
+        """(t, state) of the run's latest checkpoint, or None if it never checkpointed."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT t, state FROM checkpoints WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return None if row is None else (float(row[0]), json.loads(row[1]))
+
+    def finish_run(self, run_id: str, t: float, outcome: str) -> None:
+        """Mark a run finished with one of OUTCOMES, committing anything buffered."""
+        if outcome not in OUTCOMES:
+            raise JournalError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
+        with self._lock, self._transaction():
+            self._require_run(run_id)
+            self._write_buffer()
+            self._conn.execute(
+                "UPDATE runs SET finished_at = ?, outcome = ? WHERE run_id = ?",
+                (t, outcome, run_id),
+            )
+
+    def unfinished_runs(self) -> list[RunInfo]:
+        """Runs with no outcome yet (candidates for resume), oldest first."""
+        return [r for r in self.runs() if r.outcome is None]
+
+    def runs(self) -> list[RunInfo]:
+        """Every run, oldest first, with outcome and finished_at when finished."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT run_id, job_name, lot_id, started_at, meta, recipe_hashes, outcome, "
+                "finished_at FROM runs ORDER BY started_at, run_id"
+            ).fetchall()
+        return [
+            RunInfo(
+                run_id=r[0],
+                job_name=r[1],
+                lot_id=r[2],
+                started_at=float(r[3]),
+                meta=json.loads(r[4]),
+                recipe_hashes=json.loads(r[5]),
+                outcome=r[6],
+                finished_at=None if r[7] is None else float(r[7]),
+            )
+            for r in rows
+        ]
+
+    def run(self, run_id: str) -> RunInfo:
+        """One run by id; JournalError if there is none."""
+        for info in self.runs():
+            if info.run_id == run_id:
+                return info
+        raise JournalError(f"unknown run {run_id!r} in journal {self.path}")
+
+    def samples(self, run_id: str) -> Iterator[Sample]:
+        """The run's samples in journal order (buffered ones are committed first)."""
+        self.flush()
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT id, seq, t, source, vals FROM samples WHERE run_id = ? AND id > ? "
+                    "ORDER BY id LIMIT ?",
+                    (run_id, last, _PAGE),
+                ).fetchall()
+            for row in rows:
+                yield Sample(int(row[1]), float(row[2]), row[3], json.loads(row[4]))
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
+
+    def events(self, run_id: str) -> Iterator[Event]:
+        """The run's events in journal order (buffered ones are committed first)."""
+        self.flush()
+        last = 0
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT id, t, kind, data FROM events WHERE run_id = ? AND id > ? "
+                    "ORDER BY id LIMIT ?",
+                    (run_id, last, _PAGE),
+                ).fetchall()
+            for row in rows:
+                yield Event(float(row[1]), row[2], json.loads(row[3]))
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
+
+    def flush(self) -> None:
+        """Commit buffered samples and events."""
+        with self._lock:
+            if self._db is None or not len(self._buffer):
+                return
+            with self._transaction():
+                self._write_buffer()
+
+    def close(self) -> None:
+        """Flush and close; further calls raise JournalError (close itself is idempotent)."""
+        with self._lock:
+            if self._db is None:
+                return
+            self.flush()
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the outbox (telemetry) --------------------------------------------------------
+
+    def load_cursor(self, consumer: str) -> OutboxCursor:
+        """Where `consumer` left off (0, 0 for a new consumer)."""
+        with self._lock:
+            rows = dict(
+                self._conn.execute(
+                    "SELECT stream, last_id FROM cursors WHERE consumer = ?", (consumer,)
+                ).fetchall()
+            )
+        return OutboxCursor(int(rows.get("sample", 0)), int(rows.get("event", 0)))
+
+    def save_cursor(self, consumer: str, cursor: OutboxCursor) -> None:
+        """Persist `consumer`'s cursor (call only after the records were delivered)."""
+        with self._lock, self._transaction():
+            self._conn.executemany(
+                "INSERT INTO cursors (consumer, stream, last_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (consumer, stream) DO UPDATE SET last_id = excluded.last_id",
+                [(consumer, "sample", cursor.sample_id), (consumer, "event", cursor.event_id)],
+            )
+
+    def outbox(self, cursor: OutboxCursor, limit: int) -> list[OutboxRecord]:
+        """Up to `limit` committed records after `cursor`, samples and events merged by time.
+
+        The result is a prefix of each stream in id order, so `cursor.after(result)` skips
+        exactly what was returned. Row ids only grow in commit order (SQLite has one writer
+        at a time and AUTOINCREMENT never reuses ids), so a cursor never jumps a row that
+        commits later.
+        """
+        with self._lock:
+            sample_rows = self._conn.execute(
+                "SELECT s.id, s.run_id, r.job_name, r.lot_id, s.t, s.source, s.seq, s.vals "
+                "FROM samples s JOIN runs r USING (run_id) WHERE s.id > ? ORDER BY s.id LIMIT ?",
+                (cursor.sample_id, limit),
+            ).fetchall()
+            event_rows = self._conn.execute(
+                "SELECT e.id, e.run_id, r.job_name, r.lot_id, e.t, e.kind, e.id, e.data "
+                "FROM events e JOIN runs r USING (run_id) WHERE e.id > ? ORDER BY e.id LIMIT ?",
+                (cursor.event_id, limit),
+            ).fetchall()
+        samples = (_outbox_record("sample", row) for row in sample_rows)
+        events = (_outbox_record("event", row) for row in event_rows)
+        merged = heapq.merge(samples, events, key=lambda rec: rec.t)
+        return [rec for _, rec in zip(range(limit), merged, strict=False)]
+
+    def outbox_backlog(self, cursor: OutboxCursor) -> int:
+        """How many committed records lie after `cursor`."""
+        with self._lock:
+            n_samples = self._conn.execute(
+                "SELECT count(*) FROM samples WHERE id > ?", (cursor.sample_id,)
+            ).fetchone()[0]
+            n_events = self._conn.execute(
+                "SELECT count(*) FROM events WHERE id > ?", (cursor.event_id,)
+            ).fetchone()[0]
+        return int(n_samples) + int(n_events)
+
+
+def _outbox_record(stream: Literal["sample", "event"], row: tuple[Any, ...]) -> OutboxRecord:
+    return OutboxRecord(
+        stream=stream,
+        row_id=int(row[0]),
+        run_id=row[1],
+        job_name=row[2],
+        lot_id=row[3],
+        t=float(row[4]),
+        name=row[5],
+        seq=int(row[6]),
+        payload=json.loads(row[7]),
+    )
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        # IMMEDIATE takes the write lock up front, so a concurrent writer waits on the busy
+        # timeout here instead of failing half-way through with SQLITE_BUSY.
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")

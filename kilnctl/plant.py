@@ -1,0 +1,170 @@
+"""Plant config (`kilnctl.toml`): the devices on this cell's lines, the kilns and plating
+tanks built from them, their limits, the journal path and the optional InfluxDB section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+from kilnctl.recipes.loader import NO_VALUE, Problem, RecipeError, read_toml, validate_model
+from kilnctl.recipes.models import (
+    CrossFieldError,
+    DurationS,
+    Loc,
+    OptCurrentA,
+    OptVoltageV,
+    TemperatureBand,
+    TemperatureC,
+)
+
+PLANT_FILE = "kilnctl.toml"
+_V = TypeVar("_V")
+EXAMPLE_PLANT = Path(__file__).resolve().parents[1] / "kilnctl.example.toml"
+
+
+class PlantConfigError(RecipeError):
+    """A plant config that cannot be used: file, field path, value, what is allowed."""
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class DeviceConfig(_Config):
+    """One device: the driver name of drivers.registry and its address URL."""
+
+    driver: str = Field(min_length=1, description="e.g. eurotherm3216, riden, korad_ka3005p")
+    url: str = Field(min_length=1, description="e.g. modbus-tcp://127.0.0.1:5020?unit=1")
+    options: dict[str, Any] = Field(default_factory=dict, description="driver keyword options")
+
+
+class PidGains(_Config):
+    """PID gains for direct (software) control: output % per °C, per °C·s, per °C/s."""
+
+    kp: float = Field(default=4.0, ge=0)
+    ki: float = Field(default=0.02, ge=0)
+    kd: float = Field(default=0.0, ge=0)
+
+
+class Kiln(_Config):
+    """A kiln: its temperature controller device and its limits."""
+
+    controller: str = Field(description="device name")
+    mode: Literal["setpoint", "direct"] = Field(
+        default="setpoint",
+        description="setpoint: stream the setpoint to the controller; direct: own PID -> SSR",
+    )
+    max_temp_c: TemperatureC = Field(
+        validation_alias=AliasChoices("max_temp", "max_temp_c"),
+        gt=0,
+        description="rated maximum of the kiln",
+    )
+    power_kw: float | None = Field(
+        default=None, gt=0, description="element power, for energy estimates"
+    )
+    pid: PidGains | None = Field(default=None, description="gains for direct mode")
+
+
+class Tank(_Config):
+    """A plating tank: its rectifier, optional bath heater and limits."""
+
+    rectifier: str = Field(description="device name")
+    heater: str | None = Field(default=None, description="bath heater controller device name")
+    max_current_a: OptCurrentA = Field(
+        default=None, validation_alias=AliasChoices("max_current", "max_current_a"), gt=0
+    )
+    max_voltage_v: OptVoltageV = Field(
+        default=None, validation_alias=AliasChoices("max_voltage", "max_voltage_v"), gt=0
+    )
+    bath_temp_c: TemperatureBand = Field(
+        default=None,
+        validation_alias=AliasChoices("bath_temp", "bath_temp_c"),
+        description="default bath band [min, max] when a step gives none",
+    )
+
+
+class InfluxConfig(_Config):
+    """Optional InfluxDB telemetry target (v2 org/bucket/token or 1.x database)."""
+
+    url: str
+    api: Literal["v2", "v1", "auto"] = "auto"
+    org: str = ""
+    bucket: str = ""
+    token: str = ""
+    database: str = ""
+    batch_size: int = Field(default=500, ge=1)
+
+
+class Plant(_Config):
+    """The whole plant config."""
+
+    devices: dict[str, DeviceConfig] = Field(default_factory=dict)
+    kilns: dict[str, Kiln] = Field(default_factory=dict)
+    tanks: dict[str, Tank] = Field(default_factory=dict)
+    journal_path: str = Field(
+        default="kilnctl-journal.sqlite", validation_alias=AliasChoices("journal", "journal_path")
+    )
+    sample_period_s: DurationS = Field(
+        default=1.0, validation_alias=AliasChoices("sample_period", "sample_period_s"), gt=0
+    )
+    influx: InfluxConfig | None = None
+
+    @model_validator(mode="after")
+    def _devices_exist(self) -> Plant:
+        problems: list[tuple[Loc, object, str]] = []
+        known = ", ".join(self.devices) or "none defined"
+
+        def check(loc: Loc, name: str | None) -> None:
+            if name is not None and name not in self.devices:
+                problems.append((loc, name, f"no such device (allowed: {known})"))
+
+        for kiln_name, kiln in self.kilns.items():
+            check(("kilns", kiln_name, "controller"), kiln.controller)
+        for tank_name, tank in self.tanks.items():
+            check(("tanks", tank_name, "rectifier"), tank.rectifier)
+            check(("tanks", tank_name, "heater"), tank.heater)
+        if problems:
+            raise CrossFieldError(problems)
+        return self
+
+    def kiln(self, name: str | None) -> tuple[str, Kiln]:
+        """The kiln called `name`, or the only kiln when `name` is None."""
+        return _pick("kiln", self.kilns, name)
+
+    def tank(self, name: str) -> Tank:
+        """The tank called `name`."""
+        return _pick("tank", self.tanks, name)[1]
+
+
+def _pick(what: str, table: dict[str, _V], name: str | None) -> tuple[str, _V]:
+    if name is None:
+        if len(table) == 1:
+            return next(iter(table.items()))
+        raise KeyError(f"several {what}s configured, name one (allowed: {', '.join(table)})")
+    if name not in table:
+        raise KeyError(f"no {what} {name!r} in the plant config (allowed: {', '.join(table)})")
+    return name, table[name]
+
+
+def load_plant(path: str | Path) -> Plant:
+    """Load and validate a plant config; PlantConfigError lists every problem."""
+    data = read_toml(path, PlantConfigError)
+    return validate_model(Plant, data, path, PlantConfigError)
+
+
+def find_plant(path: str | Path | None = None) -> Path:
+    """The plant config to use: `path`, else ./kilnctl.toml, else the bundled example
+    (the simulator plant)."""
+    if path is not None:
+        return Path(path)
+    local = Path.cwd() / PLANT_FILE
+    if local.is_file():
+        return local
+    if EXAMPLE_PLANT.is_file():
+        return EXAMPLE_PLANT
+    raise PlantConfigError(
+        local, [Problem("", NO_VALUE, f"no {PLANT_FILE} here and no bundled example plant")]
+    )

@@ -1,0 +1,187 @@
+"""Material rules and device limits for a job: what the models alone cannot know.
+
+Material limits (PROCESS.md): zinc alloy (Zamak 3) melts at 381–387 °C, and plated
+zinc die-castings blister at 130–177 °C; high-zinc brass bubbles under vitreous enamel.
+Device limits come from the plant config (kiln max temperature, tank rectifier ratings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from kilnctl.plant import Plant
+from kilnctl.recipes.loader import RecipeError, RecipeLibrary
+from kilnctl.recipes.models import (
+    FiringProfile,
+    Job,
+    JobStep,
+    Material,
+    PlatingRecipe,
+    Recipe,
+)
+
+# Thresholds, named so a site can see (and a test can pin) what the rules assume.
+ZINC_ALLOY_MAX_KILN_C = 350.0  # ~35 °C under the 381 °C solidus of Zamak 3
+ZINC_ALLOY_MAX_BAKE_AFTER_PLATING_C = 120.0  # plated zinc blisters from ~130 °C
+VITREOUS_ENAMEL_C = 700.0  # a firing above this is glass enamel, not a resin cure or bake
+HIGH_ZINC_BRASSES = frozenset({Material.YELLOW_BRASS, Material.BRASS})
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule result: an error refuses the job, a warning is shown and recorded."""
+
+    level: Level
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.level}: {self.message}"
+
+
+def _step_where(index: int, step: JobStep) -> str:
+    return f"steps[{index}] ({step.label})"
+
+
+def check_job(job: Job, library: RecipeLibrary, plant: Plant | None = None) -> list[Finding]:
+    """Material rules and (with a plant) device limits for every step of `job`."""
+    findings: list[Finding] = []
+    material = job.lot.material
+    plated = False
+    for index, step in enumerate(job.steps):
+        where = _step_where(index, step)
+        if step.kind == "prompt" or step.ref is None:
+            continue
+        try:
+            recipe = (
+                library.get_firing(step.ref)
+                if step.kind == "firing"
+                else library.get_plating(step.ref)
+            )
+        except RecipeError as exc:
+            detail = "; ".join(p.describe() for p in exc.problems)
+            findings.append(Finding("error", f"{where}.ref", f"{step.ref!r}: {detail}"))
+            continue
+        if isinstance(recipe, FiringProfile):
+            findings += _firing_rules(where, recipe, material, plated)
+            if plant is not None:
+                findings += _kiln_limits(where, step, recipe, plant)
+        else:
+            plated = True
+            if plant is not None:
+                findings += _tank_limits(
+                    f"{where}: {recipe.name}.", recipe, plant, job.lot.area_dm2
+                )
+    return findings
+
+
+def check_recipe(
+    recipe: Recipe,
+    library: RecipeLibrary,
+    plant: Plant | None = None,
+    area_dm2: float | None = None,
+) -> list[Finding]:
+    """Rules for any recipe file: a job gets check_job; a plating recipe its tank limits
+    (currents only when `area_dm2` is known); a firing profile has no lot to check."""
+    if isinstance(recipe, Job):
+        return check_job(recipe, library, plant)
+    if isinstance(recipe, PlatingRecipe) and plant is not None:
+        return _tank_limits("", recipe, plant, area_dm2)
+    return []
+
+
+def _firing_rules(
+    where: str, profile: FiringProfile, material: Material, after_plating: bool
+) -> list[Finding]:
+    peak = profile.peak_c
+    findings: list[Finding] = []
+    if material is Material.ZINC_ALLOY and peak > ZINC_ALLOY_MAX_KILN_C:
+        findings.append(
+            Finding(
+                "error",
+                where,
+                f"{profile.name} reaches {peak:g} °C; a zinc_alloy lot melts at 381 °C "
+                f"(allowed: <= {ZINC_ALLOY_MAX_KILN_C:g} °C)",
+            )
+        )
+    elif (
+        material is Material.ZINC_ALLOY
+        and after_plating
+        and peak > ZINC_ALLOY_MAX_BAKE_AFTER_PLATING_C
+    ):
+        findings.append(
+            Finding(
+                "warning",
+                where,
+                f"{profile.name} bakes at {peak:g} °C after plating; plated zinc alloy "
+                f"blisters from ~130 °C (keep <= {ZINC_ALLOY_MAX_BAKE_AFTER_PLATING_C:g} °C)",
+            )
+        )
+    if material in HIGH_ZINC_BRASSES and peak > VITREOUS_ENAMEL_C:
+        findings.append(
+            Finding(
+                "warning",
+                where,
+                f"{profile.name} fires vitreous enamel at {peak:g} °C on {material.value}: "
+                "high-zinc brass bubbles (use copper or gilding metal)",
+            )
+        )
+    return findings
+
+
+def _kiln_limits(where: str, step: JobStep, profile: FiringProfile, plant: Plant) -> list[Finding]:
+    try:
+        kiln_name, kiln = plant.kiln(step.kiln)
+    except KeyError as exc:
+        return [Finding("error", f"{where}.kiln", str(exc.args[0]))]
+    if profile.peak_c > kiln.max_temp_c:
+        return [
+            Finding(
+                "error",
+                where,
+                f"{profile.name} reaches {profile.peak_c:g} °C, above kiln {kiln_name}'s "
+                f"max_temp (allowed: <= {kiln.max_temp_c:g} °C)",
+            )
+        ]
+    return []
+
+
+def _tank_limits(
+    prefix: str, recipe: PlatingRecipe, plant: Plant, area_dm2: float | None
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for index, step in enumerate(recipe.steps):
+        if step.tank is None:
+            continue
+        at = f"{prefix}steps[{index}] ({step.name})"
+        try:
+            tank = plant.tank(step.tank)
+        except KeyError as exc:
+            findings.append(Finding("error", at, str(exc.args[0])))
+            continue
+        current = step.current_a
+        if current is None and step.current_density_a_dm2 is not None and area_dm2 is not None:
+            current = step.current_density_a_dm2 * area_dm2
+        if current is not None and tank.max_current_a is not None and current > tank.max_current_a:
+            findings.append(
+                Finding(
+                    "error",
+                    at,
+                    f"needs {current:.3g} A, above tank {step.tank}'s rectifier "
+                    f"(allowed: <= {tank.max_current_a:g} A; split the load)",
+                )
+            )
+        volts = step.voltage_limit_v
+        if volts is not None and tank.max_voltage_v is not None and volts > tank.max_voltage_v:
+            findings.append(
+                Finding(
+                    "error",
+                    at,
+                    f"voltage_limit {volts:g} V above tank {step.tank}'s rectifier "
+                    f"(allowed: <= {tank.max_voltage_v:g} V)",
+                )
+            )
+    return findings

@@ -1,0 +1,160 @@
+"""Riden RD6006 / RD6006P / RD6012 / RD6018 Modbus DC supply used as a small plating
+rectifier, answering as one configurable model with that model's scaling.
+
+| reg | meaning | scaling |
+|---|---|---|
+| 0 | model id (RD6006 60062, RD6006P 60065, RD6012 60121, RD6018 60181) | |
+| 1 / 2 | serial number high / low | |
+| 3 | firmware version ×100 | |
+| 4 / 5 | internal temperature °C: sign (1 = negative) / value | |
+| 6 / 7 | internal temperature °F: sign / value | |
+| 8 / 9 | voltage setpoint / current setpoint (R/W) | V, I scale |
+| 10 / 11 | output voltage / output current | V, I scale |
+| 12 / 13 | output power ×100 W, 32-bit high / low | |
+| 14 | input voltage | V scale |
+| 15 | keypad lock (0) | |
+| 16 | protection: 0 none, 1 OVP, 2 OCP | |
+| 17 | regulation: 0 CV, 1 CC | |
+| 18 | output enable (R/W) | |
+| 38 / 39 | amp-hours ×1000, 32-bit high / low | |
+| 40 / 41 | watt-hours ×1000, 32-bit high / low | |
+
+V scale: ×100 (RD6006, RD6012, RD6018), ×1000 (RD6006P); I scale: ×1000 (RD6006),
+×10000 (RD6006P), ×100 (RD6012, RD6018). Other registers below 100 read 0; addresses from
+100 up answer exception 2. Writes go to 8, 9 and 18 only (others: exception 3); setpoints
+beyond the model's 60 V / rated current answer exception 3. The simulation never raises
+OVP/OCP (16 stays 0); the over_temperature fault trips the output off and shows 85 °C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from simulators.device import SlaveException
+from simulators.devices.registers import (
+    SimulatedDevice,
+    check_range,
+    uint16_word,
+    uint32_words,
+)
+from simulators.physics.plating import PlatingCell, PlatingParams
+
+
+@dataclass(frozen=True)
+class RidenModel:
+    """Identity and scaling of one Riden model."""
+
+    model_id: int
+    volts_scale: int
+    amps_scale: int
+    max_volts: float
+    max_amps: float
+
+
+MODELS: dict[str, RidenModel] = {
+    "RD6006": RidenModel(60062, 100, 1000, 60.0, 6.0),
+    "RD6006P": RidenModel(60065, 1000, 10000, 60.0, 6.0),
+    "RD6012": RidenModel(60121, 100, 100, 60.0, 12.0),
+    "RD6018": RidenModel(60181, 100, 100, 60.0, 18.0),
+}
+
+V_SET, I_SET, V_OUT, I_OUT = 8, 9, 10, 11
+INPUT_VOLTS = 14
+PROTECTION = 16
+REGULATION = 17
+OUTPUT = 18
+AMP_HOURS = 38
+WATT_HOURS = 40
+ADDRESS_LIMIT = 100
+
+SERIAL = 12345
+FIRMWARE = 128
+INPUT_V = 65.0
+"""The bench supply feeding the Riden (its 65 V input)."""
+
+
+class Riden(SimulatedDevice):
+    """A simulated Riden RD60xx driving a PlatingCell; faults: open_circuit, over_temperature."""
+
+    def __init__(
+        self,
+        unit: int = 1,
+        *,
+        time_fn: Callable[[], float],
+        seed: int = 0,
+        model: str = "RD6006",
+        params: PlatingParams | None = None,
+    ) -> None:
+        if model not in MODELS:
+            raise ValueError(f"unknown Riden model {model!r}; known: {', '.join(MODELS)}")
+        self.model_name = model
+        self.model = m = MODELS[model]
+        # A small rack in a beaker-sized tank: higher resistance than an industrial tank.
+        cell_params = params or PlatingParams(
+            bath_resistance_ohm=0.5, max_current_a=m.max_amps, max_voltage_v=m.max_volts
+        )
+        self.cell = PlatingCell(cell_params, time_fn, seed)
+        super().__init__(unit, self.cell)
+
+    def _sync(self) -> None:
+        self.cell.sync()
+
+    def _registers(self) -> dict[int, int]:
+        m = self.model
+        cell = self.cell
+        op = cell.read()
+        temp_c = cell.internal_temp_c()
+        temp_f = temp_c * 9 / 5 + 32
+        power_hi, power_lo = uint32_words(op.volts * op.amps, 100)
+        ah_hi, ah_lo = uint32_words(cell.amp_hours, 1000)
+        wh_hi, wh_lo = uint32_words(cell.watt_hours, 1000)
+        return {
+            0: m.model_id,
+            1: SERIAL >> 16,
+            2: SERIAL & 0xFFFF,
+            3: FIRMWARE,
+            4: 1 if temp_c < 0 else 0,
+            5: uint16_word(abs(temp_c)),
+            6: 1 if temp_f < 0 else 0,
+            7: uint16_word(abs(temp_f)),
+            V_SET: uint16_word(cell.voltage_limit_v, m.volts_scale),
+            I_SET: uint16_word(cell.current_setpoint_a, m.amps_scale),
+            V_OUT: uint16_word(op.volts, m.volts_scale),
+            I_OUT: uint16_word(op.amps, m.amps_scale),
+            12: power_hi,
+            13: power_lo,
+            INPUT_VOLTS: uint16_word(INPUT_V, m.volts_scale),
+            PROTECTION: 0,
+            REGULATION: 1 if op.mode == "CC" else 0,
+            OUTPUT: 1 if cell.output_on else 0,
+            AMP_HOURS: ah_hi,
+            AMP_HOURS + 1: ah_lo,
+            WATT_HOURS: wh_hi,
+            WATT_HOURS + 1: wh_lo,
+        }
+
+    def read_holding(self, address: int, count: int) -> list[int]:
+        if address < 0 or address + count > ADDRESS_LIMIT:
+            raise SlaveException(2)
+        regs = self._registers()
+        return [regs.get(a, 0) for a in range(address, address + count)]
+
+    def write_register(self, address: int, value: int) -> None:
+        if not 0 <= address < ADDRESS_LIMIT:
+            raise SlaveException(2)
+        m = self.model
+        try:
+            if address == V_SET:
+                self.cell.set_voltage_limit(check_range(value / m.volts_scale, 0, m.max_volts))
+            elif address == I_SET:
+                self.cell.set_current(check_range(value / m.amps_scale, 0, m.max_amps))
+            elif address == OUTPUT:
+                if check_range(value, 0, 1):
+                    self.cell.enable()
+                else:
+                    self.cell.disable()
+            else:
+                raise SlaveException(3)
+        except ValueError as exc:  # beyond the cell's own (possibly lower) rating
+            raise SlaveException(3) from exc

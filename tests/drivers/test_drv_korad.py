@@ -1,0 +1,84 @@
+"""Korad KA3005P: exact unterminated ASCII on a real pty; replies framed by length or by
+the idle gap; every set is followed by a query because the supply never acknowledges."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from drv_wire import PtyDevice, pty_device
+
+from drivers.errors import DeviceTimeout, WriteNotConfirmed
+from drivers.protocols import RegulationMode
+from drivers.registry import open_device, probe
+
+
+async def expect(dev: PtyDevice, command: bytes, reply: bytes | None) -> None:
+    await dev.expect(command, reply)
+
+
+def open_korad(dev: PtyDevice, settle_s: float = 0.0):  # type: ignore[no-untyped-def]
+    return open_device(
+        "gold", "korad_ka3005p", f"serial://{dev.path}?baud=9600&timeout=0.3", settle_s=settle_s
+    )
+
+
+async def test_read_sends_each_query_without_terminator() -> None:
+    async with pty_device() as dev:
+        psu = open_korad(dev)
+        task = asyncio.create_task(psu.read())
+        await expect(dev, b"VOUT1?", b"02.31")
+        await expect(dev, b"IOUT1?", b"0.250")
+        await expect(dev, b"VSET1?", b"05.00")
+        await expect(dev, b"ISET1?", b"0.250")
+        await expect(dev, b"STATUS?", bytes([0b0100_0000]))  # output on, bit0 = 0: CC
+        r = await task
+        assert (r.volts, r.amps, r.volts_setpoint, r.amps_setpoint) == (2.31, 0.25, 5.0, 0.25)
+        assert r.output_on and r.mode is RegulationMode.CC
+        await psu.close()
+
+
+async def test_set_current_waits_then_queries_back() -> None:
+    async with pty_device() as dev:
+        psu = open_korad(dev, settle_s=0.05)  # the manual's ~50 ms after a set
+        task = asyncio.create_task(psu.set_current(1.25))
+        await expect(dev, b"ISET1:1.250", None)
+        await expect(dev, b"ISET1?", b"1.250")
+        await task
+        task = asyncio.create_task(psu.set_voltage_limit(12.5))
+        await expect(dev, b"VSET1:12.50", None)
+        await expect(dev, b"VSET1?", b"12.40")
+        with pytest.raises(WriteNotConfirmed, match=r"12\.4"):
+            await task
+        await psu.close()
+
+
+async def test_output_on_confirmed_by_status_byte() -> None:
+    async with pty_device() as dev:
+        psu = open_korad(dev)
+        task = asyncio.create_task(psu.enable())
+        await expect(dev, b"OUT1", None)
+        await expect(dev, b"STATUS?", bytes([0x41]))
+        await task
+        task = asyncio.create_task(psu.safe())
+        await expect(dev, b"OUT0", None)
+        await expect(dev, b"STATUS?", bytes([0x01]))
+        await expect(dev, b"ISET1:0.000", None)
+        await expect(dev, b"ISET1?", b"0.000")
+        await task
+        await psu.close()
+
+
+async def test_silent_supply_is_a_timeout() -> None:
+    async with pty_device() as dev:
+        psu = open_korad(dev)
+        with pytest.raises(DeviceTimeout, match="VOUT1"):
+            await psu.read()
+        await psu.close()
+
+
+async def test_probe_identifies_by_idn_framed_by_idle_gap() -> None:
+    async with pty_device() as dev:
+        task = asyncio.create_task(probe(f"serial://{dev.path}?timeout=0.5"))
+        await expect(dev, b"*IDN?", b"KORAD KA3005P V5.5 SN:03412345")
+        assert await task == "korad_ka3005p (KORAD KA3005P V5.5 SN:03412345)"

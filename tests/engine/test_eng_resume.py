@@ -1,0 +1,131 @@
+"""Resume from a journal checkpoint after a simulated power cut (the journal stops taking
+writes, as if the process died): no setpoint jump, contiguous sample seq, or a safe stop
+with the reason when the outage was long or the PV is far from the schedule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eng_models import TinyKiln, plant
+
+from kilnctl.clock import VirtualClock
+from kilnctl.engine.engine import Engine
+from kilnctl.engine.messages import Abort, Notice, RunFinished, StartJob
+from kilnctl.engine.settings import EngineSettings
+from kilnctl.journal import Journal
+from kilnctl.recipes.models import FiringProfile
+
+PROFILE = FiringProfile.model_validate({
+    "name": "ramp", "max_temp": 900,
+    "segments": [{"rate": 300, "target": 790, "hold": 600}],
+})
+
+
+class Library:
+    def get(self, name: str) -> Any:
+        assert name == "ramp"
+        return PROFILE
+
+
+class DyingJournal(Journal):
+    """A real journal that stops writing at `die()`: what was committed stays."""
+
+    dead = False
+
+    def die(self) -> None:
+        self.dead = True
+
+    def record_sample(self, *args: Any, **kw: Any) -> None:
+        if not self.dead:
+            super().record_sample(*args, **kw)
+
+    def record_event(self, *args: Any, **kw: Any) -> None:
+        if not self.dead:
+            super().record_event(*args, **kw)
+
+    def checkpoint(self, *args: Any, **kw: Any) -> None:
+        if not self.dead:
+            super().checkpoint(*args, **kw)
+
+    def finish_run(self, *args: Any, **kw: Any) -> None:
+        if not self.dead:
+            super().finish_run(*args, **kw)
+
+
+async def crash_at(path: Path, clock: VirtualClock, kiln: TinyKiln, t: float) -> str:
+    journal = DyingJournal(path)
+    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), Library(), journal, clock,
+                 EngineSettings(checkpoint_s=10.0))
+    run_id = await eng.submit(StartJob(ref="ramp", kiln="k1", lot_id="L1"))
+    assert run_id is not None
+    await clock.sleep(t)
+    journal.die()
+    pv = kiln.pv
+    await eng.submit(Abort(run_id))
+    await eng.wait(run_id)
+    kiln.set_pv(pv)  # the kiln keeps its heat; only the software died
+    journal.close()
+    return run_id
+
+
+async def resume(path: Path, clock: VirtualClock, kiln: TinyKiln, run_id: str
+                 ) -> tuple[str, Journal, list[Any]]:
+    journal = Journal(path)
+    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), Library(), journal, clock)
+    q = eng.subscribe(maxsize=100_000)
+    assert [r.run_id for r in journal.unfinished_runs()] == [run_id]
+    await eng.resume(run_id)
+    if run_id in eng.runs:
+        await eng.wait(run_id)
+    events = []
+    while not q.empty():
+        events.append(q.get_nowait())
+    return run_id, journal, events
+
+
+async def test_short_outage_resumes_without_a_setpoint_jump(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    kiln = TinyKiln("ctl", clock.now)
+    run_id = await crash_at(tmp_path / "j.sqlite", clock, kiln, 3605.5)
+    pv = kiln.pv
+    await clock.sleep(120)  # two-minute power cut: the kiln loses a few degrees
+    kiln.set_pv(pv - 5.0)
+    _, journal, events = await resume(tmp_path / "j.sqlite", clock, kiln, run_id)
+    assert [(e.outcome, e.reason) for e in events if isinstance(e, RunFinished)] == [
+        ("completed", "")]
+    samples = list(journal.samples(run_id))
+    seqs = [s.seq for s in samples]
+    assert seqs == list(range(1, len(seqs) + 1))  # none lost, none duplicated
+    # the schedule is where it should be: setpoint continuous in time across the outage
+    for before, after in zip(samples, samples[1:], strict=False):
+        rate = 300 / 3600 * (after.t - before.t)
+        assert after.values["sp_c"] - before.values["sp_c"] <= rate + 1e-6
+    assert max(s.values["sp_c"] for s in samples) == pytest.approx(790.0)
+    assert journal.runs()[0].outcome == "completed"
+
+
+async def test_long_outage_stops_safely_and_says_why(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    kiln = TinyKiln("ctl", clock.now)
+    run_id = await crash_at(tmp_path / "j.sqlite", clock, kiln, 1000.5)
+    await clock.sleep(20 * 60)
+    _, journal, events = await resume(tmp_path / "j.sqlite", clock, kiln, run_id)
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert notices and "longer than 15 min" in notices[0]
+    assert journal.runs()[0].outcome == "stopped"
+    assert kiln.safe_calls >= 2
+
+
+async def test_pv_far_from_schedule_stops_safely(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    kiln = TinyKiln("ctl", clock.now)
+    run_id = await crash_at(tmp_path / "j.sqlite", clock, kiln, 2000.5)
+    await clock.sleep(60)
+    kiln.set_pv(40.0)  # door left open / element gone: far below the schedule
+    _, journal, events = await resume(tmp_path / "j.sqlite", clock, kiln, run_id)
+    finished = [e for e in events if isinstance(e, RunFinished)]
+    assert finished[0].outcome == "stopped" and "from where the schedule should be" in \
+        finished[0].reason
+    assert journal.runs()[0].outcome == "stopped"
