@@ -290,8 +290,10 @@ def build_batch_record(journal: Journal, run_id: str) -> BatchRecord:
         elif event.kind == "segment":
             sections["setpoint"].append(_with_t(event))
     for step in steps:
+        # Half-open windows: a sample at the instant one step ends and the next starts
+        # belongs to the next step only.
         end = step.finished_at if step.finished_at is not None else math.inf
-        step.readings = _summarise(s for s in samples if step.started_at <= s.t <= end)
+        step.readings = _summarise(s for s in samples if step.started_at <= s.t < end)
     return BatchRecord(
         run=run,
         steps=steps,

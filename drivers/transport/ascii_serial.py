@@ -2,9 +2,10 @@
 
 pyserial runs in a worker thread (asyncio.to_thread) rather than on the loop via
 add_reader: pyserial already sets the line up through termios and its URL handlers
-(socket://, rfc2217://) and frames unterminated replies for us with `inter_byte_timeout`
-(reply ends at the expected length or after a short idle gap). These devices answer a few
-times a second, so one thread hop per request costs nothing that matters.
+(socket://, rfc2217://) the same way for every kind of line, and blocking reads with a
+timeout make the framing of unterminated replies plain code: a reply ends at its expected
+length or after a short idle gap. These devices answer a few times a second, so one thread
+hop per request costs nothing that matters.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from drivers.errors import DeviceError, DeviceTimeout, Disconnected
 from drivers.protocols import DeviceHealth
 
 DEFAULT_TIMEOUT_S = 0.5
+MAX_REPLY = 256
+"""Bound of a reply of unknown length (framed by the idle gap)."""
 IDLE_GAP_S = 0.03
 """Silence that ends an unterminated reply (30 characters' time at 9600 baud)."""
 
@@ -61,7 +64,6 @@ class AsciiSerialPort:
                     parity=self.address.parity,
                     stopbits=self.address.stopbits,
                     timeout=self.timeout_s,
-                    inter_byte_timeout=self.idle_gap_s,
                 )
             except (serial.SerialException, ValueError) as exc:
                 raise Disconnected(self.name, self.address_text, f"cannot open: {exc}") from None
@@ -75,12 +77,28 @@ class AsciiSerialPort:
             port.flush()
             if reply_len == 0:
                 return b""
-            # read() returns at reply_len bytes, after an idle gap once data started, or at
-            # the overall timeout; 256 bounds an unknown-length reply.
-            return bytes(port.read(reply_len or 256))
+            return self._read_reply(port, reply_len or MAX_REPLY)
         except (serial.SerialException, OSError) as exc:
             self._drop()
             raise Disconnected(self.name, self.address_text, f"line error: {exc}") from None
+
+    def _read_reply(self, port: serial.SerialBase, limit: int) -> bytes:
+        # Wait up to the timeout for the first byte, then take whatever arrives until
+        # `limit` bytes or an idle gap. pyserial's inter_byte_timeout is not honoured by
+        # its POSIX read(), hence the loop.
+        deadline = time.monotonic() + self.timeout_s
+        reply = bytearray()
+        while len(reply) < limit:
+            remaining = deadline - time.monotonic()
+            wait = min(self.idle_gap_s, remaining) if reply else remaining
+            if wait <= 0:
+                break
+            port.timeout = wait
+            chunk = port.read(min(max(1, port.in_waiting), limit - len(reply)))
+            if not chunk:
+                break
+            reply += chunk
+        return bytes(reply)
 
     def _drop(self) -> None:
         if self._port is not None:

@@ -159,10 +159,11 @@ class FiringRun:
             sched.pause()
         else:
             sched.resume()
-        sp = sched.advance(ctx.now(), reading.pv_c)
+        t = ctx.now()  # one time for the schedule, the interlocks and the sample
+        sp = sched.advance(t, reading.pv_c)
         if (sched.state.index, sched.state.phase) != before:
             self._segment_event()
-        found = self.interlocks.check(ctx.now(), reading, sched)
+        found = self.interlocks.check(t, reading, sched)
         ctx.alarms.sync(self.kiln.name, found, KILN_CODES)
         stopping = [
             a
@@ -173,7 +174,8 @@ class FiringRun:
             await make_safe(self.kiln.controller, stopping[0].spec.code)
             raise RunAborted(stopping[0].message, outcome="aborted")
         await self._command(sp, reading)
-        ctx.sample(self.kiln.name, {"pv_c": reading.pv_c, "sp_c": sp, "out_pct": self.output_pct})
+        ctx.sample(self.kiln.name, {"pv_c": reading.pv_c, "sp_c": sp, "out_pct": self.output_pct},
+                   t)
         ctx.step_state = {"kind": "firing", "schedule": sched.to_dict()}
         ctx.maybe_checkpoint()
 

@@ -81,11 +81,11 @@ class RunContext:
     def now(self) -> float:
         return self.clock.wall_time()
 
-    def sample(self, source: str, values: dict[str, float]) -> Sample:
-        """Emit a sample with the source's next sequence number."""
+    def sample(self, source: str, values: dict[str, float], t: float | None = None) -> Sample:
+        """Emit a sample (taken at Unix time t, default now) with the next seq number."""
         seq = self.seq.get(source, 0) + 1
         self.seq[source] = seq
-        event = Sample(self.run_id, self.now(), source, seq, values)
+        event = Sample(self.run_id, self.now() if t is None else t, source, seq, values)
         self.emit(event)
         return event
 

@@ -45,8 +45,8 @@ class Problem:
     line: int | None = None
 
     def describe(self) -> str:
-        """'field.path: value: message' (value left out when there is none)."""
-        parts = [self.field_path or "(file)"]
+        """'field.path: value: message' (path and value left out when there are none)."""
+        parts = [self.field_path] if self.field_path else []
         if self.value is not NO_VALUE:
             parts.append(_show_value(self.value))
         parts.append(self.message)
@@ -78,7 +78,14 @@ class RecipeNotFoundError(RecipeError):
 
 
 def _show_value(value: object) -> str:
-    text = "(missing)" if value is None else repr(value) if isinstance(value, str) else str(value)
+    if value is None:
+        text = "(missing)"
+    elif isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = str(value)
     if isinstance(value, Mapping | list):
         text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 3] + "..."
@@ -98,13 +105,18 @@ def format_loc(loc: Iterable[str | int]) -> str:
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
     """The model class that owns the last key of `loc` (to list its allowed keys)."""
     current: type[BaseModel] | None = model
+    mapping_key_next = False  # after a dict-valued field comes a free key ("tanks.nickel")
     for part in loc[:-1]:
-        if current is None:
-            return None
         if isinstance(part, int):
             continue
-        field = _field_by_key(current, part)
-        current = None if field is None else _find_model(field)
+        if mapping_key_next:
+            mapping_key_next = False
+            continue
+        annotation = None if current is None else _field_by_key(current, part)
+        if annotation is None:
+            return None
+        mapping_key_next = typing.get_origin(annotation) is dict
+        current = _find_model(annotation)
     return current
 
 

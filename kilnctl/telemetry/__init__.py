@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from kilnctl.telemetry.layout import to_point
 from kilnctl.telemetry.sinks import Sink, SinkError, detect_api, make_sink
-from kilnctl.telemetry.writer import TelemetryWriter
+from kilnctl.telemetry.writer import BackgroundWriter, TelemetryWriter
 
-__all__ = ["Sink", "SinkError", "TelemetryWriter", "detect_api", "make_sink", "to_point"]
+__all__ = [
+    "BackgroundWriter",
+    "Sink",
+    "SinkError",
+    "TelemetryWriter",
+    "detect_api",
+    "make_sink",
+    "to_point",
+]

@@ -10,7 +10,8 @@ Events:
     measurement  "event"
     tags         run_id, lot, job, kind (alarm_raised, setpoint, operator, qc, ...)
     fields       data (the event's JSON as a string) and event_id (integer, the journal
-                 row id). VictoriaMetrics keeps numeric fields only: event_event_id.
+                 row id). VictoriaMetrics stores numbers only: it keeps event_event_id and
+                 turns the string into a meaningless event_data = 0.
 Time: nanoseconds; t rounded to the microsecond plus (seq or event id) mod 1000 ns, so two
 records of one series at the same instant stay two points, and a re-sent record lands on
 the same point (InfluxDB overwrites: a retry is idempotent).

@@ -114,3 +114,33 @@ class TelemetryWriter:
             delay = self.backoff_initial_s
             if n < self.batch_size and wait(self.poll_interval_s):
                 break
+
+
+class BackgroundWriter:
+    """Runs a TelemetryWriter in a thread of its own, for a service that hosts it in-process.
+
+    The writer's blocking HTTP never touches the caller's event loop; `stop()` ends the loop
+    at its next wait (or after the write in flight) and joins the thread.
+    """
+
+    def __init__(self, writer: TelemetryWriter) -> None:
+        self.writer = writer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=writer.run, args=(self._stop,), name="kilnctl-telemetry", daemon=True
+        )
+
+    def start(self) -> None:
+        """Start the loop."""
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """True while the loop runs."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Ask the loop to end and wait up to timeout_s for it."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)

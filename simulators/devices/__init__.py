@@ -1,14 +1,14 @@
 """Simulated devices on their real register maps; `build` makes one by kind name.
 
-Kiln kinds (eurotherm3216, omron_e5cc, io_module) accept any KilnParams field as a keyword
-(e.g. `load_mass_kg=2.0`) or a whole `params=KilnParams(...)`; rectifier kinds (riden,
-generic_rectifier) accept PlatingParams fields or `params=PlatingParams(...)`. Other
-keywords go to the device class (e.g. the Riden's `model="RD6012"`).
+Every keyword goes to the device class: kiln kinds (eurotherm3216, omron_e5cc, io_module)
+take `params=KilnParams(...)` and/or single KilnParams fields overriding it (e.g.
+`load_mass_kg=2.0`); rectifier kinds (riden, generic_rectifier) the same with PlatingParams
+over the device's own defaults; plus the device's options (e.g. the Riden's
+`model="RD6012"`, the Eurotherm's `remote_sp_timeout_s`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -18,15 +18,13 @@ from simulators.devices.generic_rectifier import GenericRectifier
 from simulators.devices.io_module import IOModule
 from simulators.devices.omron_e5cc import OmronE5CC
 from simulators.devices.riden import Riden
-from simulators.physics.kiln import KilnParams
-from simulators.physics.plating import PlatingParams
 
-_CLASSES: dict[str, tuple[Callable[..., ModbusSlave], type[Any]]] = {
-    "eurotherm3216": (Eurotherm3216, KilnParams),
-    "omron_e5cc": (OmronE5CC, KilnParams),
-    "io_module": (IOModule, KilnParams),
-    "riden": (Riden, PlatingParams),
-    "generic_rectifier": (GenericRectifier, PlatingParams),
+_CLASSES: dict[str, Callable[..., ModbusSlave]] = {
+    "eurotherm3216": Eurotherm3216,
+    "omron_e5cc": OmronE5CC,
+    "io_module": IOModule,
+    "riden": Riden,
+    "generic_rectifier": GenericRectifier,
 }
 
 KINDS: tuple[str, ...] = tuple(_CLASSES)
@@ -42,14 +40,7 @@ def build(
     """
     if kind not in _CLASSES:
         raise ValueError(f"unknown device kind {kind!r}; known: {', '.join(KINDS)}")
-    cls, params_cls = _CLASSES[kind]
-    fields = {f.name for f in dataclasses.fields(params_cls)}
-    physics = {k: params.pop(k) for k in list(params) if k in fields}
-    if physics:
-        if "params" in params:
-            raise TypeError("give either params=... or its fields, not both")
-        params["params"] = params_cls(**physics)
-    device: ModbusSlave = cls(unit, time_fn=time_fn, seed=seed, **params)
+    device: ModbusSlave = _CLASSES[kind](unit, time_fn=time_fn, seed=seed, **params)
     return device
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from simulators.device import SlaveException
 from simulators.devices.kiln_device import ControllerDevice
@@ -113,8 +114,10 @@ class Eurotherm3216(ControllerDevice):
         range_lo_c: float = -200.0,
         range_hi_c: float = 1372.0,
         alarm1_c: float = 1100.0,
+        **kiln_params: Any,
     ) -> None:
-        super().__init__(unit, time_fn=time_fn, seed=seed, params=params, gains=gains)
+        super().__init__(unit, time_fn=time_fn, seed=seed, params=params, gains=gains,
+                         **kiln_params)
         self.remote_sp_timeout_s = remote_sp_timeout_s
         self.range_lo_c = range_lo_c
         self.range_hi_c = range_hi_c

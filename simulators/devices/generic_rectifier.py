@@ -8,6 +8,7 @@ meaning of each named register, the file says where it lives and how it is encod
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,16 +124,15 @@ class GenericRectifier(SimulatedDevice):
         seed: int = 0,
         params: PlatingParams | None = None,
         map_path: Path = MAP_PATH,
+        **cell_params: Any,
     ) -> None:
+        """`cell_params`: PlatingParams fields overriding `params` (or the defaults, rated
+        as the map file's max_current_a / max_voltage_v)."""
         self.map = RegisterMap.load(map_path)
-        self.cell = PlatingCell(
-            params
-            or PlatingParams(
-                max_current_a=self.map.max_current_a, max_voltage_v=self.map.max_voltage_v
-            ),
-            time_fn,
-            seed,
+        params = params or PlatingParams(
+            max_current_a=self.map.max_current_a, max_voltage_v=self.map.max_voltage_v
         )
+        self.cell = PlatingCell(dataclasses.replace(params, **cell_params), time_fn, seed)
         super().__init__(unit, self.cell)
         self._by_address: dict[int, tuple[Register, int]] = {
             reg.address + i: (reg, i)

@@ -3,7 +3,9 @@ controllers) the controller loop that runs its own PID on the model."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from simulators.devices.registers import SimulatedDevice
 from simulators.physics.control_loop import ControlLoop
@@ -21,7 +23,10 @@ class KilnDevice(SimulatedDevice):
         time_fn: Callable[[], float],
         seed: int = 0,
         params: KilnParams | None = None,
+        **kiln_params: Any,
     ) -> None:
+        """`kiln_params`: KilnParams fields overriding `params` (or the defaults)."""
+        params = dataclasses.replace(params or KilnParams(), **kiln_params)
         self.kiln = KilnModel(params, time_fn, seed)
         super().__init__(unit, self.kiln)
         self.time_fn = time_fn
@@ -46,8 +51,9 @@ class ControllerDevice(KilnDevice):
         seed: int = 0,
         params: KilnParams | None = None,
         gains: PIDGains | None = None,
+        **kiln_params: Any,
     ) -> None:
-        super().__init__(unit, time_fn=time_fn, seed=seed, params=params)
+        super().__init__(unit, time_fn=time_fn, seed=seed, params=params, **kiln_params)
         self.loop = ControlLoop(self.kiln, time_fn, gains)
 
     def _sync(self) -> None:

@@ -20,6 +20,7 @@ Choices (verify against a unit; the drivers mirror them):
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from simulators.device import SlaveException
 from simulators.devices.kiln_device import ControllerDevice
@@ -65,8 +66,10 @@ class OmronE5CC(ControllerDevice):
         range_hi_c: float = 1300.0,
         alarm1_c: float = 1100.0,
         sp_ramp_c_per_min: float = 0.0,
+        **kiln_params: Any,
     ) -> None:
-        super().__init__(unit, time_fn=time_fn, seed=seed, params=params, gains=gains)
+        super().__init__(unit, time_fn=time_fn, seed=seed, params=params, gains=gains,
+                         **kiln_params)
         self.scale = 10.0**decimals
         self.range_lo_c = range_lo_c
         self.range_hi_c = range_hi_c

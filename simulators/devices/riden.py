@@ -28,8 +28,10 @@ OVP/OCP (16 stays 0); the over_temperature fault trips the output off and shows 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from simulators.device import SlaveException
 from simulators.devices.registers import (
@@ -85,16 +87,18 @@ class Riden(SimulatedDevice):
         seed: int = 0,
         model: str = "RD6006",
         params: PlatingParams | None = None,
+        **cell_params: Any,
     ) -> None:
+        """`cell_params`: PlatingParams fields overriding `params` (or the model's defaults)."""
         if model not in MODELS:
             raise ValueError(f"unknown Riden model {model!r}; known: {', '.join(MODELS)}")
         self.model_name = model
         self.model = m = MODELS[model]
         # A small rack in a beaker-sized tank: higher resistance than an industrial tank.
-        cell_params = params or PlatingParams(
+        params = params or PlatingParams(
             bath_resistance_ohm=0.5, max_current_a=m.max_amps, max_voltage_v=m.max_volts
         )
-        self.cell = PlatingCell(cell_params, time_fn, seed)
+        self.cell = PlatingCell(dataclasses.replace(params, **cell_params), time_fn, seed)
         super().__init__(unit, self.cell)
 
     def _sync(self) -> None:

@@ -255,7 +255,7 @@ class _Collect(HTMLParser):
 def test_report_html_has_inline_thinned_svg(
     journal_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run_cli(
+    code, _out, _ = run_cli(
         capsys, "report", "last", "--journal", str(journal_file), "--format", "html"
     )
     assert code == 0  # "last" is the unfinished run: a report works mid-run too
@@ -279,7 +279,7 @@ def test_report_json_holds_everything(
     with Journal(journal_file) as journal:
         run_id = journal.runs()[0].run_id
         n_events = sum(1 for _ in journal.events(run_id))
-    code, out, _ = run_cli(
+    _code, out, _ = run_cli(
         capsys, "report", run_id, "--journal", str(journal_file), "--format", "json"
     )
     record = json.loads(out)

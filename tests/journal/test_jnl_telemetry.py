@@ -6,15 +6,27 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jnl_servers import Influxd, VictoriaMetrics
+from jnl_servers import Influxd, VictoriaMetrics, free_port
 
+from kilnctl.cli.main import main
 from kilnctl.journal import Journal
-from kilnctl.telemetry import Sink, SinkError, TelemetryWriter, detect_api, make_sink
+from kilnctl.telemetry import (
+    BackgroundWriter,
+    Sink,
+    SinkError,
+    TelemetryWriter,
+    detect_api,
+    make_sink,
+)
 
 T0 = 1_790_000_000.0
 
@@ -177,3 +189,75 @@ def test_bad_sink_config_is_refused() -> None:
         make_sink("http://127.0.0.1:1", api="v2", org="plant")
     with pytest.raises(ValueError, match="database"):
         make_sink("http://127.0.0.1:1", api="v1")
+
+
+def test_telemetry_command_once(
+    victoria: VictoriaMetrics,
+    journal: Journal,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    run_id = start_run(journal, "LOT-C")
+    fill(journal, run_id, range(30))
+    argv = ["telemetry", "--journal", str(journal.path), "--api", "v2", "--org", "plant"]
+    argv += ["--bucket", "kiln", "--once", "--batch-size", "7"]
+    assert main([*argv, "--url", victoria.url]) == 0
+    assert vm_values(victoria, "kiln_seq", run_id) == list(range(30))
+    with caplog.at_level(logging.INFO, logger="kilnctl.telemetry"):
+        assert main([*argv, "--url", f"http://127.0.0.1:{free_port()}"]) == 0  # nothing new
+        fill(journal, run_id, range(30, 31))
+        assert main([*argv, "--url", f"http://127.0.0.1:{free_port()}"]) == 1
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "cannot write" in error.getMessage() and error.exc_info is None
+
+
+def test_telemetry_sidecar_process_catches_up_and_stops(
+    victoria: VictoriaMetrics, journal: Journal
+) -> None:
+    run_id = start_run(journal, "LOT-S")
+    fill(journal, run_id, range(20))
+    argv = [sys.executable, "-m", "kilnctl.cli.main", "telemetry", "--journal", str(journal.path)]
+    argv += ["--url", victoria.url, "--org", "plant", "--bucket", "kiln"]
+    argv += ["--poll-interval", "0.05", "--batch-size", "16"]  # api auto-detected
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    try:
+        fill(journal, run_id, range(20, 60))  # the engine goes on while the sidecar runs
+        deadline = time.monotonic() + 20
+        while vm_values(victoria, "kiln_seq", run_id) != list(range(60)):
+            assert time.monotonic() < deadline, "the sidecar did not catch up"
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.05)  # polling the server for a result, bounded by the deadline
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert "stopped after delivering 126 records" in stderr
+    assert vm_values(victoria, "event_event_id", run_id) == list(range(1, 7))
+
+
+def test_background_writer_in_process(victoria: VictoriaMetrics, tmp_path: Path) -> None:
+    """How the service hosts the writer: its own Journal connection, its own thread."""
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as engine_journal, Journal(path) as writer_journal:
+        run_id = start_run(engine_journal, "LOT-BG")
+        sink = make_sink(victoria.url, api="v2", org="plant", bucket="kiln", timeout_s=5.0)
+        background = BackgroundWriter(
+            TelemetryWriter(writer_journal, sink, batch_size=25, poll_interval_s=0.02)
+        )
+        background.start()
+        try:
+            fill(engine_journal, run_id, range(40))
+            deadline = time.monotonic() + 20
+            while vm_values(victoria, "tank_seq", run_id) != list(range(40)):
+                assert time.monotonic() < deadline, "the background writer did not deliver"
+                time.sleep(0.05)  # polling the server for a result, bounded by the deadline
+        finally:
+            background.stop()
+            sink.close()
+        assert not background.running
+    assert vm_values(victoria, "kiln_seq", run_id) == list(range(40))

@@ -1,0 +1,110 @@
+"""`kilnctl devices / read / probe` as a user runs them: a real process against simulator
+servers on real sockets; dead devices give one clear line and a non-zero exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from simulators.devices import build
+from simulators.servers.modbus_tcp import ModbusTcpServer
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[ModbusTcpServer]:
+    slaves = {
+        1: build("eurotherm3216", unit=1, time_fn=lambda: 0.0),
+        2: build("generic_rectifier", unit=2, time_fn=lambda: 0.0),
+    }
+    srv = ModbusTcpServer(slaves)
+    await srv.start()
+    yield srv
+    await srv.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def kilnctl(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sys; from kilnctl.cli.main import main; sys.exit(main(sys.argv[1:]))",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_read_by_url_prints_one_reading(server: ModbusTcpServer) -> None:
+    code, out, err = await kilnctl("read", "--url", server.url(1), "--driver", "eurotherm3216")
+    assert code == 0, err
+    assert out.startswith("device: pv ") and "°C" in out
+
+
+async def test_read_dead_device_is_one_line_without_traceback() -> None:
+    url = f"modbus-tcp://127.0.0.1:{free_port()}?unit=1"
+    code, out, err = await kilnctl("read", "kiln1", "--url", url, "--driver", "eurotherm3216")
+    assert code != 0
+    assert "Traceback" not in err and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert "kiln1" in lines[0] and "127.0.0.1" in lines[0] and "disconnected" in lines[0]
+
+
+async def test_unknown_driver_lists_the_known_ones() -> None:
+    code, _, err = await kilnctl("read", "--url", "modbus-tcp://h:1", "--driver", "watlow")
+    assert code == 2
+    assert "unknown driver 'watlow'" in err and "eurotherm3216" in err and "riden" in err
+
+
+async def test_bad_url_says_what_is_allowed() -> None:
+    code, _, err = await kilnctl("probe", "modbus://x")
+    assert code == 2 and "allowed: modbus-tcp, modbus-rtu, serial" in err
+
+
+async def test_probe_names_the_device(server: ModbusTcpServer) -> None:
+    code, out, err = await kilnctl("probe", server.url(1))
+    assert code == 0, err
+    assert "eurotherm3216" in out
+
+
+async def test_watch_reads_repeatedly(server: ModbusTcpServer) -> None:
+    code, out, err = await kilnctl(
+        "read", "--url", server.url(2), "--driver", "generic_rectifier",
+        "--watch", "--count", "2", "--interval", "0",
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 2 and " V " in out
+
+
+async def test_devices_lists_health_from_the_plant_config(
+    server: ModbusTcpServer, tmp_path: Path
+) -> None:
+    plant = tmp_path / "kilnctl.toml"
+    dead = f"modbus-tcp://127.0.0.1:{free_port()}?unit=1"
+    plant.write_text(
+        f'[devices.kiln1]\ndriver = "eurotherm3216"\nurl = "{server.url(1)}"\n'
+        f'[devices.line]\ndriver = "generic_rectifier"\nurl = "{server.url(2)}"\n'
+        f'[devices.kiln9]\ndriver = "eurotherm3216"\nurl = "{dead}"\n'
+    )
+    code, out, err = await kilnctl("--config", str(plant), "devices")
+    assert code == 1, err
+    assert "Traceback" not in err
+    assert out.count("ok: ") == 2
+    assert "kiln9" in out and "disconnected" in out
+    code, out, _ = await kilnctl("--config", str(plant), "read", "line")
+    assert code == 0 and out.startswith("line: ")
+    code, _, err = await kilnctl("--config", str(plant), "read", "nope")
+    assert code == 2 and "configured: kiln1, kiln9, line" in err
