@@ -33,12 +33,13 @@ class ByteOrder(StrEnum):
 
 
 _STRUCT = {
-    DataType.INT16: ">h",
-    DataType.UINT16: ">H",
-    DataType.INT32: ">i",
-    DataType.UINT32: ">I",
-    DataType.FLOAT32: ">f",
+    DataType.INT16: struct.Struct(">h"),
+    DataType.UINT16: struct.Struct(">H"),
+    DataType.INT32: struct.Struct(">i"),
+    DataType.UINT32: struct.Struct(">I"),
+    DataType.FLOAT32: struct.Struct(">f"),
 }
+_WORDS = {1: struct.Struct(">H"), 2: struct.Struct(">HH")}
 # Wire position -> index into the big-endian bytes "ABCD".
 _PERMUTATION = {
     ByteOrder.ABCD: (0, 1, 2, 3),
@@ -50,7 +51,7 @@ _PERMUTATION = {
 
 def register_count(dtype: DataType) -> int:
     """How many 16-bit registers a value of this type occupies."""
-    return 1 if dtype in (DataType.INT16, DataType.UINT16) else 2
+    return _STRUCT[dtype].size // 2
 
 
 def _reorder(raw: bytes, order: ByteOrder) -> bytes:
@@ -70,8 +71,10 @@ def decode(
     n = register_count(dtype)
     if len(registers) != n:
         raise ValueError(f"{dtype} needs {n} register(s), got {len(registers)}")
-    raw = _reorder(b"".join(r.to_bytes(2, "big") for r in registers), order)
-    (value,) = struct.unpack(_STRUCT[dtype], raw)
+    raw = _WORDS[n].pack(*registers)
+    if order is not ByteOrder.ABCD:  # the common case needs no reordering (poll-rate path)
+        raw = _reorder(raw, order)
+    (value,) = _STRUCT[dtype].unpack(raw)
     return value / scale if scale != 1.0 else value
 
 
@@ -87,12 +90,12 @@ def encode(
     if dtype is DataType.FLOAT32:
         if math.isfinite(scaled) and abs(scaled) > 3.4028234663852886e38:
             raise ValueError(f"{value} does not fit float32")
-        raw = struct.pack(">f", scaled)
+        raw = _STRUCT[DataType.FLOAT32].pack(scaled)
     else:
         if not math.isfinite(scaled):
             raise ValueError(f"{value} cannot be encoded as {dtype}")
         try:
-            raw = struct.pack(_STRUCT[dtype], round(scaled))
+            raw = _STRUCT[dtype].pack(round(scaled))
         except struct.error:
             raise ValueError(f"{value} (×{scale}) does not fit {dtype}") from None
     wire = _reorder(raw, order)

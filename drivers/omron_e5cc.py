@@ -3,7 +3,7 @@
 Writes are refused by the controller until the operation command 00 "communications
 writing ON" has been sent, so the driver sends it once before its first write. The
 controller wants >= 2 ms between a response and the next command: the RTU bus default
-gap (4 ms) covers it. PV and setpoints are integers scaled by the decimal-point setting
+gap (>= 2 ms) covers it. PV and setpoints are integers scaled by the decimal-point setting
 (`decimals` option, default 0 as shipped for thermocouple inputs).
 """
 

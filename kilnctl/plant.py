@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from kilnctl.recipes.loader import NO_VALUE, Problem, RecipeError, read_toml, validate_model
+from kilnctl.recipes.loader import NO_VALUE, Problem, RecipeError, load_model
 from kilnctl.recipes.models import (
     CrossFieldError,
     DurationS,
@@ -151,8 +151,7 @@ def _pick(what: str, table: dict[str, _V], name: str | None) -> tuple[str, _V]:
 
 def load_plant(path: str | Path) -> Plant:
     """Load and validate a plant config; PlantConfigError lists every problem."""
-    data = read_toml(path, PlantConfigError)
-    return validate_model(Plant, data, path, PlantConfigError)
+    return load_model(path, Plant, PlantConfigError)
 
 
 def find_plant(path: str | Path | None = None) -> Path:

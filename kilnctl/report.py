@@ -228,6 +228,32 @@ def _with_t(event: Event) -> dict[str, Any]:
     return {"t": event.t, **event.data}
 
 
+# Operator commands that change what the master recipe said would happen.
+RECIPE_CHANGING_ACTIONS = frozenset({"skip", "extend", "abort"})
+
+
+def _deviations(
+    recorded: list[dict[str, Any]], alarms: list[AlarmRecord], operator: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every departure from the recipe, by time: deviations the engine recorded, alarms,
+    and operator commands that changed the schedule (skip, extend, abort)."""
+    found = [{"origin": "deviation", **d} for d in recorded]
+    found += [
+        {
+            "origin": "alarm",
+            "t": a.raised_at,
+            "code": a.code,
+            "source": a.source,
+            "message": a.message,
+        }
+        for a in alarms
+    ]
+    found += [
+        {"origin": "operator", **o} for o in operator if o.get("action") in RECIPE_CHANGING_ACTIONS
+    ]
+    return sorted(found, key=lambda d: float(d["t"]))
+
+
 def build_batch_record(journal: Journal, run_id: str) -> BatchRecord:
     """Gather the batch record of `run_id` (JournalError if the journal has no such run)."""
     run = journal.run(run_id)
@@ -299,7 +325,7 @@ def build_batch_record(journal: Journal, run_id: str) -> BatchRecord:
         steps=steps,
         readings=_summarise(samples),
         setpoints=sections["setpoint"],
-        deviations=sections["deviation"],
+        deviations=_deviations(sections["deviation"], alarms, sections["operator"]),
         alarms=alarms,
         operator_actions=sections["operator"],
         prompts=list(prompts.values()),
@@ -425,10 +451,14 @@ def report_tables(record: BatchRecord) -> list[Table]:
             ],
         ),
         Table(
-            "Deviations",
-            ("time", "details"),
+            "Deviations (recorded, alarms, schedule changes)",
+            ("time", "origin", "details"),
             [
-                (at(e["t"]), _details({k: v for k, v in e.items() if k != "t"}))
+                (
+                    at(e["t"]),
+                    e["origin"],
+                    _details({k: v for k, v in e.items() if k not in ("t", "origin")}),
+                )
                 for e in record.deviations
             ],
         ),
@@ -547,8 +577,9 @@ def _min_max(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def svg_chart(samples: Sequence[Sample], started_at: float, width: int = CHART_WIDTH) -> str:
-    """An SVG of the run's temperatures and currents against minutes since start; each
-    series thinned to ~2x the chart width. Empty string when there is nothing to plot."""
+    """An SVG of the run's temperatures and currents against minutes since start (one
+    panel each, one time axis); each series thinned to ~2x the chart width. Empty string
+    when there is nothing to plot."""
     panels = []
     for title, keys in CHART_PANELS:
         series: dict[str, list[tuple[float, float]]] = {}
@@ -562,6 +593,8 @@ def svg_chart(samples: Sequence[Sample], started_at: float, width: int = CHART_W
             panels.append((title, {k: thin(v, 2 * width) for k, v in series.items()}))
     if not panels:
         return ""
+    xs = [p[0] for _, series in panels for pts in series.values() for p in pts]
+    x_ticks = nice_ticks(min(0.0, *xs), max(xs))
     height = PANEL_HEIGHT * len(panels)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -569,20 +602,37 @@ def svg_chart(samples: Sequence[Sample], started_at: float, width: int = CHART_W
         f'<rect width="{width}" height="{height}" fill="white"/>',
     ]
     for i, (title, series) in enumerate(panels):
-        parts += _panel(title, series, width, PANEL_HEIGHT, PANEL_HEIGHT * i)
+        parts += _panel(title, series, x_ticks, width, PANEL_HEIGHT * i)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
 
+def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 x 10^k apart) covering [lo, hi], about `target` of them."""
+    if hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / target
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = math.floor(lo / step) * step
+    count = math.ceil((hi - first) / step - 1e-9)
+    return [first + i * step for i in range(count + 1)]
+
+
 def _panel(
-    title: str, series: dict[str, list[tuple[float, float]]], width: int, height: int, top: int
+    title: str,
+    series: dict[str, list[tuple[float, float]]],
+    x_ticks: list[float],
+    width: int,
+    top: int,
 ) -> list[str]:
     left, right, pad_top, pad_bottom = 60, 150, 24, 34
-    plot_w, plot_h = width - left - right, height - pad_top - pad_bottom
-    xs = [p[0] for pts in series.values() for p in pts]
-    ys = [p[1] for pts in series.values() for p in pts]
-    x_lo, x_hi = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1.0
-    y_lo, y_hi = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1.0
+    plot_w, plot_h = width - left - right, PANEL_HEIGHT - pad_top - pad_bottom
+    y_ticks = nice_ticks(
+        min(p[1] for pts in series.values() for p in pts),
+        max(p[1] for pts in series.values() for p in pts),
+    )
+    x_lo, x_hi, y_lo, y_hi = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
     y0 = top + pad_top
 
     def sx(x: float) -> float:
@@ -595,12 +645,15 @@ def _panel(
         f'<text x="{left}" y="{top + 16}" font-weight="bold">{html.escape(title)}</text>',
         f'<rect x="{left}" y="{y0}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>',
     ]
-    for k in range(5):
-        yv = y_lo + (y_hi - y_lo) * k / 4
-        xv = x_lo + (x_hi - x_lo) * k / 4
-        out.append(f'<text x="{left - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end">{_num(yv)}</text>')
+    for yv in y_ticks:
         out.append(
-            f'<text x="{sx(xv):.1f}" y="{y0 + plot_h + 14}" text-anchor="middle">{_num(xv)}</text>'
+            f'<line x1="{left}" y1="{sy(yv):.1f}" x2="{left + plot_w}" y2="{sy(yv):.1f}" '
+            'stroke="#eee"/>'
+        )
+        out.append(f'<text x="{left - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end">{yv:g}</text>')
+    for xv in x_ticks:
+        out.append(
+            f'<text x="{sx(xv):.1f}" y="{y0 + plot_h + 14}" text-anchor="middle">{xv:g}</text>'
         )
     out.append(
         f'<text x="{left + plot_w / 2}" y="{y0 + plot_h + 28}" text-anchor="middle">'

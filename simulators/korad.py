@@ -172,7 +172,7 @@ class KoradKA3005P:
         ):
             if command.startswith(prefix):
                 try:
-                    value = float(command[len(prefix):])
+                    value = float(command[len(prefix) :])
                 except ValueError:
                     return
                 if 0.0 <= value <= limit:

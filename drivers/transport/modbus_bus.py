@@ -37,9 +37,14 @@ logging.getLogger("pymodbus").propagate = False
 
 DEFAULT_TIMEOUT_S = 0.4
 DEFAULT_RETRIES = 1
-DEFAULT_RTU_GAP_S = 0.004
-"""Quiet time between transactions on a serial line: above Omron's 2 ms minimum and the
-3.5-character RTU inter-frame silence at 9600 baud."""
+MIN_RTU_GAP_S = 0.002
+"""Quiet time between a reply and the next request on a serial line: at least the
+3.5-character RTU inter-frame silence, and never under Omron's 2 ms minimum."""
+
+
+def rtu_gap_s(baud: int) -> float:
+    """Default inter-transaction gap of a serial line at `baud` (11 bits per character)."""
+    return max(3.5 * 11 / baud, MIN_RTU_GAP_S)
 RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 5.0
 
@@ -62,7 +67,7 @@ class ModbusBus:
         self.line = address.line
         self.timeout_s = address.timeout_s if address.timeout_s is not None else DEFAULT_TIMEOUT_S
         self.retries = address.retries if address.retries is not None else DEFAULT_RETRIES
-        default_gap = 0.0 if address.scheme == "modbus-tcp" else DEFAULT_RTU_GAP_S
+        default_gap = 0.0 if address.scheme == "modbus-tcp" else rtu_gap_s(address.baud)
         self.gap_s = address.gap_s if address.gap_s is not None else default_gap
         self._time = time_fn
         self._sleep = sleep
@@ -122,7 +127,7 @@ class ModbusBus:
             client, self._client = self._client, None
             client.close()
 
-    async def _ensure_connected(self, link: ModbusLink) -> Client:
+    async def _connect(self, link: ModbusLink) -> Client:
         if self._client is None:
             self._client = self._build_client()
         if self._client.connected:
@@ -143,10 +148,9 @@ class ModbusBus:
         raise Disconnected(link.name, link.address_text, f"cannot connect to {self.line}")
 
     async def _wait_gap(self) -> None:
-        if self.gap_s:
-            remaining = self._last_end + self.gap_s - self._time()
-            if remaining > 0:
-                await self._sleep(remaining)
+        remaining = self._last_end + self.gap_s - self._time()
+        if remaining > 0:
+            await self._sleep(remaining)
 
     def _map_error(self, link: ModbusLink, exc: ModbusException) -> DeviceError:
         if isinstance(exc, ConnectionException) or not self.connected:
@@ -169,11 +173,14 @@ class ModbusBus:
         async with self._lock:
             error: DeviceError | None = None
             for _attempt in range(self.retries + 1):
-                await self._wait_gap()
+                if self.gap_s:
+                    await self._wait_gap()
                 self._rx_seen = False
                 start = self._time()
                 try:
-                    client = await self._ensure_connected(link)
+                    client = self._client
+                    if client is None or not client.connected:
+                        client = await self._connect(link)
                     reply = await call(client)
                 except Disconnected as exc:
                     error = exc

@@ -128,6 +128,19 @@ class AlarmBook:
         """Actions of the active alarms (of one source, or all)."""
         return {self.action_of(a) for a in self._active.values() if source in (None, a.source)}
 
+    def stopping(self, source: str) -> ActiveAlarm | None:
+        """The first active alarm of `source` whose action stops the run, if any."""
+        for alarm in self._active.values():
+            if alarm.source == source and self.action_of(alarm) in STOPPING_ACTIONS:
+                return alarm
+        return None
+
+    def holds(self, source: str) -> bool:
+        """True while an active alarm of `source` holds the schedule."""
+        return any(
+            a.source == source and self.action_of(a) is Action.HOLD for a in self._active.values()
+        )
+
     def raise_alarm(self, source: str, code: str, message: str) -> ActiveAlarm | None:
         """Raise once; returns the new alarm, or None if it was already active."""
         alarm_id = self.alarm_id(source, code)
@@ -161,9 +174,10 @@ class AlarmBook:
         """Raise the codes in `found` (code -> message), clear the `owned` codes absent
         from it; returns the newly raised alarms."""
         new = [a for code, msg in found.items() if (a := self.raise_alarm(source, code, msg))]
-        for code in owned:
-            if code not in found:
-                self.clear(source, code)
+        if self._active:  # the usual case, nothing active, costs nothing per sample
+            for code in owned:
+                if code not in found:
+                    self.clear(source, code)
         return new
 
     def ack(self, alarm_id: str, who: str) -> bool:

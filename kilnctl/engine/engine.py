@@ -38,7 +38,7 @@ from kilnctl.engine.resume import outage_refusal
 from kilnctl.engine.runtime import RunAborted, RunContext
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
-from kilnctl.recipes.loader import content_hash
+from kilnctl.recipes.loader import RecipeError, content_hash
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,10 @@ class Engine:
     def _get(self, name: str) -> Any:
         if self.library is None:
             raise EngineError(f"no recipe library to look up {name!r}")
-        return self.library.get(name)
+        try:
+            return self.library.get(name)
+        except RecipeError as exc:
+            raise EngineError(str(exc)) from exc
 
     def _prepare(self, cmd: StartJob) -> _Prepared:
         recipe = cmd.recipe if cmd.recipe is not None else self._get(cmd.ref)

@@ -154,7 +154,7 @@ class FiringRun:
         self.comms.ok()
         self.last_reading = reading
         before = (sched.state.index, sched.state.phase)
-        hold = ctx.paused or Action.HOLD in ctx.alarms.actions(self.kiln.name)
+        hold = ctx.paused or ctx.alarms.holds(self.kiln.name)
         if hold:
             sched.pause()
         else:
@@ -165,19 +165,18 @@ class FiringRun:
             self._segment_event()
         found = self.interlocks.check(t, reading, sched)
         ctx.alarms.sync(self.kiln.name, found, KILN_CODES)
-        stopping = [
-            a
-            for a in ctx.alarms.active
-            if a.source == self.kiln.name and ctx.alarms.action_of(a) in STOPPING_ACTIONS
-        ]
-        if stopping:
-            await make_safe(self.kiln.controller, stopping[0].spec.code)
-            raise RunAborted(stopping[0].message, outcome="aborted")
+        stopping = ctx.alarms.stopping(self.kiln.name)
+        if stopping is not None:
+            await make_safe(self.kiln.controller, stopping.spec.code)
+            raise RunAborted(stopping.message, outcome="aborted")
         await self._command(sp, reading)
         ctx.sample(self.kiln.name, {"pv_c": reading.pv_c, "sp_c": sp, "out_pct": self.output_pct},
                    t)
-        ctx.step_state = {"kind": "firing", "schedule": sched.to_dict()}
+        ctx.step_state_fn = self._resume_state
         ctx.maybe_checkpoint()
+
+    def _resume_state(self) -> dict[str, Any]:
+        return {"kind": "firing", "schedule": self.schedule.to_dict()}
 
     async def _command(self, sp: float, reading: TemperatureReading) -> None:
         try:

@@ -85,7 +85,7 @@ class JobRun:
             step = self.plan[index]
             partial = resume.get("step_state") if resume is not None and index == first else None
             ctx.step_index = index
-            ctx.step_state = {}
+            ctx.step_state, ctx.step_state_fn = {}, None
             ctx.emit(StepStarted(ctx.run_id, ctx.now(), index, step.label, step.kind))
             try:
                 details = await self._step(step, partial or None)
@@ -107,7 +107,7 @@ class JobRun:
             ctx.results.append({"label": step.label, "outcome": "completed", **details})
             ctx.emit(StepFinished(ctx.run_id, ctx.now(), index, step.label, "completed", details))
             ctx.step_index = index + 1
-            ctx.step_state = {}
+            ctx.step_state, ctx.step_state_fn = {}, None
             ctx.maybe_checkpoint(force=True)
         return ctx.results
 

@@ -57,6 +57,8 @@ class RunContext:
         self.step_index = 0
         self.step_state: dict[str, Any] = {}
         """The current unit's resumable state, written at each checkpoint."""
+        self.step_state_fn: Callable[[], dict[str, Any]] | None = None
+        """Or a function giving it, called only when a checkpoint is written."""
         self.results: list[dict[str, Any]] = []
         self._prompts: dict[str, asyncio.Future[str]] = {}
         self._prompt_ids = itertools.count(1)
@@ -158,7 +160,7 @@ class RunContext:
     def checkpoint_state(self) -> dict[str, Any]:
         return {
             "step_index": self.step_index,
-            "step_state": self.step_state,
+            "step_state": self.step_state_fn() if self.step_state_fn else self.step_state,
             "seq": dict(self.seq),
             "results": self.results,
         }

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 RAMP = "ramp"
@@ -273,7 +273,7 @@ class FiringSchedule:
 
     def to_dict(self) -> dict[str, Any]:
         """Checkpoint form of the state."""
-        return asdict(self.state)
+        return dict(vars(self.state))  # flat dataclass: cheaper than asdict
 
     def restore(self, data: dict[str, Any]) -> None:
         """Continue from a checkpointed state."""

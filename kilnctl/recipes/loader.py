@@ -11,7 +11,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,9 @@ from kilnctl.recipes.models import (
     Loc,
     PlatingRecipe,
     Recipe,
+    format_loc,
 )
+from kilnctl.recipes.toml_lines import key_lines, line_of
 
 _TOML_POSITION_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
 _MAX_VALUE_CHARS = 60
@@ -43,6 +45,7 @@ class Problem:
     value: object
     message: str
     line: int | None = None
+    loc: Loc = ()  # the key path behind field_path, to find the line in the file
 
     def describe(self) -> str:
         """'field.path: value: message' (path and value left out when there are none)."""
@@ -89,17 +92,6 @@ def _show_value(value: object) -> str:
     if isinstance(value, Mapping | list):
         text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 3] + "..."
-
-
-def format_loc(loc: Iterable[str | int]) -> str:
-    """('segments', 2, 'target') -> 'segments[2].target'."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
@@ -155,16 +147,17 @@ def _explain(error: ErrorDetails, model: type[BaseModel]) -> list[Problem]:
     cause = ctx.get("error")
     if isinstance(cause, CrossFieldError):
         return [
-            Problem(format_loc(loc + sub), value, message) for sub, value, message in cause.problems
+            Problem(format_loc(loc + sub), value, message, loc=loc + sub)
+            for sub, value, message in cause.problems
         ]
     kind = error["type"]
     value: object = error.get("input")
     if kind == "missing":
-        return [Problem(format_loc(loc), NO_VALUE, "missing (required)")]
+        return [Problem(format_loc(loc), NO_VALUE, "missing (required)", loc=loc)]
     if kind == "extra_forbidden":
         owner = _model_at(model, loc)
         allowed = ", ".join(allowed_keys(owner)) if owner else "see `kilnctl schema`"
-        return [Problem(format_loc(loc), value, f"unknown key (allowed: {allowed})")]
+        return [Problem(format_loc(loc), value, f"unknown key (allowed: {allowed})", loc=loc)]
     if kind == "value_error":
         message = str(cause) if cause is not None else error["msg"]
     elif kind in {"literal_error", "enum"}:
@@ -181,7 +174,7 @@ def _explain(error: ErrorDetails, model: type[BaseModel]) -> list[Problem]:
         message = "must not be empty (allowed: at least one entry)"
     else:
         message = error["msg"]
-    return [Problem(format_loc(loc), value, message)]
+    return [Problem(format_loc(loc), value, message, loc=loc)]
 
 
 _TYPE_MESSAGES = {
@@ -217,7 +210,12 @@ def validate_data(data: Mapping[str, Any], path: str | Path) -> Recipe:
         value: object = NO_VALUE if kind is None else kind
         message = "missing (required)" if kind is None else "unknown recipe kind"
         raise RecipeError(
-            path, [Problem("kind", value, f"{message} (allowed: {', '.join(RECIPE_KINDS)})")]
+            path,
+            [
+                Problem(
+                    "kind", value, f"{message} (allowed: {', '.join(RECIPE_KINDS)})", loc=("kind",)
+                )
+            ],
         )
     return validate_model(model, data, path)
 
@@ -246,15 +244,29 @@ def parse_toml(
         raise error(path, [Problem("", NO_VALUE, "TOML syntax: nested too deeply")]) from None
 
 
-def read_toml(path: str | Path, error: type[RecipeError] = RecipeError) -> dict[str, Any]:
-    """Read and parse a TOML file; unreadable or malformed files become `error`."""
+def read_text(path: str | Path, error: type[RecipeError] = RecipeError) -> str:
+    """The UTF-8 text of a file; unreadable files become `error`."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise error(path, [Problem("", NO_VALUE, f"not UTF-8 text: {exc.reason}")]) from None
     except OSError as exc:
         raise error(path, [Problem("", NO_VALUE, f"cannot read: {exc.strerror}")]) from None
-    return parse_toml(text, path, error)
+
+
+def read_toml(path: str | Path, error: type[RecipeError] = RecipeError) -> dict[str, Any]:
+    """Read and parse a TOML file; unreadable or malformed files become `error`."""
+    return parse_toml(read_text(path, error), path, error)
+
+
+def with_lines(exc: RecipeError, text: str) -> RecipeError:
+    """The same error with each problem's line found in `text`."""
+    index = key_lines(text)
+    problems = [
+        p if p.line is not None or not p.loc else replace(p, line=line_of(index, p.loc))
+        for p in exc.problems
+    ]
+    return type(exc)(exc.path, problems)
 
 
 def validate_model(
@@ -269,12 +281,26 @@ def validate_model(
 
 def parse_recipe(text: str, path: str | Path = "<text>") -> Recipe:
     """Parse and validate the TOML text of a recipe file."""
-    return validate_data(parse_toml(text, path), path)
+    data = parse_toml(text, path)
+    try:
+        return validate_data(data, path)
+    except RecipeError as exc:
+        raise with_lines(exc, text) from None
 
 
 def load_recipe(path: str | Path) -> Recipe:
     """Load and validate one recipe file (firing profile, plating recipe or job)."""
-    return validate_data(read_toml(path), path)
+    return parse_recipe(read_text(path), path)
+
+
+def load_model(path: str | Path, model: type[_T], error: type[RecipeError] = RecipeError) -> _T:
+    """Load a TOML file as `model` (e.g. the plant config), errors with file and line."""
+    text = read_text(path, error)
+    data = parse_toml(text, path, error)
+    try:
+        return validate_model(model, data, path, error)
+    except RecipeError as exc:
+        raise with_lines(exc, text) from None
 
 
 def content_hash(recipe: Recipe) -> str:

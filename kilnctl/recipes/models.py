@@ -8,7 +8,7 @@ build models with keyword arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -37,10 +37,11 @@ class CrossFieldError(ValueError):
 
     def __init__(self, problems: Sequence[tuple[Loc, object, str]]) -> None:
         self.problems = list(problems)
-        super().__init__("; ".join(f"{_loc_text(loc)}: {msg}" for loc, _, msg in self.problems))
+        super().__init__("; ".join(f"{format_loc(loc)}: {msg}" for loc, _, msg in self.problems))
 
 
-def _loc_text(loc: Loc) -> str:
+def format_loc(loc: Iterable[str | int]) -> str:
+    """('segments', 2, 'target') -> 'segments[2].target'."""
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)

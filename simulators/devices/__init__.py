@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from simulators.device import ModbusSlave
 from simulators.devices.eurotherm3216 import Eurotherm3216
 from simulators.devices.generic_rectifier import GenericRectifier
 from simulators.devices.io_module import IOModule
 from simulators.devices.omron_e5cc import OmronE5CC
+from simulators.devices.registers import SimulatedDevice
 from simulators.devices.riden import Riden
 
-_CLASSES: dict[str, Callable[..., ModbusSlave]] = {
+_CLASSES: dict[str, Callable[..., SimulatedDevice]] = {
     "eurotherm3216": Eurotherm3216,
     "omron_e5cc": OmronE5CC,
     "io_module": IOModule,
@@ -33,14 +33,15 @@ KINDS: tuple[str, ...] = tuple(_CLASSES)
 
 def build(
     kind: str, *, unit: int, time_fn: Callable[[], float], seed: int = 0, **params: Any
-) -> ModbusSlave:
-    """A simulated device of `kind` answering as Modbus unit `unit`.
+) -> SimulatedDevice:
+    """A simulated device of `kind` answering as Modbus unit `unit` (a ModbusSlave with
+    `inject` / `clear` / `faults`; kiln kinds also have `set_door`).
 
     ValueError for an unknown kind; TypeError for a keyword the device does not take.
     """
     if kind not in _CLASSES:
         raise ValueError(f"unknown device kind {kind!r}; known: {', '.join(KINDS)}")
-    device: ModbusSlave = _CLASSES[kind](unit, time_fn=time_fn, seed=seed, **params)
+    device: SimulatedDevice = _CLASSES[kind](unit, time_fn=time_fn, seed=seed, **params)
     return device
 
 
@@ -51,5 +52,6 @@ __all__ = [
     "IOModule",
     "OmronE5CC",
     "Riden",
+    "SimulatedDevice",
     "build",
 ]

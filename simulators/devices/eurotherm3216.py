@@ -116,8 +116,9 @@ class Eurotherm3216(ControllerDevice):
         alarm1_c: float = 1100.0,
         **kiln_params: Any,
     ) -> None:
-        super().__init__(unit, time_fn=time_fn, seed=seed, params=params, gains=gains,
-                         **kiln_params)
+        super().__init__(
+            unit, time_fn=time_fn, seed=seed, params=params, gains=gains, **kiln_params
+        )
         self.remote_sp_timeout_s = remote_sp_timeout_s
         self.range_lo_c = range_lo_c
         self.range_hi_c = range_hi_c

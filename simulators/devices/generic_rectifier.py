@@ -187,27 +187,40 @@ class GenericRectifier(SimulatedDevice):
         self.write_registers(address, [value])
 
     def write_registers(self, address: int, values: list[int]) -> None:
-        found = self._by_address.get(address)
-        if found is None:
-            raise SlaveException(2)
-        reg, offset = found
-        if offset != 0 or len(values) != reg.width:
-            raise SlaveException(3)
-        if not reg.writable:
-            raise SlaveException(3)
-        value = self.map.decode(reg, values)
-        cell = self.cell
-        try:
-            if reg.name == "current_setpoint":
-                cell.set_current(value)
-            elif reg.name == "voltage_limit":
-                cell.set_voltage_limit(value)
-            elif reg.name == "output_enable":
-                if check_range(value, 0, 1):
-                    cell.enable()
-                else:
-                    cell.disable()
-            else:
+        # Check the whole request first: a refused FC16 changes nothing.
+        writes: list[tuple[Register, float]] = []
+        i = 0
+        while i < len(values):
+            found = self._by_address.get(address + i)
+            if found is None:
+                raise SlaveException(2)
+            reg, offset = found
+            if offset != 0 or i + reg.width > len(values) or not reg.writable:
                 raise SlaveException(3)
-        except ValueError as exc:  # beyond the rectifier's rating
-            raise SlaveException(3) from exc
+            value = self.map.decode(reg, values[i : i + reg.width])
+            writes.append((reg, self._checked(reg, value)))
+            i += reg.width
+        for reg, value in writes:
+            self._write(reg, value)
+
+    def _checked(self, reg: Register, value: float) -> float:
+        """`value` if the rectifier accepts it for `reg`, else exception 3."""
+        limits = {
+            "current_setpoint": self.cell.params.max_current_a,
+            "voltage_limit": self.cell.params.max_voltage_v,
+            "output_enable": 1.0,
+        }
+        if reg.name not in limits:
+            raise SlaveException(3)
+        return check_range(value, 0.0, limits[reg.name])
+
+    def _write(self, reg: Register, value: float) -> None:
+        cell = self.cell
+        if reg.name == "current_setpoint":
+            cell.set_current(value)
+        elif reg.name == "voltage_limit":
+            cell.set_voltage_limit(value)
+        elif value:
+            cell.enable()
+        else:
+            cell.disable()

@@ -68,8 +68,9 @@ class OmronE5CC(ControllerDevice):
         sp_ramp_c_per_min: float = 0.0,
         **kiln_params: Any,
     ) -> None:
-        super().__init__(unit, time_fn=time_fn, seed=seed, params=params, gains=gains,
-                         **kiln_params)
+        super().__init__(
+            unit, time_fn=time_fn, seed=seed, params=params, gains=gains, **kiln_params
+        )
         self.scale = 10.0**decimals
         self.range_lo_c = range_lo_c
         self.range_hi_c = range_hi_c
@@ -135,8 +136,7 @@ class OmronE5CC(ControllerDevice):
             self._sync()
             self.sp_c = sp
             self.loop.set_target(sp)
-        elif address in (PV, STATUS, INTERNAL_SP, HEATER_CURRENT, MV_HEATING, MV_COOLING,
-                         STATUS2):
+        elif address in (PV, STATUS, INTERNAL_SP, HEATER_CURRENT, MV_HEATING, MV_COOLING, STATUS2):
             raise SlaveException(3)
         else:
             raise SlaveException(2)

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from simulators.physics.controller_pid import PID, PIDGains
 from simulators.physics.kiln import KilnModel
 
+MAX_STREAM_INTERVAL_S = 30.0
+"""Setpoint changes further apart than this are steps, not a streamed ramp."""
+
 
 class ControlLoop:
     """The controller side of one heated plant.
@@ -21,8 +24,9 @@ class ControlLoop:
     sensor break (as real controllers do: heat off is the safe state), the manual output in
     manual mode, else PID + setpoint-rate feed-forward. Between samples the plant runs with
     the last output. `ff_pct_per_c_per_s` is the output needed per °C/s of ramp (heat
-    capacity / element power × 100); it lets the simulated controller track ramps the way a
-    well-tuned real one does; 0 gives a plain PID.
+    capacity / element power × 100), applied to the rate the working setpoint moves at
+    (ramped here or streamed by a master); it lets the simulated controller track ramps
+    and stop at holds the way a well-tuned real one does; 0 gives a plain PID.
     """
 
     def __init__(
@@ -59,6 +63,12 @@ class ControlLoop:
         """False = stopped (Omron STOP): output 0, no control."""
         self.sensor_break = False
         self._next_sample = plant.t
+        # Setpoint-rate estimate for the feed-forward, from the working setpoint's changes,
+        # whether the controller ramps it or a master streams it (every 1 s or every 5 s).
+        self._ff_rate_c_per_s = 0.0
+        self._last_change_sp = start
+        self._last_change_t = plant.t
+        self._change_interval_s = period_s
 
     # -- commands (each first brings the loop up to now) ----------------------------------
 
@@ -107,19 +117,18 @@ class ControlLoop:
         period = self.period_s
         while self._next_sample <= t:
             self.plant.advance_to(self._next_sample)
-            self._sample(period)
+            self._sample(self._next_sample, period)
             self._next_sample += period
         self.plant.advance_to(t)
 
-    def _sample(self, dt_s: float) -> None:
-        last_wsp = self.working_sp_c
+    def _sample(self, now: float, dt_s: float) -> None:
         if self.rate_c_per_s > 0 and self.working_sp_c != self.target_sp_c:
             step = self.rate_c_per_s * dt_s
             delta = self.target_sp_c - self.working_sp_c
             self.working_sp_c = (
-                self.target_sp_c if abs(delta) <= step else self.working_sp_c + step * (
-                    1.0 if delta > 0 else -1.0
-                )
+                self.target_sp_c
+                if abs(delta) <= step
+                else self.working_sp_c + step * (1.0 if delta > 0 else -1.0)
             )
         pv = self.plant.measured_c()
         self.sensor_break = pv is None
@@ -128,10 +137,28 @@ class ControlLoop:
         elif self.manual:
             out = self.manual_output_pct
         else:
-            ff = self.ff_pct_per_c_per_s * (self.working_sp_c - last_wsp) / dt_s
+            ff = self.ff_pct_per_c_per_s * self._setpoint_rate(now)
             out = self.pid.update(self.working_sp_c, pv, dt_s, min(100.0, max(-100.0, ff)))
         self.output_pct = out
         self.plant.power_frac = out / 100.0
+
+    def _setpoint_rate(self, now: float) -> float:
+        """°C/s the working setpoint is moving at: the last change over the time since the
+        change before; 0 once changes stop coming, and for isolated steps."""
+        wsp = self.working_sp_c
+        if wsp != self._last_change_sp:
+            interval = now - self._last_change_t
+            self._change_interval_s = interval
+            self._ff_rate_c_per_s = (
+                (wsp - self._last_change_sp) / interval
+                if 0 < interval <= MAX_STREAM_INTERVAL_S
+                else 0.0
+            )
+            self._last_change_sp = wsp
+            self._last_change_t = now
+        elif now - self._last_change_t > 1.5 * self._change_interval_s:
+            self._ff_rate_c_per_s = 0.0
+        return self._ff_rate_c_per_s
 
     # -- readings -------------------------------------------------------------------------
 

@@ -77,6 +77,9 @@ def build_journal(path: Path) -> tuple[str, str]:
             {"alarm_id": "a1", "source": "kiln1", "code": "deviation_high"},
         )
         j.record_event(
+            run, T0 + 1000, "operator", {"who": "bo", "action": "extend", "detail": "hold +60 s"}
+        )
+        j.record_event(
             run, T0 + 900, "deviation", {"source": "kiln1", "what": "over setpoint", "by_c": 60.0}
         )
         j.record_event(
@@ -228,7 +231,8 @@ def test_report_markdown_with_svg_beside(
         "by ana",
         "| ana | pause | door check |",
         "| Load coat 1 |",
-        "what=over setpoint, by_c=60",
+        "| deviation | source=kiln1, what=over setpoint, by_c=60 |",
+        "| alarm | code=deviation_high, source=kiln1, message=PV 850.0 °C > setpoint",
         "QC results (lot verdict: not entered)",
     ):
         assert expected in md, expected
@@ -301,7 +305,12 @@ def test_report_json_holds_everything(
         "prompt_id": "p1", "text": "Load coat 1", "raised_at": T0, "answer": "ok",
         "answered_by": "ana", "answered_at": T0 + 5,
     }]  # fmt: skip
-    assert [a["action"] for a in record["operator_actions"]] == ["pause", "resume"]
+    assert [a["action"] for a in record["operator_actions"]] == ["pause", "resume", "extend"]
+    assert [(d["origin"], d["t"]) for d in record["deviations"]] == [
+        ("deviation", T0 + 900),
+        ("alarm", T0 + 900),
+        ("operator", T0 + 1000),
+    ]  # pause/resume do not change the schedule; the extended hold does
     assert record["deviations"][0]["by_c"] == 60.0
 
 

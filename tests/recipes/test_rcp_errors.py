@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from kilnctl.recipes.loader import RecipeError, load_recipe, parse_recipe
+from kilnctl.recipes.models import FiringProfile
 
 GOOD_FIRING = """
 kind = "firing"
@@ -44,9 +45,14 @@ def test_unknown_unit_names_file_field_value_and_allowed() -> None:
 def test_every_problem_is_listed() -> None:
     text = GOOD_FIRING.replace('"max"', '"fast"').replace('"2 min"', "-5") + "colour = 1\n"
     lines = problems(text)
-    assert any(line.startswith("x.toml: segments[0].rate: 'fast': expected a heating rate") for line in lines)
+    assert any(
+        line.startswith("x.toml: segments[0].rate: 'fast': expected a heating rate")
+        for line in lines
+    )
     assert "x.toml: segments[0].hold: -5: out of range (allowed: >= 0.0)" in lines
-    assert any("segments[0].colour: 1: unknown key (allowed: rate, target, hold" in line for line in lines)
+    assert any(
+        "segments[0].colour: 1: unknown key (allowed: rate, target, hold" in line for line in lines
+    )
     assert len(lines) == 3
 
 
@@ -70,7 +76,9 @@ def test_hold_longer_than_max_hold() -> None:
 
 
 def test_missing_and_wrong_kind() -> None:
-    assert problems('name = "x"') == ["x.toml: kind: missing (required) (allowed: firing, plating, job)"]
+    assert problems('name = "x"') == [
+        "x.toml: kind: missing (required) (allowed: firing, plating, job)"
+    ]
     assert problems('kind = "glaze"') == [
         "x.toml: kind: 'glaze': unknown recipe kind (allowed: firing, plating, job)"
     ]
@@ -175,9 +183,14 @@ def test_unreadable_files(tmp_path: Path) -> None:
 
 def test_booleans_are_not_numbers() -> None:
     lines = problems(GOOD_FIRING.replace('"2 min"', "true"))
-    assert len(lines) == 1 and lines[0].startswith("x.toml: segments[0].hold: True: expected a duration")
+    assert len(lines) == 1 and lines[0].startswith(
+        "x.toml: segments[0].hold: True: expected a duration"
+    )
 
 
 def test_long_canonical_names_also_accepted() -> None:
-    profile = parse_recipe(GOOD_FIRING.replace("target =", "target_c =").replace("hold =", "hold_s ="))
+    profile = parse_recipe(
+        GOOD_FIRING.replace("target =", "target_c =").replace("hold =", "hold_s =")
+    )
+    assert isinstance(profile, FiringProfile)
     assert profile.segments[0].target_c == 790.0

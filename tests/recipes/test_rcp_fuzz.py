@@ -13,7 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kilnctl.recipes import estimate
-from kilnctl.recipes.loader import RecipeError, RecipeLibrary, content_hash, parse_recipe, validate_data
+from kilnctl.recipes.loader import (
+    RecipeError,
+    RecipeLibrary,
+    content_hash,
+    parse_recipe,
+    validate_data,
+)
 from kilnctl.recipes.models import FiringProfile, PlatingRecipe, Recipe
 from kilnctl.recipes.rules import check_recipe
 
@@ -54,7 +60,9 @@ TOML_VALUES = st.recursive(
     SCALARS,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), children, max_size=4),
+        st.dictionaries(
+            st.one_of(st.sampled_from(KEYS), st.text(max_size=8)), children, max_size=4
+        ),
     ),
     max_leaves=12,
 )
@@ -88,7 +96,9 @@ def test_random_text(text: str) -> None:
 @FUZZ
 @given(
     st.lists(
-        st.tuples(st.sampled_from(KEYS), st.one_of(UNIT_STRINGS, st.integers(), st.text(max_size=10))),
+        st.tuples(
+            st.sampled_from(KEYS), st.one_of(UNIT_STRINGS, st.integers(), st.text(max_size=10))
+        ),
         max_size=12,
     ),
     st.sampled_from(["", "[[segments]]\n", "[[steps]]\n", "[lot]\n", "[steps.end]\n"]),

@@ -16,7 +16,7 @@ EXPECTED = {
     "enamel-preheat", "enamel-coat-base", "enamel-coat-colour", "enamel-coat-final",
     "nickel-gold-flash", "black-nickel", "copper-strike", "synthetic-enamel-cure",
     "soft-enamel-bake", "anneal-copper", "job-3-layer-enamel-nickel-gold", "job-zinc-alloy",
-    "job-soft-enamel", "job-black-nickel",
+    "job-soft-enamel", "job-black-nickel", "job-bench-3-layer",
 }  # fmt: skip
 
 
@@ -73,7 +73,9 @@ def test_three_layer_job_prompts_around_each_coat() -> None:
     coats = [s for s in job.steps if s.kind == "firing" and s.ref and "coat" in s.ref]
     assert len(coats) == 3
     assert all(s.prompt_before and s.prompt_after for s in coats)
-    assert job.steps[-2].kind == "plating" or any(s.kind == "plating" for s in job.steps)
+    kinds = [s.kind for s in job.steps]
+    # plated after enamelling (and stoning): the plating step follows the last coat
+    assert kinds.index("plating") > max(job.steps.index(c) for c in coats)
 
 
 def test_cooling_is_derived_from_previous_target() -> None:
@@ -107,7 +109,8 @@ segments=[{rate=300, target="1454 F", hold=120}]
 
 def test_library_resolves_by_name_field_and_reports_missing(tmp_path: Path) -> None:
     (tmp_path / "odd-file-name.toml").write_text(
-        'kind = "firing"\nname = "quick"\nmax_temp = 500\n[[segments]]\nrate = "max"\ntarget = 400\n'
+        'kind = "firing"\nname = "quick"\nmax_temp = 500\n'
+        '[[segments]]\nrate = "max"\ntarget = 400\n'
     )
     (tmp_path / "broken.toml").write_text("kind = ")
     library = RecipeLibrary([tmp_path, PROFILES])

@@ -119,7 +119,10 @@ def test_vitreous_enamel_on_enamelling_metals_is_fine(
 
 def test_unknown_ref_and_wrong_kind(library: RecipeLibrary) -> None:
     findings = check_job(job("copper", firing("no-such"), plating("enamel-preheat")), library)
-    assert levels(findings) == [("error", "steps[0] (no-such).ref"), ("error", "steps[1] (enamel-preheat).ref")]
+    assert levels(findings) == [
+        ("error", "steps[0] (no-such).ref"),
+        ("error", "steps[1] (enamel-preheat).ref"),
+    ]
     assert "no recipe of that name" in findings[0].message
     assert "expected a plating recipe" in findings[1].message
 
@@ -149,7 +152,9 @@ def test_rectifier_current_from_density_times_lot_area(
     assert "(gold flash)" in findings[1].where and "needs 21.6 A" in findings[1].message
 
 
-def test_rectifier_voltage_and_unknown_tank(library: RecipeLibrary, plant: Plant, tmp_path: Path) -> None:
+def test_rectifier_voltage_and_unknown_tank(
+    library: RecipeLibrary, plant: Plant, tmp_path: Path
+) -> None:
     (tmp_path / "hot.toml").write_text(
         'kind = "plating"\nname = "hot"\n'
         '[[steps]]\nname = "n"\nkind = "electro"\ntank = "nickel"\ncurrent = "5 A"\n'
@@ -159,11 +164,30 @@ def test_rectifier_voltage_and_unknown_tank(library: RecipeLibrary, plant: Plant
     )
     findings = check_job(job("copper", plating("hot")), library, plant)
     assert [f.level for f in findings] == ["error", "error"]
-    assert "voltage_limit 14 V above tank nickel's rectifier (allowed: <= 12 V)" in findings[0].message
+    assert (
+        "voltage_limit 14 V above tank nickel's rectifier (allowed: <= 12 V)" in findings[0].message
+    )
     assert "no tank 'silver'" in findings[1].message
 
 
 def test_shipped_jobs_have_no_findings_without_a_plant() -> None:
     library = RecipeLibrary([PROFILES])
-    for name in ("job-3-layer-enamel-nickel-gold", "job-zinc-alloy", "job-soft-enamel", "job-black-nickel"):
+    for name in (
+        "job-3-layer-enamel-nickel-gold",
+        "job-zinc-alloy",
+        "job-soft-enamel",
+        "job-black-nickel",
+    ):
         assert check_job(library.get_job(name), library) == []
+
+
+def test_example_plant_fits_the_bench_job_not_the_production_lot() -> None:
+    library = RecipeLibrary([PROFILES])
+    plant = load_plant(ROOT / "kilnctl.example.toml")
+    assert check_job(library.get_job("job-bench-3-layer"), library, plant) == []
+    # 12 dm²: nickel 3 A/dm² × 12 = 36 A > RD6012's 12 A; gold 1.2 × 12 = 14.4 A > Korad's 5 A
+    findings = check_job(library.get_job("job-3-layer-enamel-nickel-gold"), library, plant)
+    assert [f.message.split(",")[0] for f in findings] == [
+        "needs 36 A",
+        "needs 14.4 A",
+    ]

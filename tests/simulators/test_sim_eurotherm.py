@@ -87,8 +87,9 @@ def test_reaches_and_holds_remote_setpoint_at_its_rate_limit(clock: FakeTime) ->
     assert 40.0 <= mean_output <= 60.0
 
 
-def test_remote_setpoint_fail_after_silence_clears_on_write(quiet: Eurotherm3216,
-                                                            clock: FakeTime) -> None:
+def test_remote_setpoint_fail_after_silence_clears_on_write(
+    quiet: Eurotherm3216, clock: FakeTime
+) -> None:
     quiet.write_register(L_R, 1)
     quiet.write_register(RM_SP, 1000)
     clock.advance(9.0)
@@ -102,8 +103,9 @@ def test_remote_setpoint_fail_after_silence_clears_on_write(quiet: Eurotherm3216
     assert not read(quiet, STAT) & B_REMOTE_FAIL
 
 
-def test_sensor_break_sets_b5_pv_at_range_limit_output_zero(quiet: Eurotherm3216,
-                                                            clock: FakeTime) -> None:
+def test_sensor_break_sets_b5_pv_at_range_limit_output_zero(
+    quiet: Eurotherm3216, clock: FakeTime
+) -> None:
     quiet.write_register(TG_SP, 7900)
     clock.advance(60.0)
     assert read(quiet, WRK_OP) == 1000
@@ -118,8 +120,9 @@ def test_sensor_break_sets_b5_pv_at_range_limit_output_zero(quiet: Eurotherm3216
     assert not read(quiet, STAT) & B_SENSOR_BREAK
 
 
-def test_manual_mode_sets_b4_and_drives_the_manual_output(quiet: Eurotherm3216,
-                                                          clock: FakeTime) -> None:
+def test_manual_mode_sets_b4_and_drives_the_manual_output(
+    quiet: Eurotherm3216, clock: FakeTime
+) -> None:
     quiet.write_register(A_M, 1)
     quiet.write_register(MAN_OP, 250)
     clock.advance(2.0)
@@ -138,14 +141,14 @@ def test_alarm1_latches_until_acknowledged(quiet: Eurotherm3216) -> None:
 
 
 def test_over_range_sets_b10(clock: FakeTime) -> None:
-    dev = Eurotherm3216(1, time_fn=clock, params=KilnParams(tc_noise_c=0.0, initial_c=150.0),
-                        range_hi_c=100.0)
+    dev = Eurotherm3216(
+        1, time_fn=clock, params=KilnParams(tc_noise_c=0.0, initial_c=150.0), range_hi_c=100.0
+    )
     assert read(dev, STAT) & B_OVER_RANGE
     assert read(dev, PV) == 1000
 
 
-def test_stuck_relay_heats_with_working_output_zero(quiet: Eurotherm3216,
-                                                    clock: FakeTime) -> None:
+def test_stuck_relay_heats_with_working_output_zero(quiet: Eurotherm3216, clock: FakeTime) -> None:
     quiet.inject("stuck_relay")
     clock.advance(1200.0)
     assert read(quiet, WRK_OP) == 0
@@ -168,16 +171,21 @@ def test_door_open_loses_heat(clock: FakeTime) -> None:
 
 
 @pytest.mark.parametrize("address", [0, 7, 27, 100, 275, 0x8000 + 2 * 7, 0x8000 + 2 * 300])
-def test_addresses_the_device_lacks_answer_exception_2(quiet: Eurotherm3216,
-                                                       address: int) -> None:
+def test_addresses_the_device_lacks_answer_exception_2(quiet: Eurotherm3216, address: int) -> None:
     with pytest.raises(SlaveException) as err:
         quiet.read_holding(address, 1)
     assert err.value.code == 2
 
 
 def test_bad_writes_answer_exception_2_or_3(quiet: Eurotherm3216) -> None:
-    for address, value, code in ((7, 0, 2), (PV, 100, 3), (STAT, 0, 3), (TG_SP, 20000, 3),
-                                 (MAN_OP, 1200, 3), (L_R, 2, 3)):
+    for address, value, code in (
+        (7, 0, 2),
+        (PV, 100, 3),
+        (STAT, 0, 3),
+        (TG_SP, 20000, 3),
+        (MAN_OP, 1200, 3),
+        (L_R, 2, 3),
+    ):
         with pytest.raises(SlaveException) as err:
             quiet.write_register(address, value)
         assert err.value.code == code, (address, value)

@@ -20,7 +20,7 @@ def test_set_and_query_formats(korad: KoradKA3005P) -> None:
     assert korad.handle(b"VSET1?") == b"05.00"
     assert korad.handle(b"ISET1:1.250") is None
     assert korad.handle(b"ISET1?") == b"1.250"
-    assert korad.handle(b"*IDN?", ).startswith(b"KORAD KA3005P")
+    assert (korad.handle(b"*IDN?") or b"").startswith(b"KORAD KA3005P")
 
 
 def test_output_readings_and_status_byte(korad: KoradKA3005P) -> None:
@@ -69,8 +69,15 @@ def test_faults(korad: KoradKA3005P) -> None:
 
 def test_split_frames_unterminated_commands() -> None:
     commands, rest = split(b"VSET1:12.50ISET1:1.250OUT1STATUS?VOUT1?IOUT1?*IDN?")
-    assert commands == [b"VSET1:12.50", b"ISET1:1.250", b"OUT1", b"STATUS?", b"VOUT1?",
-                        b"IOUT1?", b"*IDN?"]
+    assert commands == [
+        b"VSET1:12.50",
+        b"ISET1:1.250",
+        b"OUT1",
+        b"STATUS?",
+        b"VOUT1?",
+        b"IOUT1?",
+        b"*IDN?",
+    ]
     assert rest == b""
 
 

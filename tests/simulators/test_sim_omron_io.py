@@ -8,7 +8,8 @@ from sim_fake_time import FakeTime
 from simulators.device import SlaveException
 from simulators.devices import build
 
-OP_CMD, PV, STATUS, INTERNAL_SP, MV, SP, STATUS2 = 0x0000, 0x2000, 0x2001, 0x2002, 0x2004, 0x2103, 0x2406
+OP_CMD, PV, STATUS, INTERNAL_SP, MV = 0x0000, 0x2000, 0x2001, 0x2002, 0x2004
+SP, STATUS2 = 0x2103, 0x2406
 
 
 def code(exc: pytest.ExceptionInfo[SlaveException]) -> int:
@@ -27,8 +28,9 @@ def test_omron_refuses_setpoint_until_comms_writing_enabled(clock: FakeTime) -> 
 
 
 def test_omron_pv_mv_and_internal_setpoint(clock: FakeTime) -> None:
-    dev = build("omron_e5cc", unit=1, time_fn=clock, tc_noise_c=0.0, decimals=1,
-                sp_ramp_c_per_min=10.0)
+    dev = build(
+        "omron_e5cc", unit=1, time_fn=clock, tc_noise_c=0.0, decimals=1, sp_ramp_c_per_min=10.0
+    )
     dev.write_register(OP_CMD, 0x0001)
     dev.write_register(SP, 7900)
     clock.advance(60.0)

@@ -75,9 +75,9 @@ def test_over_temperature_trips_the_output_until_cleared_and_reenabled(clock: Fa
 
 def test_ratings_are_enforced(clock: FakeTime) -> None:
     cell = PlatingCell(FLAT, clock)
-    with pytest.raises(ValueError, match="0..100"):
+    with pytest.raises(ValueError, match=r"0\.\.100"):
         cell.set_current(101.0)
-    with pytest.raises(ValueError, match="0..20"):
+    with pytest.raises(ValueError, match=r"0\.\.20"):
         cell.set_voltage_limit(25.0)
 
 

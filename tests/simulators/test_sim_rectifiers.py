@@ -20,7 +20,6 @@ MODELS = [
 ]
 
 
-
 def u32(hi: int, lo: int) -> int:
     return (hi << 16) | lo
 
@@ -35,8 +34,9 @@ R_TANK = resistance_at_20c(0.09)
 
 
 @pytest.mark.parametrize(("model", "model_id", "v_scale", "i_scale"), MODELS)
-def test_riden_model_id_and_scaling(clock: FakeTime, model: str, model_id: int,
-                                    v_scale: int, i_scale: int) -> None:
+def test_riden_model_id_and_scaling(
+    clock: FakeTime, model: str, model_id: int, v_scale: int, i_scale: int
+) -> None:
     dev = build("riden", unit=1, time_fn=clock, model=model, noise_frac=0.0)
     assert dev.read_holding(0, 1) == [model_id]
     dev.write_register(8, 12 * v_scale)  # 12 V limit
@@ -103,8 +103,18 @@ def test_riden_exceptions(clock: FakeTime) -> None:
         build("riden", unit=1, time_fn=clock, model="RD9999")
 
 
-GENERIC = {"status": 0, "warnings": 1, "alarms": 2, "volts": 3, "amps": 4, "time": 5,
-           "ah": 7, "i_set": 10, "v_lim": 11, "enable": 12}
+GENERIC = {
+    "status": 0,
+    "warnings": 1,
+    "alarms": 2,
+    "volts": 3,
+    "amps": 4,
+    "time": 5,
+    "ah": 7,
+    "i_set": 10,
+    "v_lim": 11,
+    "enable": 12,
+}
 
 
 def test_generic_map_file_matches_the_agreed_layout() -> None:
@@ -112,11 +122,18 @@ def test_generic_map_file_matches_the_agreed_layout() -> None:
         data = tomllib.load(f)
     regs = data["registers"]
     assert {name: spec["address"] for name, spec in regs.items()} == {
-        "status": 0, "warnings": 1, "alarms": 2, "volts": 3, "amps": 4, "process_time_s": 5,
-        "amp_hours": 7, "current_setpoint": 10, "voltage_limit": 11, "output_enable": 12,
+        "status": 0,
+        "warnings": 1,
+        "alarms": 2,
+        "volts": 3,
+        "amps": 4,
+        "process_time_s": 5,
+        "amp_hours": 7,
+        "current_setpoint": 10,
+        "voltage_limit": 11,
+        "output_enable": 12,
     }
-    assert regs["status"]["bits"] == {"output_on": 0, "cc": 1, "fault": 2,
-                                      "over_temperature": 3}
+    assert regs["status"]["bits"] == {"output_on": 0, "cc": 1, "fault": 2, "over_temperature": 3}
 
 
 def test_generic_rectifier_encodings_and_counters(clock: FakeTime) -> None:
