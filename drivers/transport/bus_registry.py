@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from drivers.address import DeviceAddress
 from drivers.errors import ConfigError
-from drivers.transport.modbus_bus import ModbusBus, ModbusLink
+from drivers.transport.modbus_bus import ModbusBus, ModbusLink, SleepFn, TimeFn
 
 
 class BusRegistry:
     """Open buses by line key, reference-counted by the links that use them."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, time_fn: TimeFn = time.monotonic, sleep: SleepFn = asyncio.sleep
+    ) -> None:
         self._buses: dict[str, ModbusBus] = {}
+        self._time = time_fn
+        self._sleep = sleep
 
     def open_link(self, address: DeviceAddress, name: str) -> ModbusLink:
         """A link for device `name` at `address`, on the line's shared bus."""
@@ -19,7 +26,8 @@ class BusRegistry:
             raise ConfigError(f"{name}: {address.url!r} is not a Modbus address")
         bus = self._buses.get(address.line)
         if bus is None:
-            bus = self._buses[address.line] = ModbusBus(address)
+            bus = ModbusBus(address, time_fn=self._time, sleep=self._sleep)
+            self._buses[address.line] = bus
         bus.users += 1
         return ModbusLink(bus, address, name, release=self._release)
 

@@ -9,6 +9,7 @@ backoff, per-device health, and typed errors instead of library exceptions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,7 +34,6 @@ from drivers.protocols import DeviceHealth
 # pymodbus logs every timeout at ERROR; with no handler configured Python's last-resort
 # handler would print them on the user's terminal. Our typed errors carry the news instead.
 logging.getLogger("pymodbus").addHandler(logging.NullHandler())
-logging.getLogger("pymodbus").propagate = False
 
 DEFAULT_TIMEOUT_S = 0.4
 DEFAULT_RETRIES = 1
@@ -80,6 +80,7 @@ class ModbusBus:
         # pymodbus clients bind to the running loop when built, so the client is built at
         # the first request; a bus can then be opened outside a loop (e.g. from config).
         self._client: Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.users = 0
         """How many device links hold this bus (the bus registry closes it at zero)."""
 
@@ -125,7 +126,17 @@ class ModbusBus:
         """Close the connection (the bus may be reopened by the next request)."""
         if self._client is not None:
             client, self._client = self._client, None
-            client.close()
+            # Closing from outside its (already finished) event loop cannot schedule the
+            # transport's close callbacks; the connection is gone with that loop anyway.
+            with contextlib.suppress(RuntimeError):
+                client.close()
+
+    def _follow_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        # A bus kept in the process-wide registry may outlive the event loop that built
+        # its client (asyncio.run per CLI command, per test): start afresh on the new one.
+        self.close()
+        self._lock = asyncio.Lock()
+        self._loop = loop
 
     async def _connect(self, link: ModbusLink) -> Client:
         if self._client is None:
@@ -170,6 +181,9 @@ class ModbusBus:
         DeviceError. Exception replies are not retried: the device answered."""
         health = link.health
         health.requests += 1
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._follow_loop(loop)
         async with self._lock:
             error: DeviceError | None = None
             for _attempt in range(self.retries + 1):
@@ -184,6 +198,10 @@ class ModbusBus:
                     reply = await call(client)
                 except Disconnected as exc:
                     error = exc
+                    break
+                except OSError as exc:  # the port itself failed (USB adapter unplugged)
+                    self.close()
+                    error = Disconnected(link.name, link.address_text, f"line error: {exc}")
                     break
                 except ModbusException as exc:
                     error = self._map_error(link, exc)

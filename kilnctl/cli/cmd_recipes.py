@@ -367,7 +367,15 @@ def show_job(
         target = step.ref or step.text or ""
         where = step.kiln or "-"
         rows.append(
-            [str(i), step.label, step.kind, target[:40], where, format_duration(duration), figures]
+            [
+                str(i),
+                step.label,
+                step.kind,
+                target[:40],
+                where,
+                "-" if duration is None else format_duration(duration),
+                figures,
+            ]
         )
     headers = ["#", "label", "kind", "recipe / text", "kiln", "est. time", "estimate"]
     out += [render_table(headers, rows), ""]

@@ -10,7 +10,6 @@ from typing import Any
 
 from drivers.errors import DeviceError
 from drivers.protocols import TemperatureController, TemperatureReading
-from kilnctl.engine.alarms import STOPPING_ACTIONS, Action
 from kilnctl.engine.comms import CommsWatch, Link
 from kilnctl.engine.interlocks import KILN_CODES, KilnInterlocks, KilnLimits
 from kilnctl.engine.messages import SegmentChanged

@@ -14,7 +14,6 @@ from typing import Any
 
 from drivers.errors import DeviceError
 from drivers.protocols import Rectifier, RectifierReading, TemperatureController
-from kilnctl.engine.alarms import STOPPING_ACTIONS, Action
 from kilnctl.engine.comms import CommsWatch
 from kilnctl.engine.firing import make_safe
 from kilnctl.engine.interlocks import TANK_CODES, TankInterlocks
@@ -281,7 +280,7 @@ class _ElectroStep:
     async def _tick(self, dt: float) -> bool:
         """Integrate the last period, read, check, command; True when the step is done."""
         ctx = self.ctx
-        paused = ctx.paused or Action.HOLD in ctx.alarms.actions(self.tank.name)
+        paused = ctx.paused or ctx.alarms.holds(self.tank.name)
         if self._output_on and not paused:
             self.elapsed_s += dt
             self._since_change += dt
@@ -344,11 +343,7 @@ class _ElectroStep:
             bath_band=self.step.bath_temp_c or self.tank.bath_band_c,
         )
         ctx.alarms.sync(self.tank.name, found, TANK_CODES)
-        stopping = [
-            a
-            for a in ctx.alarms.active
-            if a.source == self.tank.name and ctx.alarms.action_of(a) in STOPPING_ACTIONS
-        ]
-        if stopping:
-            await make_safe(self.tank.rectifier, stopping[0].spec.code)
-            raise RunAborted(stopping[0].message, outcome="aborted")
+        stopping = ctx.alarms.stopping(self.tank.name)
+        if stopping is not None:
+            await make_safe(self.tank.rectifier, stopping.spec.code)
+            raise RunAborted(stopping.message, outcome="aborted")

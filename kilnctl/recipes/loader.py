@@ -330,7 +330,7 @@ class RecipeLibrary:
 
     def __init__(self, dirs: Iterable[str | Path] | None = None) -> None:
         self.dirs = [Path(d) for d in dirs] if dirs is not None else default_profile_dirs()
-        self._cache: dict[str, tuple[Path, Recipe]] = {}
+        self._cache: dict[Path, tuple[int, Recipe]] = {}  # path -> (mtime_ns, recipe)
 
     def files(self) -> Iterator[Path]:
         """Every recipe file, in lookup order."""
@@ -370,22 +370,26 @@ class RecipeLibrary:
             )
         return recipe
 
+    def _load(self, path: Path) -> Recipe:
+        # Re-read a file when it changed, so a long-running service sees edited recipes.
+        stamp = path.stat().st_mtime_ns
+        cached = self._cache.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_recipe(path))
+            self._cache[path] = cached
+        return cached[1]
+
     def _entry(self, name: str) -> tuple[Path, Recipe]:
-        if name in self._cache:
-            return self._cache[name]
-        candidates = [d / f"{name}.toml" for d in self.dirs]
-        for path in candidates:
+        for path in (d / f"{name}.toml" for d in self.dirs):
             if path.is_file():
-                self._cache[name] = (path, load_recipe(path))
-                return self._cache[name]
+                return path, self._load(path)
         for path in self.files():
             try:
-                recipe = load_recipe(path)
+                recipe = self._load(path)
             except RecipeError:
                 continue  # a broken unrelated file must not hide the one asked for
             if recipe.name == name:
-                self._cache[name] = (path, recipe)
-                return self._cache[name]
+                return path, recipe
         where = ", ".join(str(d) for d in self.dirs) or "(no directories)"
         raise RecipeNotFoundError(
             where,

@@ -206,7 +206,8 @@ class Eurotherm3216(ControllerDevice):
 
     def write_register(self, address: int, value: int) -> None:
         if address >= FLOAT_BASE:
-            raise SlaveException(3)
+            # A float needs both its registers (FC16); a lone word is refused.
+            raise SlaveException(3 if (address - FLOAT_BASE) // 2 in PARAMS else 2)
         spec = PARAMS.get(address)
         if spec is None:
             raise SlaveException(2)

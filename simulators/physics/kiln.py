@@ -15,8 +15,9 @@ tests/simulators/test_sim_kiln.py):
   (holds at ~48 % output) and balance the 1.8 kW at ~1042 °C (top temperature);
 * heat-up 20 -> 790 °C at full power: ~51 min; cooling 790 -> 500 °C door shut: ~55 min;
 * thermocouple lag 30 s, noise σ 0.3 °C;
-* door open adds 8 W/K: about 1.1 °C/s drop at 790 °C, so a one-minute load drops the
-  chamber ~60 °C and it recovers in a few minutes at full power;
+* door open adds 8 W/K: a one-minute load at 790 °C drops the chamber ~60 °C (the
+  lagging thermocouple ~35 °C) and it recovers in ~6 min at full power; real kilns recover
+  in 1-3 min because mostly the air and hot faces cool, which one node cannot separate;
 * loaded pins add mass × specific heat (copper 385 J/(kg·K)): 1 kg adds 385 J/K.
 """
 
@@ -97,7 +98,9 @@ class KilnModel:
         self.tc_c = start
         """Thermocouple junction temperature (lagged chamber), °C, before noise."""
         self.power_frac = 0.0
-        """Commanded heating output 0..1 (what the controller asks, not what heats)."""
+        """Commanded heating output 0..1 (what the controller asks, not what heats).
+        `set_power` applies a new value from now; assigning the attribute applies it from
+        the model's own time `t` (what a loop that steps the model itself does)."""
         self.door_open = False
         self.faults = FaultSet(KILN_FAULTS)
         self._noise_c = self._rng.gauss(0.0, p.tc_noise_c) if p.tc_noise_c > 0 else 0.0

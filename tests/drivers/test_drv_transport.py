@@ -193,3 +193,29 @@ def test_pty_helper_is_raw() -> None:
         assert dev.path.startswith("/dev/")
     finally:
         dev.close()
+
+
+async def test_rtu_line_keeps_its_quiet_gap_between_transactions() -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    frozen = BusRegistry(time_fn=lambda: 100.0, sleep=record)  # no time passes at all
+    async with pty_device() as dev:
+        link = frozen.open_link(parse_address(f"modbus-rtu://{dev.path}?unit=1&gap_ms=20"), "k")
+        for value in (1, 2):
+            task = asyncio.create_task(link.read_holding(0, 1))
+            await dev.expect(fc03(1, 0, 1), fc03_reply(1, [value]))
+            assert await task == [value]
+        assert waits == [pytest.approx(0.020)]  # before the second request only
+        link.close()
+
+
+def test_default_rtu_gap_is_three_and_a_half_characters_but_at_least_2_ms() -> None:
+    slow = BusRegistry().open_link(parse_address("modbus-rtu:///dev/x?baud=9600"), "a")
+    fast = BusRegistry().open_link(parse_address("modbus-rtu:///dev/x?baud=115200"), "b")
+    tcp = BusRegistry().open_link(parse_address("modbus-tcp://h:1"), "c")
+    assert slow.bus.gap_s == pytest.approx(3.5 * 11 / 9600)
+    assert fast.bus.gap_s == 0.002
+    assert tcp.bus.gap_s == 0.0

@@ -39,7 +39,7 @@ def test_validate_reports_each_problem_and_exits_1(
     assert main(["validate", str(good), str(bad)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{good}: ok: firing profile 'anneal-copper'")
-    assert out[1].startswith(f"{bad}: segments[0].rate: 'fast': expected a heating rate")
+    assert out[1].startswith(f"{bad}:5: segments[0].rate: 'fast': expected a heating rate")
     assert "accepted units: C/h, °C/h, F/h" in out[1]
     assert len(out) == 2  # the 2000 F target is checked once the rate is fixed
 
@@ -102,7 +102,7 @@ def test_validate_bad_plant_is_a_user_error(
     plant = tmp_path / "plant.toml"
     plant.write_text("journal = 3\n")
     assert main(["--config", str(plant), "validate", SHIPPED[0]]) == 2
-    assert "journal: 3: wrong type" in capsys.readouterr().err
+    assert ":1: journal: 3: wrong type" in capsys.readouterr().err
 
 
 def test_schema_to_stdout_and_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -37,7 +37,7 @@ def test_good_file_parses() -> None:
 def test_unknown_unit_names_file_field_value_and_allowed() -> None:
     lines = problems(GOOD_FIRING.replace('"790 C"', '"790 Q"'), "profiles/p.toml")
     assert lines == [
-        "profiles/p.toml: segments[0].target: '790 Q': unknown unit 'Q' for a temperature "
+        "profiles/p.toml:9: segments[0].target: '790 Q': unknown unit 'Q' for a temperature "
         "(accepted: C, °C, F, °F, K)"
     ]
 
@@ -46,12 +46,13 @@ def test_every_problem_is_listed() -> None:
     text = GOOD_FIRING.replace('"max"', '"fast"').replace('"2 min"', "-5") + "colour = 1\n"
     lines = problems(text)
     assert any(
-        line.startswith("x.toml: segments[0].rate: 'fast': expected a heating rate")
+        line.startswith("x.toml:8: segments[0].rate: 'fast': expected a heating rate")
         for line in lines
     )
-    assert "x.toml: segments[0].hold: -5: out of range (allowed: >= 0.0)" in lines
+    assert "x.toml:10: segments[0].hold: -5: out of range (allowed: >= 0.0)" in lines
     assert any(
-        "segments[0].colour: 1: unknown key (allowed: rate, target, hold" in line for line in lines
+        "x.toml:11: segments[0].colour: 1: unknown key (allowed: rate, target, hold" in line
+        for line in lines
     )
     assert len(lines) == 3
 
@@ -59,20 +60,20 @@ def test_every_problem_is_listed() -> None:
 def test_target_above_profile_max_points_at_the_segment() -> None:
     lines = problems(GOOD_FIRING.replace('"790 C"', '"1652 F"'))  # 900 °C
     assert lines == [
-        "x.toml: segments[0].target: 900: above the profile's max_temp (allowed: <= 850 °C)"
+        "x.toml:9: segments[0].target: 900: above the profile's max_temp (allowed: <= 850 °C)"
     ]
 
 
 def test_trip_below_max_temp() -> None:
     lines = problems(GOOD_FIRING.replace('trip = "870 C"', 'trip = "800 C"'))
     assert lines == [
-        "x.toml: trip: 800: below max_temp, the schedule would trip itself (allowed: >= 850 °C)"
+        "x.toml:5: trip: 800: below max_temp, the schedule would trip itself (allowed: >= 850 °C)"
     ]
 
 
 def test_hold_longer_than_max_hold() -> None:
     lines = problems(GOOD_FIRING + 'max_hold = "1 min"\n')
-    assert lines == ["x.toml: segments[0].hold: 120: longer than max_hold 60 s"]
+    assert lines == ["x.toml:10: segments[0].hold: 120: longer than max_hold 60 s"]
 
 
 def test_missing_and_wrong_kind() -> None:
@@ -80,7 +81,7 @@ def test_missing_and_wrong_kind() -> None:
         "x.toml: kind: missing (required) (allowed: firing, plating, job)"
     ]
     assert problems('kind = "glaze"') == [
-        "x.toml: kind: 'glaze': unknown recipe kind (allowed: firing, plating, job)"
+        "x.toml:1: kind: 'glaze': unknown recipe kind (allowed: firing, plating, job)"
     ]
     lines = problems('kind = "firing"\nname = "x"\n')
     assert "x.toml: max_temp: missing (required)" in lines
@@ -101,12 +102,14 @@ ref = "x"
 """
     lines = problems(text)
     assert any(
-        line.startswith("x.toml: lot.material: 'steel': not allowed (allowed: 'copper', ")
+        line.startswith("x.toml:5: lot.material: 'steel': not allowed (allowed: 'copper', ")
         and "'zinc_alloy'" in line
         for line in lines
     )
     assert any(
-        line.startswith("x.toml: steps[0].kind: 'bake': not allowed (allowed: 'firing', 'plating'")
+        line.startswith(
+            "x.toml:9: steps[0].kind: 'bake': not allowed (allowed: 'firing', 'plating'"
+        )
         for line in lines
     )
 
@@ -130,11 +133,11 @@ end = { time = 30, amp_hours = 1 }
 """
     lines = problems(text)
     assert (
-        'x.toml: steps[0].bath_temp: ["60 C", "55 C"]: min must be below max, got [60, 55] °C'
+        'x.toml:11: steps[0].bath_temp: ["60 C", "55 C"]: min must be below max, got [60, 55] °C'
         in lines
     )
     assert (
-        'x.toml: steps[1].end: {"time": 30, "amp_hours": 1}: give exactly one end condition, '
+        'x.toml:15: steps[1].end: {"time": 30, "amp_hours": 1}: give exactly one end condition, '
         "got 2 (allowed: time, amp_hours or thickness)" in lines
     )
 
@@ -157,12 +160,12 @@ current = 3
 """
     lines = problems(text)
     assert lines == [
-        "x.toml: steps[0].current_density: 3: an electro step needs exactly one of "
+        "x.toml:8: steps[0].current_density: 3: an electro step needs exactly one of "
         "current_density or current",
-        "x.toml: steps[0].deposit: (missing): needed to end by thickness (allowed: nickel, "
+        "x.toml:4: steps[0].deposit: (missing): needed to end by thickness (allowed: nickel, "
         "copper_acid, copper_cyanide, silver, gold)",
-        "x.toml: steps[1].duration: (missing): a timed step needs a duration",
-        "x.toml: steps[1].current: 3: only electro steps pass current",
+        "x.toml:11: steps[1].duration: (missing): a timed step needs a duration",
+        "x.toml:14: steps[1].current: 3: only electro steps pass current",
     ]
 
 
@@ -184,7 +187,7 @@ def test_unreadable_files(tmp_path: Path) -> None:
 def test_booleans_are_not_numbers() -> None:
     lines = problems(GOOD_FIRING.replace('"2 min"', "true"))
     assert len(lines) == 1 and lines[0].startswith(
-        "x.toml: segments[0].hold: True: expected a duration"
+        "x.toml:10: segments[0].hold: True: expected a duration"
     )
 
 

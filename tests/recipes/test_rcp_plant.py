@@ -42,7 +42,7 @@ def test_unknown_device_reference(tmp_path: Path) -> None:
     with pytest.raises(PlantConfigError) as info:
         load_plant(path)
     assert info.value.lines() == [
-        f"{path}: kilns.kiln1.controller: 'kx': no such device (allowed: k)"
+        f"{path}:5: kilns.kiln1.controller: 'kx': no such device (allowed: k)"
     ]
 
 
@@ -55,8 +55,8 @@ def test_bad_values_name_the_field(tmp_path: Path) -> None:
     with pytest.raises(PlantConfigError) as info:
         load_plant(path)
     text = str(info.value)
-    assert "tanks.t.max_current: '12 furlong': unknown unit 'furlong' for a current" in text
-    assert "tanks.t.mode: 3: unknown key (allowed: rectifier, heater, max_current" in text
+    assert ":6: tanks.t.max_current: '12 furlong': unknown unit 'furlong' for a current" in text
+    assert ":7: tanks.t.mode: 3: unknown key (allowed: rectifier, heater, max_current" in text
 
 
 def test_find_plant_prefers_local_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

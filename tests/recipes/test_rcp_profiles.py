@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,16 @@ def test_library_resolves_by_name_field_and_reports_missing(tmp_path: Path) -> N
     assert "enamel-preheat" in str(info.value)
     with pytest.raises(Exception, match="expected a firing recipe"):
         library.get_firing("nickel-gold-flash")
+
+
+def test_library_sees_edited_files(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    text = 'kind = "firing"\nname = "p"\nmax_temp = 900\n[[segments]]\nrate = 100\ntarget = {}\n'
+    path.write_text(text.format(500))
+    library = RecipeLibrary([tmp_path])
+    assert library.get_firing("p").segments[0].target_c == 500
+    path.write_text(text.format(600))
+    stat = path.stat()
+    # a new mtime without sleeping: the edit happened "one second later"
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert library.get_firing("p").segments[0].target_c == 600
