@@ -31,15 +31,22 @@ def ten_hour_profile(hours: float) -> FiringProfile:
     ramp_s = (790 - 20) / 150 * 3600
     cool_s = (790 - 500) / 300 * 3600
     hold_s = hours * 3600 - ramp_s - cool_s
-    return FiringProfile.model_validate({
-        "name": "bench-10h", "max_temp": 850, "trip": 870,
-        "segments": [{"rate": 150, "target": 790, "hold": hold_s},
-                     {"rate": 300, "target": 500}],
-    })
+    return FiringProfile.model_validate(
+        {
+            "name": "bench-10h",
+            "max_temp": 850,
+            "trip": 870,
+            "segments": [
+                {"rate": 150, "target": 790, "hold": hold_s},
+                {"rate": 300, "target": 500},
+            ],
+        }
+    )
 
 
-async def run(hours: float, journal_path: Path, settle: int | None
-              ) -> tuple[float, float, str, int]:
+async def run(
+    hours: float, journal_path: Path, settle: int | None
+) -> tuple[float, float, str, int]:
     clock = VirtualClock()
     if settle is not None:
         # The engine's in-process chain between two sleeps is one task wake-up, so a few
@@ -47,15 +54,19 @@ async def run(hours: float, journal_path: Path, settle: int | None
         clock.settle_iterations = settle
     kiln = SimKilnController("kiln1", clock.now, seed=1)
     plant = SimpleNamespace(
-        kilns={"kiln1": SimpleNamespace(controller="kiln1", mode="setpoint",
-                                        max_temp_c=1000.0, pid=None)},
+        kilns={
+            "kiln1": SimpleNamespace(
+                controller="kiln1", mode="setpoint", max_temp_c=1000.0, pid=None
+            )
+        },
         tanks={},
     )
     journal = Journal(journal_path)
     engine = Engine({"kiln1": kiln}, plant, None, journal, clock, EngineSettings())
     wall = time.perf_counter()
-    run_id = await engine.submit(StartJob(ref="bench-10h", kiln="kiln1",
-                                          recipe=ten_hour_profile(hours)))
+    run_id = await engine.submit(
+        StartJob(ref="bench-10h", kiln="kiln1", recipe=ten_hour_profile(hours))
+    )
     assert run_id is not None
     outcome = await engine.wait(run_id)
     wall = time.perf_counter() - wall
@@ -68,8 +79,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hours", type=float, default=10.0)
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary")
-    parser.add_argument("--settle", type=int, default=None,
-                        help="VirtualClock.settle_iterations (default: the clock's own)")
+    parser.add_argument(
+        "--settle",
+        type=int,
+        default=None,
+        help="VirtualClock.settle_iterations (default: the clock's own)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite"
@@ -83,10 +98,14 @@ def main() -> None:
     ratio = sim_s / wall_s
     verdict = "ok" if ratio >= TARGET_RATIO else "below target"
     settle = args.settle or VirtualClock.settle_iterations
-    print(f"{args.hours:g}-hour firing on the virtual clock (settle_iterations {settle}) with "
-          f"the journal: outcome {outcome}, {samples} samples journaled")
-    print(f"simulated {sim_s / 3600:.2f} h in {wall_s:.3f} s wall: ratio {ratio:,.0f} "
-          f"(target >= {TARGET_RATIO:,.0f}: {verdict})")
+    print(
+        f"{args.hours:g}-hour firing on the virtual clock (settle_iterations {settle}) with "
+        f"the journal: outcome {outcome}, {samples} samples journaled"
+    )
+    print(
+        f"simulated {sim_s / 3600:.2f} h in {wall_s:.3f} s wall: ratio {ratio:,.0f} "
+        f"(target >= {TARGET_RATIO:,.0f}: {verdict})"
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ request on the line).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
@@ -71,6 +72,7 @@ class DeviceAddress:
 
     @property
     def is_modbus(self) -> bool:
+        """True for modbus-tcp and modbus-rtu addresses (False for ASCII serial)."""
         return self.scheme != "serial"
 
     def __str__(self) -> str:
@@ -94,14 +96,14 @@ def _float(key: str, text: str, url: str) -> float:
         value = float(text)
     except ValueError:
         raise ConfigError(f"device URL {url!r}: {key}={text!r} is not a number") from None
-    if not value >= 0:
-        raise ConfigError(f"device URL {url!r}: {key} must be >= 0, got {text}")
+    if not 0 <= value < math.inf:
+        raise ConfigError(f"device URL {url!r}: {key} must be a finite number >= 0, got {text}")
     return value
 
 
 def _split_device(url: str, scheme: str, rest: str) -> str:
     """The serial part of a modbus-rtu:/serial: URL: a device path or a pyserial URL."""
-    if rest.startswith("///"):
+    if rest.startswith("///") and len(rest) > 3:
         return rest[2:]
     for handler in PYSERIAL_URL_SCHEMES:
         if rest.startswith(f"{handler}://"):
@@ -126,6 +128,8 @@ def parse_address(url: str) -> DeviceAddress:
     except ValueError:
         raise ConfigError(f"device URL {url!r}: malformed query {query_text!r}") from None
     query = dict(pairs)
+    if len(query) != len(pairs):
+        raise ConfigError(f"device URL {url!r}: an option is given twice")
     unknown = set(query) - _ALLOWED_KEYS[scheme]
     if unknown:
         raise ConfigError(
@@ -134,12 +138,17 @@ def parse_address(url: str) -> DeviceAddress:
         )
     fields: dict[str, object] = {}
     if scheme == "modbus-tcp":
-        parts = urlsplit(target)
         try:
+            parts = urlsplit(target)
             port = parts.port
         except ValueError:
-            raise ConfigError(f"device URL {url!r}: bad TCP port; {_HELP}") from None
-        if not target.startswith("//") or not parts.hostname or parts.path not in ("", "/"):
+            raise ConfigError(f"device URL {url!r}: bad host or TCP port; {_HELP}") from None
+        if (
+            not target.startswith("//")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.path not in ("", "/")
+        ):
             raise ConfigError(f"device URL {url!r}: expected modbus-tcp://HOST:PORT?unit=N")
         fields.update(host=parts.hostname, port=port if port is not None else 502)
     else:

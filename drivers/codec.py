@@ -18,6 +18,8 @@ from drivers.errors import ConfigError
 
 
 class DataType(StrEnum):
+    """Register value types, named as in map files."""
+
     INT16 = "int16"
     UINT16 = "uint16"
     INT32 = "int32"
@@ -26,6 +28,8 @@ class DataType(StrEnum):
 
 
 class ByteOrder(StrEnum):
+    """Byte order of a value on the wire, letters naming its big-endian bytes."""
+
     ABCD = "ABCD"
     CDAB = "CDAB"
     BADC = "BADC"
@@ -115,12 +119,15 @@ class Register:
 
     @property
     def count(self) -> int:
+        """Registers this value occupies."""
         return register_count(self.dtype)
 
     def decode(self, registers: Sequence[int]) -> float:
+        """This register's words -> engineering value."""
         return decode(registers, self.dtype, self.order, self.scale)
 
     def encode(self, value: float) -> list[int]:
+        """Engineering value -> this register's words."""
         return encode(value, self.dtype, self.order, self.scale)
 
     def take(self, block: Sequence[int], base: int) -> float:

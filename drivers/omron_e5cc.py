@@ -10,8 +10,9 @@ gap (>= 2 ms) covers it. PV and setpoints are integers scaled by the decimal-poi
 from __future__ import annotations
 
 from drivers.codec import DataType, Register
+from drivers.errors import ConfigError
 from drivers.protocols import TemperatureReading
-from drivers.register_io import read_block, write_confirmed
+from drivers.register_io import read_block, read_register, write_confirmed
 from drivers.safe_state import SafeAction
 from drivers.transport.modbus_bus import ModbusLink
 
@@ -21,11 +22,14 @@ STATUS = 0x2001  # status, low word
 INTERNAL_SP = 0x2002  # internal (ramped) setpoint
 MV_HEAT = 0x2004  # heating manipulated variable, % ×10
 SETPOINT = 0x2103  # setpoint (SP)
+STATUS_2 = 0x2406  # status flags: b8 STOP, b10 manual, b14 comms writing on
 
 CMD_COMMS_WRITING_ON = 0x0001  # command 00, data 01
 # Status (low word) bits
 INPUT_ERROR_BIT = 1 << 6
 ALARM_BITS = (1 << 12) | (1 << 13) | (1 << 14)  # alarms 1-3
+# Status 2 bits
+MANUAL_BIT = 1 << 10
 
 SAFE_SETPOINT_C = 0.0
 
@@ -44,6 +48,7 @@ class OmronE5cc:
             Register("internal_sp", INTERNAL_SP, DataType.INT16, scale),
             Register("mv", MV_HEAT, DataType.INT16, 10.0),
         )
+        self._status_2 = Register("status_2", STATUS_2)
         self._setpoint = Register("SP", SETPOINT, DataType.INT16, scale)
         self._writing_enabled = False
         self._safe = SafeAction(lambda: self.set_setpoint(SAFE_SETPOINT_C))
@@ -51,11 +56,13 @@ class OmronE5cc:
     async def read(self) -> TemperatureReading:
         values = await read_block(self.link, self._readings)
         status = int(values["status"])
+        status_2 = int(await read_register(self.link, self._status_2))
         return TemperatureReading(
             pv_c=values["pv"],
             sp_c=values["internal_sp"],
             output_pct=values["mv"],
             sensor_break=bool(status & INPUT_ERROR_BIT),
+            manual=bool(status_2 & MANUAL_BIT),
             alarm=bool(status & ALARM_BITS),
         )
 
@@ -71,9 +78,11 @@ class OmronE5cc:
         await write_confirmed(self.link, self._setpoint, sp_c)
 
     async def set_output(self, pct: float) -> None:
-        """Not offered: this driver runs the E5CC in setpoint mode only."""
-        raise NotImplementedError(
-            f"{self.name}: omron_e5cc supports setpoint mode only (no direct output)"
+        """Not offered: this driver runs the E5CC in setpoint mode only (ConfigError, since
+        only a plant config asking for direct mode on this controller gets here)."""
+        raise ConfigError(
+            f"{self.name}: omron_e5cc supports setpoint mode only; "
+            'configure its kiln with mode = "setpoint"'
         )
 
     async def safe(self) -> None:

@@ -49,6 +49,8 @@ class MapEntry:
 
 @dataclass(frozen=True)
 class Bit:
+    """A named bit: which register of the map, which bit (0 = least significant)."""
+
     register: str
     bit: int
 
@@ -64,6 +66,7 @@ class RegisterMap:
     name: str = ""
 
     def register(self, name: str) -> Register:
+        """The codec Register of a named map entry."""
         return self.entries[name].register
 
     def require(self, registers: Sequence[str], bits: Sequence[str] = ()) -> None:

@@ -16,6 +16,7 @@ class SafeAction:
         self._failed = False
 
     async def __call__(self) -> None:
+        """Run the safe action; raise only the first of consecutive failures."""
         try:
             await self._action()
         except DeviceError:

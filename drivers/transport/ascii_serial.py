@@ -143,4 +143,5 @@ class AsciiSerialPort:
         self.health.last_error = str(error)
 
     def close(self) -> None:
+        """Close the port (the next request reopens it)."""
         self._drop()

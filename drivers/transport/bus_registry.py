@@ -13,9 +13,7 @@ from drivers.transport.modbus_bus import ModbusBus, ModbusLink, SleepFn, TimeFn
 class BusRegistry:
     """Open buses by line key, reference-counted by the links that use them."""
 
-    def __init__(
-        self, *, time_fn: TimeFn = time.monotonic, sleep: SleepFn = asyncio.sleep
-    ) -> None:
+    def __init__(self, *, time_fn: TimeFn = time.monotonic, sleep: SleepFn = asyncio.sleep) -> None:
         self._buses: dict[str, ModbusBus] = {}
         self._time = time_fn
         self._sleep = sleep

@@ -45,6 +45,8 @@ MIN_RTU_GAP_S = 0.002
 def rtu_gap_s(baud: int) -> float:
     """Default inter-transaction gap of a serial line at `baud` (11 bits per character)."""
     return max(3.5 * 11 / baud, MIN_RTU_GAP_S)
+
+
 RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 5.0
 
@@ -120,6 +122,7 @@ class ModbusBus:
 
     @property
     def connected(self) -> bool:
+        """Whether the line is open now."""
         return self._client is not None and self._client.connected
 
     def close(self) -> None:

@@ -17,11 +17,13 @@ from kilnctl.recipes.loader import (
     content_hash,
     default_profile_dirs,
     load_recipe,
+    read_toml,
 )
 from kilnctl.recipes.models import FiringProfile, Job, PlatingRecipe, PlatingStep, Recipe
 from kilnctl.recipes.rules import check_recipe
 from kilnctl.recipes.schema import SCHEMA_FILES, schema_of, write_schemas
 
+PLANT_SECTIONS = frozenset({"devices", "kilns", "tanks"})
 KIND_WORDS = {"firing": "firing profile", "plating": "plating recipe", "job": "job"}
 
 
@@ -30,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     validate = subparsers.add_parser(
         "validate",
         help="check recipe files (units, fields, material rules, device limits)",
-        description="Validate recipe files. Device limits are checked against the plant "
-        f"config given with --config, or ./{PLANT_FILE} when present.",
+        description="Validate recipe files (and plant configs). Device limits are checked "
+        f"against the plant config given with --config, or ./{PLANT_FILE} when present.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(func=run_validate)
@@ -113,6 +115,12 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 # ---------------------------------------------------------------- validate
 
 
+def _looks_like_plant(path: Path) -> bool:
+    """A plant config has no `kind` but devices, kilns or tanks (so `validate` takes both)."""
+    data = read_toml(path)
+    return "kind" not in data and bool(data.keys() & PLANT_SECTIONS)
+
+
 def run_validate(args: argparse.Namespace) -> int:
     """Validate every file; print one line per problem; exit 1 if any error."""
     plant = _explicit_plant(args.config)
@@ -120,8 +128,12 @@ def run_validate(args: argparse.Namespace) -> int:
     for name in args.files:
         path = Path(name)
         try:
+            if _looks_like_plant(path):
+                load_plant(path)
+                print(f"{path}: ok: plant config")
+                continue
             recipe = load_recipe(path)
-        except RecipeError as exc:
+        except RecipeError as exc:  # PlantConfigError is one too
             failed = True
             for line in exc.lines():
                 print(line)

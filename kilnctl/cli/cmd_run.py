@@ -126,8 +126,15 @@ async def _hold_baths(plant: Plant, devices: dict[str, Any]) -> None:
             await devices[tank.heater].set_setpoint(sum(tank.bath_temp_c) / 2)
 
 
-async def simulate(recipe: Recipe, plant: Plant, library: RecipeLibrary, *, kiln: str | None,
-                   lot: Lot | None, seed: int = 0) -> dict[str, Any]:
+async def simulate(
+    recipe: Recipe,
+    plant: Plant,
+    library: RecipeLibrary,
+    *,
+    kiln: str | None,
+    lot: Lot | None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Dry-run `recipe` against simulated devices on the virtual clock; the summary."""
     clock = VirtualClock()
     devices = _sim_devices(plant, clock, seed)
@@ -140,16 +147,20 @@ async def simulate(recipe: Recipe, plant: Plant, library: RecipeLibrary, *, kiln
     if kiln is None and plant.kilns:
         kiln = next(iter(plant.kilns))
     try:
-        run_id = await engine.submit(StartJob(ref=recipe.name, recipe=recipe, kiln=kiln, lot=lot,
-                                              lot_id="dry-run", who="simulate"))
+        run_id = await engine.submit(
+            StartJob(
+                ref=recipe.name, recipe=recipe, kiln=kiln, lot=lot, lot_id="dry-run", who="simulate"
+            )
+        )
     except EngineError as exc:
         raise UserError(str(exc)) from exc
     assert run_id is not None
     outcome = await engine.wait(run_id)
     while not queue.empty():
         collector.add(queue.get_nowait())
-    return collector.summary(recipe, outcome, engine.runs[run_id].reason,
-                             clock.now(), time.perf_counter() - wall)
+    return collector.summary(
+        recipe, outcome, engine.runs[run_id].reason, clock.now(), time.perf_counter() - wall
+    )
 
 
 class _Collector:
@@ -164,45 +175,64 @@ class _Collector:
         if isinstance(event, Sample):
             self.samples.setdefault(event.source, []).append(event)
         elif isinstance(event, StepFinished):
-            self.steps.append({"label": event.label, "outcome": event.outcome,
-                               **event.details})
+            self.steps.append({"label": event.label, "outcome": event.outcome, **event.details})
         elif isinstance(event, AlarmRaised):
             self.alarms.append(event.message)
 
-    def summary(self, recipe: Recipe, outcome: str, reason: str, sim_s: float,
-                wall_s: float) -> dict[str, Any]:
+    def summary(
+        self, recipe: Recipe, outcome: str, reason: str, sim_s: float, wall_s: float
+    ) -> dict[str, Any]:
         kilns = {}
         for source, samples in self.samples.items():
             if "pv_c" not in samples[0].values:
                 continue
             t0 = samples[0].t
             stride = max(1, len(samples) // (TRAJECTORY_POINTS - 1))
-            points = [*samples[::stride], samples[-1]] if samples[-1] is not samples[
-                ::stride][-1] else samples[::stride]
+            points = (
+                [*samples[::stride], samples[-1]]
+                if samples[-1] is not samples[::stride][-1]
+                else samples[::stride]
+            )
             kilns[source] = {
                 "peak_pv_c": round(max(s.values["pv_c"] for s in samples), 1),
                 "peak_sp_c": round(max(s.values["sp_c"] for s in samples), 1),
                 "trajectory": [
-                    {"t_min": round((s.t - t0) / 60, 1), "sp_c": round(s.values["sp_c"], 1),
-                     "pv_c": round(s.values["pv_c"], 1), "out_pct": round(s.values["out_pct"])}
+                    {
+                        "t_min": round((s.t - t0) / 60, 1),
+                        "sp_c": round(s.values["sp_c"], 1),
+                        "pv_c": round(s.values["pv_c"], 1),
+                        "out_pct": round(s.values["out_pct"]),
+                    }
                     for s in points
                 ],
             }
-        return {"recipe": recipe.name, "kind": recipe.kind, "outcome": outcome,
-                "reason": reason, "duration_s": round(sim_s, 1), "wall_s": round(wall_s, 3),
-                "steps": self.steps, "kilns": kilns, "alarms": self.alarms}
+        return {
+            "recipe": recipe.name,
+            "kind": recipe.kind,
+            "outcome": outcome,
+            "reason": reason,
+            "duration_s": round(sim_s, 1),
+            "wall_s": round(wall_s, 3),
+            "steps": self.steps,
+            "kilns": kilns,
+            "alarms": self.alarms,
+        }
 
 
 def _minutes(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
     h, m = divmod(round(seconds / 60), 60)
     return f"{h} h {m:02d} min" if h else f"{m} min"
 
 
 def render_summary(s: dict[str, Any]) -> str:
     """The dry-run summary as text."""
-    lines = [f"{s['kind']} {s['recipe']}: {s['outcome']}"
-             + (f" ({s['reason']})" if s["reason"] else "")
-             + f" after {_minutes(s['duration_s'])} simulated ({s['wall_s']:.2f} s wall)"]
+    lines = [
+        f"{s['kind']} {s['recipe']}: {s['outcome']}"
+        + (f" ({s['reason']})" if s["reason"] else "")
+        + f" after {_minutes(s['duration_s'])} simulated ({s['wall_s']:.2f} s wall)"
+    ]
     for step in s["steps"]:
         extra = []
         if "duration_s" in step:
@@ -220,8 +250,10 @@ def render_summary(s: dict[str, Any]) -> str:
     for kiln, k in s["kilns"].items():
         lines.append(f"  {kiln}: peak PV {k['peak_pv_c']:.1f} °C (setpoint {k['peak_sp_c']:.1f})")
         lines.append("    t/min      SP °C    PV °C   out %")
-        lines.extend(f"    {p['t_min']:6.1f}  {p['sp_c']:8.1f} {p['pv_c']:8.1f}  "
-                     f"{p['out_pct']:5d}" for p in k["trajectory"])
+        lines.extend(
+            f"    {p['t_min']:6.1f}  {p['sp_c']:8.1f} {p['pv_c']:8.1f}  {p['out_pct']:5d}"
+            for p in k["trajectory"]
+        )
     lines.extend(f"  alarm: {a}" for a in s["alarms"])
     return "\n".join(lines)
 
@@ -233,12 +265,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     lot = None
     if isinstance(recipe, PlatingRecipe):
         try:
-            lot = Lot.model_validate({"material": args.material, "pin_count": args.pins,
-                                      "area_per_pin": args.area_per_pin})
+            lot = Lot.model_validate(
+                {
+                    "material": args.material,
+                    "pin_count": args.pins,
+                    "area_per_pin": args.area_per_pin,
+                }
+            )
         except ValueError as exc:
             raise UserError(f"bad lot: {exc}") from exc
-    summary = asyncio.run(simulate(recipe, plant, library, kiln=args.kiln, lot=lot,
-                                   seed=args.seed))
+    summary = asyncio.run(simulate(recipe, plant, library, kiln=args.kiln, lot=lot, seed=args.seed))
     print(json.dumps(summary) if args.json else render_summary(summary))
     return 0 if summary["outcome"] == "completed" else 1
 
@@ -279,11 +315,12 @@ def format_event(event: Event) -> str | None:
 def _progress(sample: Sample) -> str:
     v = sample.values
     if "pv_c" in v:
-        return f"{sample.source}: PV {v['pv_c']:7.1f} °C  SP {v['sp_c']:7.1f} °C  " \
-               f"out {v['out_pct']:5.1f} %"
+        return (
+            f"{sample.source}: PV {v['pv_c']:7.1f} °C  SP {v['sp_c']:7.1f} °C  "
+            f"out {v['out_pct']:5.1f} %"
+        )
     if "amps" in v:
-        return f"{sample.source}: {v['amps']:6.2f} A  {v['volts']:5.2f} V  " \
-               f"{v['amp_hours']:.3f} Ah"
+        return f"{sample.source}: {v['amps']:6.2f} A  {v['volts']:5.2f} V  {v['amp_hours']:.3f} Ah"
     return f"{sample.source}: " + " ".join(f"{k}={x:.2f}" for k, x in v.items())
 
 
@@ -311,8 +348,9 @@ class _Console:
         elif answer not in event.choices:
             answer = event.choices[0]
         with contextlib.suppress(EngineError):  # answered elsewhere meanwhile
-            await self.engine.submit(AnswerPrompt(self.run_id, prompt_id=event.prompt_id,
-                                                  answer=answer, who="terminal"))
+            await self.engine.submit(
+                AnswerPrompt(self.run_id, prompt_id=event.prompt_id, answer=answer, who="terminal")
+            )
 
     async def interrupted(self) -> None:
         answer = await self._ask("\n^C: [p]ause, [a]bort, or [c]ontinue? ")
@@ -377,8 +415,9 @@ def _clock(speed: float | None) -> Clock:
     return ScaledClock(speed) if speed and speed != 1.0 else RealClock()
 
 
-async def _drive(args: argparse.Namespace, plant: Plant, start: StartJob | None,
-                 resume_id: str | None) -> int:
+async def _drive(
+    args: argparse.Namespace, plant: Plant, start: StartJob | None, resume_id: str | None
+) -> int:
     journal = Journal(args.journal or plant.journal_path)
     devices = _open_devices(plant)
     settings = EngineSettings(period_s=plant.sample_period_s)
@@ -409,8 +448,9 @@ async def _drive(args: argparse.Namespace, plant: Plant, start: StartJob | None,
 def cmd_run(args: argparse.Namespace) -> int:
     plant = _plant(args.config)
     recipe = _recipe(args.recipe, RecipeLibrary())
-    start = StartJob(ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln,
-                     who="terminal")
+    start = StartJob(
+        ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln, who="terminal"
+    )
     return asyncio.run(_drive(args, plant, start, None))
 
 

@@ -22,8 +22,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--bias", type=float, default=50.0, help="relay centre output %%")
     p.add_argument("--swing", type=float, default=50.0, help="relay half-swing %%")
     p.add_argument("--cycles", type=int, default=4, help="oscillations to measure")
-    p.add_argument("--simulate", action="store_true",
-                   help="tune the in-process simulated kiln on the virtual clock")
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="tune the in-process simulated kiln on the virtual clock",
+    )
     p.add_argument("--speed", type=float, help="scaled clock for a kiln simulator")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tune)
@@ -35,8 +38,9 @@ async def _tune(args: argparse.Namespace) -> TuneResult:
     except PlantConfigError as exc:
         raise UserError(str(exc)) from exc
     if args.kiln not in plant.kilns:
-        raise UserError(f"no kiln {args.kiln!r} in the plant config "
-                        f"(allowed: {', '.join(plant.kilns)})")
+        raise UserError(
+            f"no kiln {args.kiln!r} in the plant config (allowed: {', '.join(plant.kilns)})"
+        )
     device_name = plant.kilns[args.kiln].controller
     clock: Clock
     controller: Any  # a driver, or a simulator that satisfies the Protocol structurally
@@ -55,8 +59,14 @@ async def _tune(args: argparse.Namespace) -> TuneResult:
         except ConfigError as exc:
             raise UserError(str(exc)) from exc
     try:
-        return await relay_autotune(controller, clock, args.setpoint, bias_pct=args.bias,
-                                    swing_pct=args.swing, cycles=args.cycles)
+        return await relay_autotune(
+            controller,
+            clock,
+            args.setpoint,
+            bias_pct=args.bias,
+            swing_pct=args.swing,
+            cycles=args.cycles,
+        )
     except (TuneError, DeviceError) as exc:
         raise UserError(str(exc)) from exc
     finally:
@@ -67,12 +77,23 @@ def cmd_tune(args: argparse.Namespace) -> int:
     r = asyncio.run(_tune(args))
     g = r.gains
     if args.json:
-        print(json.dumps({"period_s": r.period_s, "amplitude_c": r.amplitude_c,
-                          "ultimate_gain": r.ultimate_gain,
-                          "kp": g.kp, "ki": g.ki, "kd": g.kd}))
+        print(
+            json.dumps(
+                {
+                    "period_s": r.period_s,
+                    "amplitude_c": r.amplitude_c,
+                    "ultimate_gain": r.ultimate_gain,
+                    "kp": g.kp,
+                    "ki": g.ki,
+                    "kd": g.kd,
+                }
+            )
+        )
         return 0
-    print(f"relay test around {r.setpoint_c:.0f} °C: period {r.period_s:.0f} s, "
-          f"amplitude ±{r.amplitude_c:.2f} °C, ultimate gain {r.ultimate_gain:.2f} %/°C")
+    print(
+        f"relay test around {r.setpoint_c:.0f} °C: period {r.period_s:.0f} s, "
+        f"amplitude ±{r.amplitude_c:.2f} °C, ultimate gain {r.ultimate_gain:.2f} %/°C"
+    )
     print("proposed gains (Ziegler-Nichols PID); paste into the plant config:")
     print(f"[kilns.{args.kiln}.pid]\nkp = {g.kp:.3f}\nki = {g.ki:.4f}\nkd = {g.kd:.2f}")
     return 0

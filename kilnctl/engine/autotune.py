@@ -34,9 +34,16 @@ class TuneError(Exception):
 
 
 async def relay_autotune(
-    controller: TemperatureController, clock: Clock, setpoint_c: float, *,
-    bias_pct: float = 50.0, swing_pct: float = 50.0, hysteresis_c: float = 1.0,
-    cycles: int = 4, period_s: float = 1.0, timeout_s: float = 6 * 3600.0,
+    controller: TemperatureController,
+    clock: Clock,
+    setpoint_c: float,
+    *,
+    bias_pct: float = 50.0,
+    swing_pct: float = 50.0,
+    hysteresis_c: float = 1.0,
+    cycles: int = 4,
+    period_s: float = 1.0,
+    timeout_s: float = 6 * 3600.0,
 ) -> TuneResult:
     """Run the relay test; raises TuneError when no steady oscillation appears in time."""
     high = min(100.0, bias_pct + swing_pct)
@@ -72,11 +79,12 @@ async def relay_autotune(
                 break
             await clock.sleep(period_s)
         else:
-            raise TuneError(f"no steady oscillation around {setpoint_c:.0f} °C within "
-                            f"{timeout_s / 3600:.1f} h")
+            raise TuneError(
+                f"no steady oscillation around {setpoint_c:.0f} °C within {timeout_s / 3600:.1f} h"
+            )
     finally:
         await make_safe(controller, "end of autotune")
-    used = crossings[-(cycles + 1):]
+    used = crossings[-(cycles + 1) :]
     tu = (used[-1] - used[0]) / cycles
     amplitude = (sum(peaks[-cycles:]) / cycles - sum(troughs[-cycles:]) / cycles) / 2.0
     if amplitude <= 0 or tu <= 0:

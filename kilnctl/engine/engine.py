@@ -74,9 +74,15 @@ class _Prepared:
 class Engine:
     """Runs jobs, profiles and recipes on the plant's devices."""
 
-    def __init__(self, devices: dict[str, object], plant: Any, library: Any,
-                 journal: Journal | None, clock: Clock,
-                 settings: EngineSettings | None = None) -> None:
+    def __init__(
+        self,
+        devices: dict[str, object],
+        plant: Any,
+        library: Any,
+        journal: Journal | None,
+        clock: Clock,
+        settings: EngineSettings | None = None,
+    ) -> None:
         self.devices = devices
         self.plant = plant
         self.library = library
@@ -177,12 +183,20 @@ class Engine:
         else:
             raise EngineError(f"{cmd.ref!r} is not a job, firing profile or plating recipe")
         kilns = [s.kiln for s in plan if s.kind == "firing"]
-        tanks = sorted({st.tank for s in plan if isinstance(s.recipe, PlatingRecipe)
-                        for st in s.recipe.steps if st.tank is not None})
+        tanks = sorted(
+            {
+                st.tank
+                for s in plan
+                if isinstance(s.recipe, PlatingRecipe)
+                for st in s.recipe.steps
+                if st.tank is not None
+            }
+        )
         return _Prepared(recipe.name, plan, lot, hashes, kilns, tanks)
 
-    def _start(self, cmd: StartJob, run_id: str | None = None,
-               resume: dict[str, Any] | None = None) -> str:
+    def _start(
+        self, cmd: StartJob, run_id: str | None = None, resume: dict[str, Any] | None = None
+    ) -> str:
         prep = self._prepare(cmd)
         lot = prep.lot
         used = devices_of(self.plant, prep.kilns, prep.tanks)
@@ -199,10 +213,17 @@ class Engine:
         if run_id is None:
             if self.journal is not None:
                 run_id = self.journal.start_run(
-                    job_name=prep.job_name, lot_id=cmd.lot_id, recipe_hashes=prep.hashes,
+                    job_name=prep.job_name,
+                    lot_id=cmd.lot_id,
+                    recipe_hashes=prep.hashes,
                     started_at=started,
-                    meta={"ref": cmd.ref, "kiln": cmd.kiln, "tank": cmd.tank, "who": cmd.who,
-                          "lot": lot.model_dump(mode="json") if lot is not None else None},
+                    meta={
+                        "ref": cmd.ref,
+                        "kiln": cmd.kiln,
+                        "tank": cmd.tank,
+                        "who": cmd.who,
+                        "lot": lot.model_dump(mode="json") if lot is not None else None,
+                    },
                 )
             else:
                 self._local_ids += 1
@@ -210,16 +231,26 @@ class Engine:
         ctx = RunContext(run_id, self.clock, self.journal, self._publish, self.settings)
         material = lot.material.value if lot is not None else None
         material_max = self.settings.material_max_c.get(material) if material else None
-        job = JobRun(ctx, prep.plan, lambda k: kiln_setup(self.plant, self.devices, k),
-                     tank_setups(self.plant, self.devices), lot, material_max)
-        ctx.emit(RunStarted(run_id, started, prep.job_name, cmd.lot_id, prep.hashes,
-                            resumed=resume is not None))
+        job = JobRun(
+            ctx,
+            prep.plan,
+            lambda k: kiln_setup(self.plant, self.devices, k),
+            tank_setups(self.plant, self.devices),
+            lot,
+            material_max,
+        )
+        ctx.emit(
+            RunStarted(
+                run_id, started, prep.job_name, cmd.lot_id, prep.hashes, resumed=resume is not None
+            )
+        )
         task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume))
         self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name)
         return run_id
 
-    async def _run(self, ctx: RunContext, job: JobRun, used: set[str],
-                   resume: dict[str, Any] | None) -> str:
+    async def _run(
+        self, ctx: RunContext, job: JobRun, used: set[str], resume: dict[str, Any] | None
+    ) -> str:
         outcome, reason = "failed", "internal error"
         try:
             await job.run(resume)
@@ -259,24 +290,39 @@ class Engine:
             raise EngineError(f"run {run_id!r} is not an unfinished run in the journal")
         checkpoint = self.journal.last_checkpoint(run_id)
         meta = info.meta
-        cmd = StartJob(ref=str(meta.get("ref") or info.job_name), lot_id=info.lot_id,
-                       who=str(meta.get("who") or "operator"), kiln=meta.get("kiln"),
-                       tank=meta.get("tank"),
-                       lot=Lot.model_validate(meta["lot"]) if meta.get("lot") else None)
+        cmd = StartJob(
+            ref=str(meta.get("ref") or info.job_name),
+            lot_id=info.lot_id,
+            who=str(meta.get("who") or "operator"),
+            kiln=meta.get("kiln"),
+            tank=meta.get("tank"),
+            lot=Lot.model_validate(meta["lot"]) if meta.get("lot") else None,
+        )
         now = self.clock.wall_time()
-        refusal = ("no checkpoint: the run never got going" if checkpoint is None
-                   else outage_refusal(checkpoint[0], now, self.settings))
-        if checkpoint is not None and refusal is None:
+        refusal = (
+            "no checkpoint: the run never got going"
+            if checkpoint is None
+            else outage_refusal(checkpoint[0], now, self.settings)
+        )
+        used: set[str] = set()
+        try:
             prep = self._prepare(cmd)
+        except EngineError as exc:
+            refusal = refusal or f"cannot load the recipe again: {exc}"
+        else:
+            used = devices_of(self.plant, prep.kilns, prep.tanks)
             changed = [n for n, h in prep.hashes.items() if info.recipe_hashes.get(n) != h]
-            if changed:
+            if changed and refusal is None:
                 refusal = f"recipe changed since the run started: {', '.join(changed)}"
         if refusal is not None or checkpoint is None:
             self._publish(Notice(run_id, now, "run", "resume", refusal or ""))
-            self.journal.record_event(run_id, now, "notice",
-                                      {"source": "run", "topic": "resume", "message": refusal})
-            for name in sorted(self.devices):
-                await make_safe(self.devices[name], "resume refused")
+            self.journal.record_event(
+                run_id, now, "notice", {"source": "run", "topic": "resume", "message": refusal}
+            )
+            busy = {d for h in self.runs.values() if h.outcome is None for d in h.devices}
+            for name in sorted(used - busy):
+                if name in self.devices:
+                    await make_safe(self.devices[name], "resume refused")
             self.journal.finish_run(run_id, now, "stopped")
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
             return run_id

@@ -169,8 +169,9 @@ class FiringRun:
             await make_safe(self.kiln.controller, stopping.spec.code)
             raise RunAborted(stopping.message, outcome="aborted")
         await self._command(sp, reading)
-        ctx.sample(self.kiln.name, {"pv_c": reading.pv_c, "sp_c": sp, "out_pct": self.output_pct},
-                   t)
+        ctx.sample(
+            self.kiln.name, {"pv_c": reading.pv_c, "sp_c": sp, "out_pct": self.output_pct}, t
+        )
         ctx.step_state_fn = self._resume_state
         ctx.maybe_checkpoint()
 

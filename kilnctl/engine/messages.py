@@ -195,6 +195,20 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True)
+class PlatingStepStarted(StepStarted):
+    """A step inside a plating recipe (index within the recipe; the job step is the parent)."""
+
+    kind: ClassVar[str] = "plating_step_started"
+
+
+@dataclass(frozen=True)
+class PlatingStepFinished(StepFinished):
+    """A plating recipe's step ended; details: amp_hours, thickness_um, durations."""
+
+    kind: ClassVar[str] = "plating_step_finished"
+
+
+@dataclass(frozen=True)
 class AlarmRaised(Event):
     kind: ClassVar[str] = "alarm_raised"
     alarm_id: str

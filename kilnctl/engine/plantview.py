@@ -16,16 +16,20 @@ class PlantError(Exception):
 
 def _device(devices: Mapping[str, object], name: str | None, what: str) -> Any:
     if name is None or name not in devices:
-        raise PlantError(f"{what}: device {name!r} is not open "
-                         f"(open: {', '.join(sorted(devices)) or 'none'})")
+        raise PlantError(
+            f"{what}: device {name!r} is not open (open: {', '.join(sorted(devices)) or 'none'})"
+        )
     return devices[name]
 
 
 def _gains(kiln: Any) -> PidGains:
     pid = getattr(kiln, "pid", None)
     source = pid if pid is not None else kiln
-    values = {k: float(v) for k in ("kp", "ki", "kd", "kff", "bias_pct")
-              if (v := getattr(source, k, None)) is not None}
+    values = {
+        k: float(v)
+        for k in ("kp", "ki", "kd", "kff", "bias_pct")
+        if (v := getattr(source, k, None)) is not None
+    }
     return PidGains(**values)
 
 
@@ -37,8 +41,10 @@ def kiln_setup(plant: Any, devices: Mapping[str, object], name: str | None) -> K
             raise PlantError(f"say which kiln (configured: {', '.join(sorted(kilns)) or 'none'})")
         name = next(iter(kilns))
     if name not in kilns:
-        raise PlantError(f"kiln {name!r} is not in the plant config "
-                         f"(configured: {', '.join(sorted(kilns)) or 'none'})")
+        raise PlantError(
+            f"kiln {name!r} is not in the plant config "
+            f"(configured: {', '.join(sorted(kilns)) or 'none'})"
+        )
     kiln = kilns[name]
     return KilnSetup(
         name=name,

@@ -17,7 +17,7 @@ from drivers.protocols import Rectifier, RectifierReading, TemperatureController
 from kilnctl.engine.comms import CommsWatch
 from kilnctl.engine.firing import make_safe
 from kilnctl.engine.interlocks import TANK_CODES, TankInterlocks
-from kilnctl.engine.messages import StepFinished, StepStarted
+from kilnctl.engine.messages import PlatingStepFinished, PlatingStepStarted
 from kilnctl.engine.runtime import RunAborted, RunContext
 from kilnctl.recipes import faraday
 from kilnctl.recipes.models import PlatingRecipe, PlatingStep
@@ -79,14 +79,18 @@ class PlatingRun:
             step = self.recipe.steps[index]
             self._remember(index, results)
             partial = resume.get("electro") if resume is not None and index == start else None
-            self.ctx.emit(StepStarted(self.ctx.run_id, self.ctx.now(), index, step.name, step.kind))
+            self.ctx.emit(
+                PlatingStepStarted(self.ctx.run_id, self.ctx.now(), index, step.name, step.kind)
+            )
             if step.kind == "electro":
                 result = await self._electro(step, partial)
             else:
                 result = await self._timed(step)
             results.append(result)
             self.ctx.emit(
-                StepFinished(self.ctx.run_id, self.ctx.now(), index, step.name, "completed", result)
+                PlatingStepFinished(
+                    self.ctx.run_id, self.ctx.now(), index, step.name, "completed", result
+                )
             )
         return {"recipe": self.recipe.name, "steps": results, "amp_hours": self.total_ah}
 

@@ -141,6 +141,34 @@ def allowed_keys(model: type[BaseModel]) -> list[str]:
     return keys
 
 
+def _expected(model: type[BaseModel], key: str | int) -> str | None:
+    """What a key of `model` accepts, in words, from its JSON Schema."""
+    schema = model.model_json_schema()
+    prop = schema.get("properties", {}).get(key)
+    return None if prop is None else _describe(prop, schema.get("$defs", {}), str(key))
+
+
+def _describe(prop: dict[str, Any], defs: dict[str, Any], key: str) -> str:
+    if "$ref" in prop:
+        target = defs.get(prop["$ref"].rsplit("/", 1)[-1], {})
+        return _describe(target, defs, key) if "enum" in target else f"a [{key}] table"
+    if "enum" in prop:
+        return "one of " + ", ".join(str(v) for v in prop["enum"])
+    if "anyOf" in prop:
+        options = [_describe(o, defs, key) for o in prop["anyOf"] if o.get("type") != "null"]
+        return " or ".join(options)
+    kind = prop.get("type")
+    if kind == "array":
+        return f"[[{key}]] tables" if "$ref" in prop.get("items", {}) else "an array"
+    if kind == "number":
+        return f"a number {prop.get('description', '')}".strip()
+    if kind == "integer":
+        return "a whole number"
+    if "pattern" in prop:
+        return "a name of letters, digits, '.', '_', '-'"
+    return str(prop.get("description", "text"))
+
+
 def _explain(error: ErrorDetails, model: type[BaseModel]) -> list[Problem]:
     loc: Loc = tuple(error["loc"])
     ctx = error.get("ctx") or {}
@@ -153,7 +181,10 @@ def _explain(error: ErrorDetails, model: type[BaseModel]) -> list[Problem]:
     kind = error["type"]
     value: object = error.get("input")
     if kind == "missing":
-        return [Problem(format_loc(loc), NO_VALUE, "missing (required)", loc=loc)]
+        owner = _model_at(model, loc)
+        expected = _expected(owner, loc[-1]) if owner and loc else None
+        message = f"missing (required; allowed: {expected})" if expected else "missing (required)"
+        return [Problem(format_loc(loc), NO_VALUE, message, loc=loc)]
     if kind == "extra_forbidden":
         owner = _model_at(model, loc)
         allowed = ", ".join(allowed_keys(owner)) if owner else "see `kilnctl schema`"
@@ -167,7 +198,7 @@ def _explain(error: ErrorDetails, model: type[BaseModel]) -> list[Problem]:
         allowed = ", ".join(f"{bounds[k]} {ctx[k]}" for k in bounds if k in ctx)
         message = f"out of range (allowed: {allowed})"
     elif kind == "string_pattern_mismatch":
-        message = f"not a valid name (allowed: letters, digits, '.', '_', '-'; {ctx['pattern']})"
+        message = "not a valid name (allowed: letters, digits, '.', '_', '-'; no spaces)"
     elif kind in _TYPE_MESSAGES:
         message = _TYPE_MESSAGES[kind]
     elif kind == "too_short" and ctx.get("min_length") == 1:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drivers.address import parse_address
 from drivers.errors import ConfigError
@@ -56,12 +58,17 @@ def test_serial_ascii_and_transport_tuning() -> None:
         ("http://x", "allowed: modbus-tcp, modbus-rtu, serial"),
         ("modbus-tcp://h:1?unit=300", "out of range 0..247"),
         ("modbus-tcp://h:1?unit=abc", "not an integer"),
-        ("modbus-tcp://h:99999", "bad TCP port"),
+        ("modbus-tcp://h:99999", "bad host or TCP port"),
         ("modbus-tcp://h:1?baud=9600", "unknown option(s) baud"),
         ("modbus-rtu://dev/ttyUSB0", "expected ///dev/PATH"),
         ("modbus-rtu:///dev/x?parity=X", "parity must be N, E or O"),
         ("serial:///dev/x?unit=1", "unknown option(s) unit"),
-        ("modbus-rtu:///dev/x?timeout=-1", "must be >= 0"),
+        ("modbus-rtu:///dev/x?timeout=-1", "must be a finite number >= 0"),
+        ("modbus-rtu:///dev/x?timeout=inf", "must be a finite number >= 0"),
+        ("modbus-tcp://[", "bad host or TCP port"),
+        ("modbus-tcp://user@h:1", "expected modbus-tcp://HOST:PORT"),
+        ("modbus-rtu:///", "expected ///dev/PATH"),
+        ("modbus-tcp://h:1?unit=1&unit=2", "given twice"),
     ],
 )
 def test_bad_urls_say_what_is_allowed(url: str, says: str) -> None:
@@ -69,3 +76,23 @@ def test_bad_urls_say_what_is_allowed(url: str, says: str) -> None:
         parse_address(url)
     assert says in str(info.value)
     assert url in str(info.value)
+
+
+@given(st.text(max_size=80))
+def test_any_text_parses_or_gives_a_config_error(text: str) -> None:
+    try:
+        parse_address(text)
+    except ConfigError as exc:
+        assert repr(text) in str(exc)
+
+
+@given(
+    scheme=st.sampled_from(["modbus-tcp://h:1", "modbus-rtu:///dev/x", "serial:///dev/x"]),
+    query=st.text(st.characters(codec="ascii"), max_size=40),
+)
+def test_any_query_parses_or_gives_a_config_error(scheme: str, query: str) -> None:
+    url = f"{scheme}?{query}"
+    try:
+        parse_address(url)
+    except ConfigError as exc:
+        assert repr(url) in str(exc)

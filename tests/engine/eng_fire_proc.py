@@ -12,19 +12,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eng_models import TinyKiln, plant  # noqa: E402
+from eng_models import TinyKiln, plant
 
-from kilnctl.clock import ScaledClock  # noqa: E402
-from kilnctl.engine.engine import Engine  # noqa: E402
-from kilnctl.engine.messages import StartJob  # noqa: E402
-from kilnctl.engine.settings import EngineSettings  # noqa: E402
-from kilnctl.journal import Journal  # noqa: E402
-from kilnctl.recipes.models import FiringProfile  # noqa: E402
+from kilnctl.clock import ScaledClock
+from kilnctl.engine.engine import Engine
+from kilnctl.engine.messages import StartJob
+from kilnctl.engine.settings import EngineSettings
+from kilnctl.journal import Journal
+from kilnctl.recipes.models import FiringProfile
 
-PROFILE = FiringProfile.model_validate({
-    "name": "sigkill-ramp", "max_temp": 900,
-    "segments": [{"rate": 600, "target": 400, "hold": 60}],
-})
+PROFILE = FiringProfile.model_validate(
+    {
+        "name": "sigkill-ramp",
+        "max_temp": 900,
+        "segments": [{"rate": 600, "target": 400, "hold": 60}],
+    }
+)
 
 
 class Library:
@@ -52,13 +55,20 @@ async def main() -> int:
     clock = ContinuedClock(args.speed, args.wall_start)
     kiln = TinyKiln("ctl", clock.now, pv_c=args.pv)
     journal = Journal(args.journal)
-    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), Library(), journal, clock,
-                 EngineSettings(checkpoint_s=10.0))
+    eng = Engine(
+        {"ctl": kiln},
+        plant({"k1": {"controller": "ctl"}}),
+        Library(),
+        journal,
+        clock,
+        EngineSettings(checkpoint_s=10.0),
+    )
     if args.resume:
         run_id = await eng.resume(args.resume)
     else:
-        run_id = await eng.submit(StartJob(ref="sigkill-ramp", kiln="k1", lot_id="K1"))
-        assert run_id is not None
+        started = await eng.submit(StartJob(ref="sigkill-ramp", kiln="k1", lot_id="K1"))
+        assert started is not None
+        run_id = started
         print(run_id, flush=True)
     outcome = await eng.wait(run_id) if run_id in eng.runs else "stopped"
     journal.close()

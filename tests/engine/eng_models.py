@@ -16,8 +16,14 @@ class TinyKiln:
     """Setpoint mode: PV moves towards the setpoint at up to heat_c_per_h / cool_c_per_h.
     Direct mode (after set_output): dT/dt = gain·out% − loss·(T − ambient)."""
 
-    def __init__(self, name: str, time_fn: Callable[[], float], pv_c: float = 20.0,
-                 heat_c_per_h: float = 3000.0, cool_c_per_h: float = 400.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        time_fn: Callable[[], float],
+        pv_c: float = 20.0,
+        heat_c_per_h: float = 3000.0,
+        cool_c_per_h: float = 400.0,
+    ) -> None:
         self.name = name
         self.time_fn = time_fn
         self.pv = pv_c
@@ -69,8 +75,12 @@ class TinyKiln:
             raise DeviceTimeout(self.name, "inprocess://", "no answer")
         self._integrate()
         broken = "tc_open" in self.faults
-        return TemperatureReading(pv_c=9999.0 if broken else self.pv, sp_c=self.sp,
-                                  output_pct=self.out, sensor_break=broken)
+        return TemperatureReading(
+            pv_c=9999.0 if broken else self.pv,
+            sp_c=self.sp,
+            output_pct=self.out,
+            sensor_break=broken,
+        )
 
     async def set_setpoint(self, sp_c: float) -> None:
         if "no_response" in self.faults:
@@ -126,12 +136,16 @@ class TinyRectifier:
         amps = self.amps_sp
         mode = RegulationMode.CC
         if volts > self.volts_limit:
-            volts, amps, mode = self.volts_limit, (self.volts_limit - 1.5) / self.ohms, \
-                RegulationMode.CV
+            volts, amps, mode = (
+                self.volts_limit,
+                (self.volts_limit - 1.5) / self.ohms,
+                RegulationMode.CV,
+            )
         if "over_current" in self.faults:
             amps *= 1.5
-        return RectifierReading(volts, amps, mode, True,
-                                over_temperature="over_temperature" in self.faults)
+        return RectifierReading(
+            volts, amps, mode, True, over_temperature="over_temperature" in self.faults
+        )
 
     async def set_current(self, amps: float) -> None:
         self.amps_sp = amps
@@ -166,13 +180,19 @@ class TinyHeater(TinyKiln):
         self.sp = bath_c
 
 
-def plant(kilns: dict[str, dict[str, Any]] | None = None,
-          tanks: dict[str, dict[str, Any]] | None = None) -> SimpleNamespace:
+def plant(
+    kilns: dict[str, dict[str, Any]] | None = None, tanks: dict[str, dict[str, Any]] | None = None
+) -> SimpleNamespace:
     """A plant-config stand-in with the attributes the engine reads."""
     return SimpleNamespace(
-        kilns={k: SimpleNamespace(**{"mode": "setpoint", "max_temp_c": 1000.0, **v})
-               for k, v in (kilns or {}).items()},
-        tanks={k: SimpleNamespace(**{"heater": None, "max_current_a": 100.0,
-                                     "max_voltage_v": 12.0, **v})
-               for k, v in (tanks or {}).items()},
+        kilns={
+            k: SimpleNamespace(**{"mode": "setpoint", "max_temp_c": 1000.0, **v})
+            for k, v in (kilns or {}).items()
+        },
+        tanks={
+            k: SimpleNamespace(
+                **{"heater": None, "max_current_a": 100.0, "max_voltage_v": 12.0, **v}
+            )
+            for k, v in (tanks or {}).items()
+        },
     )

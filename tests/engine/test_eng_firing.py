@@ -26,17 +26,25 @@ from kilnctl.engine.settings import EngineSettings
 from kilnctl.recipes.models import FiringProfile
 
 
-def profile(*segments: dict[str, Any], trip: float | None = None,
-            max_temp: float = 900.0) -> FiringProfile:
+def profile(
+    *segments: dict[str, Any], trip: float | None = None, max_temp: float = 900.0
+) -> FiringProfile:
     return FiringProfile.model_validate(
         {"name": "p", "max_temp": max_temp, "trip": trip, "segments": list(segments)}
     )
 
 
-def engine_for(kiln: TinyKiln, clock: VirtualClock, mode: str = "setpoint",
-               **settings: Any) -> Engine:
-    return Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl", "mode": mode}}), None,
-                  None, clock, EngineSettings(**settings))
+def engine_for(
+    kiln: TinyKiln, clock: VirtualClock, mode: str = "setpoint", **settings: Any
+) -> Engine:
+    return Engine(
+        {"ctl": kiln},
+        plant({"k1": {"controller": "ctl", "mode": mode}}),
+        None,
+        None,
+        clock,
+        EngineSettings(**settings),
+    )
 
 
 def drain(q: asyncio.Queue[Event]) -> list[Event]:
@@ -46,8 +54,13 @@ def drain(q: asyncio.Queue[Event]) -> list[Event]:
     return out
 
 
-async def fire(prof: FiringProfile, kiln: TinyKiln | None = None, mode: str = "setpoint",
-               during: Any = None, **settings: Any) -> tuple[str, list[Event], TinyKiln]:
+async def fire(
+    prof: FiringProfile,
+    kiln: TinyKiln | None = None,
+    mode: str = "setpoint",
+    during: Any = None,
+    **settings: Any,
+) -> tuple[str, list[Event], TinyKiln]:
     clock = VirtualClock()
     kiln = kiln or TinyKiln("ctl", clock.now)
     kiln.time_fn = clock.now
@@ -106,7 +119,7 @@ async def test_pause_skip_and_extend_from_commands() -> None:
         await clock.sleep(100)
         await eng.submit(SkipSegment(run_id))
 
-    outcome, events, kiln = await fire(prof, during=operate)
+    outcome, events, _kiln = await fire(prof, during=operate)
     assert outcome == "completed"
     kinds = [e.to_dict().get("action") for e in events if e.kind == "operator"]
     assert kinds == ["pause", "resume", "extend", "skip"]
@@ -117,8 +130,11 @@ async def test_pause_skip_and_extend_from_commands() -> None:
 
 @pytest.mark.parametrize(
     ("fault", "code"),
-    [("tc_open", "tc_break"), ("stuck_relay", "deviation_high"),
-     ("element_failure", "failure_to_heat")],
+    [
+        ("tc_open", "tc_break"),
+        ("stuck_relay", "deviation_high"),
+        ("element_failure", "failure_to_heat"),
+    ],
 )
 async def test_kiln_fault_trips_its_alarm_and_leaves_heat_off(fault: str, code: str) -> None:
     prof = profile({"rate": None, "target": 790, "hold": 3600})
@@ -160,8 +176,7 @@ async def test_over_temperature_trip() -> None:
 
 
 async def test_over_firing_past_max_hold_aborts_after_a_warning() -> None:
-    prof = profile({"rate": None, "target": 790, "hold": 150, "warn_hold": 180,
-                    "max_hold": 300})
+    prof = profile({"rate": None, "target": 790, "hold": 150, "warn_hold": 180, "max_hold": 300})
 
     async def extend(eng: Engine, run_id: str, clock: VirtualClock, kiln: TinyKiln) -> None:
         await clock.sleep(1000)
@@ -182,9 +197,9 @@ async def test_hold_band_alarm_tolerates_a_door_opening() -> None:
         kiln.heat = 0.0
         kiln.set_pv(690.0)  # now it does not recover: alarm after the grace period
 
-    outcome, events, kiln = await fire(prof, during=door, seek_start=False)
+    _outcome, events, _kiln = await fire(prof, during=door, seek_start=False)
     raised = [e for e in events if isinstance(e, AlarmRaised)]
-    assert [a.code for a in raised][0] == "hold_band"
+    assert next(a.code for a in raised) == "hold_band"
     assert raised[0].t - 1_700_000_000.0 == pytest.approx(1300 + 198, abs=3)
 
 
@@ -213,12 +228,20 @@ async def test_material_limit_refuses_a_hot_firing_for_zinc_alloy() -> None:
     clock = VirtualClock()
     kiln = TinyKiln("ctl", clock.now)
     prof = profile({"rate": None, "target": 790})
-    job = Job.model_validate({
-        "name": "j", "lot": {"material": "zinc_alloy", "pin_count": 10, "area_per_pin": 0.1},
-        "steps": [{"kind": "firing", "ref": "p", "kiln": "k1"}],
-    })
-    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}),
-                 _Library({"p": prof, "j": job}), None, clock)
+    job = Job.model_validate(
+        {
+            "name": "j",
+            "lot": {"material": "zinc_alloy", "pin_count": 10, "area_per_pin": 0.1},
+            "steps": [{"kind": "firing", "ref": "p", "kiln": "k1"}],
+        }
+    )
+    eng = Engine(
+        {"ctl": kiln},
+        plant({"k1": {"controller": "ctl"}}),
+        _Library({"p": prof, "j": job}),
+        None,
+        clock,
+    )
     run_id = await eng.submit(StartJob(ref="j"))
     assert run_id is not None
     assert await eng.wait(run_id) == "stopped"

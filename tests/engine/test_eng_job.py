@@ -30,27 +30,58 @@ class Library:
         return self.recipes[name]
 
 
-COAT = FiringProfile.model_validate({
-    "name": "coat", "max_temp": 850, "trip": 870,
-    "segments": [{"rate": "max", "target": 790, "hold": "2 min", "warn_hold": "3 min",
-                  "max_hold": "5 min"}, {"rate": "max", "target": 500}],
-})
-FLASH = PlatingRecipe.model_validate({
-    "name": "flash",
-    "steps": [{"name": "rinse", "kind": "timed", "duration": "30 s"},
-              {"name": "gold", "kind": "electro", "tank": "au", "current_density": 1.2,
-               "end": {"time": "20 s"}, "deposit": "gold", "voltage_limit": 6}],
-})
-JOB = Job.model_validate({
-    "name": "pins", "lot": {"material": "gilding_metal", "pin_count": 100,
-                            "area_per_pin": 0.12},
-    "steps": [
-        {"kind": "firing", "ref": "coat", "kiln": "k1", "label": "coat 1",
-         "prompt_before": "load coat 1", "prompt_after": "unload coat 1"},
-        {"kind": "prompt", "text": "stone the pins"},
-        {"kind": "plating", "ref": "flash"},
-    ],
-})
+COAT = FiringProfile.model_validate(
+    {
+        "name": "coat",
+        "max_temp": 850,
+        "trip": 870,
+        "segments": [
+            {
+                "rate": "max",
+                "target": 790,
+                "hold": "2 min",
+                "warn_hold": "3 min",
+                "max_hold": "5 min",
+            },
+            {"rate": "max", "target": 500},
+        ],
+    }
+)
+FLASH = PlatingRecipe.model_validate(
+    {
+        "name": "flash",
+        "steps": [
+            {"name": "rinse", "kind": "timed", "duration": "30 s"},
+            {
+                "name": "gold",
+                "kind": "electro",
+                "tank": "au",
+                "current_density": 1.2,
+                "end": {"time": "20 s"},
+                "deposit": "gold",
+                "voltage_limit": 6,
+            },
+        ],
+    }
+)
+JOB = Job.model_validate(
+    {
+        "name": "pins",
+        "lot": {"material": "gilding_metal", "pin_count": 100, "area_per_pin": 0.12},
+        "steps": [
+            {
+                "kind": "firing",
+                "ref": "coat",
+                "kiln": "k1",
+                "label": "coat 1",
+                "prompt_before": "load coat 1",
+                "prompt_after": "unload coat 1",
+            },
+            {"kind": "prompt", "text": "stone the pins"},
+            {"kind": "plating", "ref": "flash"},
+        ],
+    }
+)
 
 
 def make_engine(clock: VirtualClock, kilns: int = 1) -> tuple[Engine, list[TinyKiln]]:
@@ -58,8 +89,10 @@ def make_engine(clock: VirtualClock, kilns: int = 1) -> tuple[Engine, list[TinyK
     devices: dict[str, object] = {k.name: k for k in kiln_models}
     devices["rect"] = TinyRectifier("rect", clock.now)
     devices["heat"] = TinyHeater("heat", clock.now, 62.0)
-    p = plant({f"k{i + 1}": {"controller": f"ctl{i}"} for i in range(kilns)},
-              {"au": {"rectifier": "rect", "heater": "heat"}})
+    p = plant(
+        {f"k{i + 1}": {"controller": f"ctl{i}"} for i in range(kilns)},
+        {"au": {"rectifier": "rect", "heater": "heat"}},
+    )
     return Engine(devices, p, Library(COAT, FLASH, JOB), None, clock), kiln_models
 
 
@@ -89,7 +122,8 @@ async def test_job_runs_steps_in_order_with_prompts_answered_by_the_test() -> No
     # 1.2 A/dm² × 12 dm² = 14.4 A for 20 s = 0.08 Ah; 7.356·0.5·0.08·100/(19.3·12) µm
     assert gold.details["amp_hours"] == pytest.approx(14.4 * 20 / 3600)
     assert gold.details["thickness_um"] == pytest.approx(
-        100 * 0.08 * 7.356 * 0.5 / (19.3 * 12), rel=1e-6)
+        100 * 0.08 * 7.356 * 0.5 / (19.3 * 12), rel=1e-6
+    )
     assert kiln.is_safe and eng.runs[run_id].results[-1]["outcome"] == "completed"
 
 

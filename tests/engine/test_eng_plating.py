@@ -31,18 +31,28 @@ LOT = Lot.model_validate({"material": "brass", "pin_count": 100, "area_per_pin":
 
 def recipe(*steps: dict[str, Any], dose_every_ah: float | None = None) -> PlatingRecipe:
     return PlatingRecipe.model_validate(
-        {"name": "r", "steps": list(steps), "dose_every_ah": dose_every_ah})
+        {"name": "r", "steps": list(steps), "dose_every_ah": dose_every_ah}
+    )
 
 
-async def plate(rec: PlatingRecipe, *, bath_c: float = 57.0, during: Any = None,
-                settings: EngineSettings | None = None
-                ) -> tuple[str, list[Event], TinyRectifier, Engine, str]:
+async def plate(
+    rec: PlatingRecipe,
+    *,
+    bath_c: float = 57.0,
+    during: Any = None,
+    settings: EngineSettings | None = None,
+) -> tuple[str, list[Event], TinyRectifier, Engine, str]:
     clock = VirtualClock()
     rect = TinyRectifier("rect", clock.now)
     heater = TinyHeater("heat", clock.now, bath_c)
-    eng = Engine({"rect": rect, "heat": heater},
-                 plant(tanks={"ni": {"rectifier": "rect", "heater": "heat"}}), None, None,
-                 clock, settings or EngineSettings(auto_answer=during is None))
+    eng = Engine(
+        {"rect": rect, "heat": heater},
+        plant(tanks={"ni": {"rectifier": "rect", "heater": "heat"}}),
+        None,
+        None,
+        clock,
+        settings or EngineSettings(auto_answer=during is None),
+    )
     q = eng.subscribe(maxsize=100_000)
     run_id = await eng.submit(StartJob(ref="r", recipe=rec, lot=LOT))
     assert run_id is not None
@@ -60,8 +70,15 @@ def step_results(events: list[Event]) -> list[dict[str, Any]]:
     return [e.details for e in events if isinstance(e, StepFinished) and "step" in e.details]
 
 
-NICKEL = {"name": "nickel", "kind": "electro", "tank": "ni", "current_density": 3.0,
-          "voltage_limit": 12, "deposit": "nickel", "bath_temp": [55, 60]}
+NICKEL = {
+    "name": "nickel",
+    "kind": "electro",
+    "tank": "ni",
+    "current_density": 3.0,
+    "voltage_limit": 12,
+    "deposit": "nickel",
+    "bath_temp": [55, 60],
+}
 
 
 async def test_nickel_to_5_um_by_amp_hours_hand_computed() -> None:
@@ -81,19 +98,20 @@ async def test_nickel_to_5_um_by_amp_hours_hand_computed() -> None:
 
 async def test_soft_start_ramp_then_time_end_integrates_the_measured_current() -> None:
     rec = recipe({**NICKEL, "soft_start": 20, "end": {"time": 120}})
-    outcome, events, _, _, _ = await plate(rec)
+    _outcome, events, _, _, _ = await plate(rec)
     (res,) = step_results(events)
     # 20 s ramp 0->36 A (10 s-equivalent) + 100 s at 36 A = 110 A·s·36... = 36·110/3600 Ah
     assert res["amp_hours"] == pytest.approx(36 * 110 / 3600, rel=1e-6)
     sp = [e.values["amps_sp"] for e in events if isinstance(e, Sample) and e.source == "ni"]
     assert sp[0] == 0.0 and sp[10] == pytest.approx(18.0) and sp[-1] == pytest.approx(36.0)
     assert res["thickness_um"] == pytest.approx(
-        faraday.thickness_um(Deposit.NICKEL, 36 * 110 / 3600, 12.0))
+        faraday.thickness_um(Deposit.NICKEL, 36 * 110 / 3600, 12.0)
+    )
 
 
 async def test_refuses_to_start_outside_the_bath_band() -> None:
     rec = recipe({**NICKEL, "end": {"time": 60}})
-    outcome, events, rect, eng, run_id = await plate(rec, bath_c=40.0)
+    outcome, _events, rect, eng, run_id = await plate(rec, bath_c=40.0)
     assert outcome == "stopped"
     assert "outside 55-60" in eng.runs[run_id].reason
     assert not rect.on and rect.amps_sp == 0.0
@@ -102,9 +120,10 @@ async def test_refuses_to_start_outside_the_bath_band() -> None:
 async def test_timed_step_is_prompt_wait_confirm() -> None:
     rec = recipe({"name": "acid dip", "kind": "timed", "duration": 45, "prompt": "dip now"})
 
-    async def operator(eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier,
-                       q: asyncio.Queue[Event]) -> None:
-        prompts = []
+    async def operator(
+        eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier, q: asyncio.Queue[Event]
+    ) -> None:
+        prompts: list[tuple[PromptRaised, float]] = []
         while len(prompts) < 2:
             event = await q.get()
             if isinstance(event, PromptRaised):
@@ -118,8 +137,10 @@ async def test_timed_step_is_prompt_wait_confirm() -> None:
 
 
 async def test_dosing_reminder_every_n_amp_hours() -> None:
-    rec = recipe({**NICKEL, "current": 36, "current_density": None, "end": {"amp_hours": 5}},
-                 dose_every_ah=2.0)
+    rec = recipe(
+        {**NICKEL, "current": 36, "current_density": None, "end": {"amp_hours": 5}},
+        dose_every_ah=2.0,
+    )
     _, events, _, _, _ = await plate(rec)
     dosing = [e for e in events if isinstance(e, Notice) and e.topic == "dosing"]
     assert len(dosing) == 2  # at 2 and 4 Ah
@@ -127,19 +148,24 @@ async def test_dosing_reminder_every_n_amp_hours() -> None:
 
 @pytest.mark.parametrize(
     ("fault", "code"),
-    [("open_circuit", "open_circuit"), ("over_current", "over_current"),
-     ("over_temperature", "rectifier_over_temperature")],
+    [
+        ("open_circuit", "open_circuit"),
+        ("over_current", "over_current"),
+        ("over_temperature", "rectifier_over_temperature"),
+    ],
 )
 async def test_rectifier_fault_trips_and_output_goes_off(fault: str, code: str) -> None:
     rec = recipe({**NICKEL, "end": {"time": 600}})
 
-    async def inject(eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier,
-                     q: asyncio.Queue[Event]) -> None:
+    async def inject(
+        eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier, q: asyncio.Queue[Event]
+    ) -> None:
         await clock.sleep(100)
         rect.inject(fault)
 
     outcome, events, rect, _, _ = await plate(
-        rec, during=inject, settings=EngineSettings(auto_answer=True))
+        rec, during=inject, settings=EngineSettings(auto_answer=True)
+    )
     assert outcome == "aborted"
     assert code in [e.code for e in events if isinstance(e, AlarmRaised)]
     assert rect.is_safe
@@ -148,12 +174,14 @@ async def test_rectifier_fault_trips_and_output_goes_off(fault: str, code: str) 
 async def test_cc_to_cv_change_is_a_warning_only() -> None:
     rec = recipe({**NICKEL, "current": 90, "current_density": None, "end": {"time": 30}})
 
-    async def raise_current(eng: Engine, run_id: str, clock: VirtualClock,
-                            rect: TinyRectifier, q: asyncio.Queue[Event]) -> None:
+    async def raise_current(
+        eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier, q: asyncio.Queue[Event]
+    ) -> None:
         await clock.sleep(10)
         rect.ohms = 0.2  # the rack resistance rises: 90 A needs 19.5 V > 12 V limit
 
     outcome, events, _, _, _ = await plate(
-        rec, during=raise_current, settings=EngineSettings(auto_answer=True))
+        rec, during=raise_current, settings=EngineSettings(auto_answer=True)
+    )
     assert outcome == "completed"
     assert "cc_cv_change" in [e.code for e in events if isinstance(e, AlarmRaised)]

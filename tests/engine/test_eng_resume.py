@@ -4,6 +4,7 @@ with the reason when the outage was long or the PV is far from the schedule."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,13 @@ from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 from kilnctl.recipes.models import FiringProfile
 
-PROFILE = FiringProfile.model_validate({
-    "name": "ramp", "max_temp": 900,
-    "segments": [{"rate": 300, "target": 790, "hold": 600}],
-})
+PROFILE = FiringProfile.model_validate(
+    {
+        "name": "ramp",
+        "max_temp": 900,
+        "segments": [{"rate": 300, "target": 790, "hold": 600}],
+    }
+)
 
 
 class Library:
@@ -56,8 +60,14 @@ class DyingJournal(Journal):
 
 async def crash_at(path: Path, clock: VirtualClock, kiln: TinyKiln, t: float) -> str:
     journal = DyingJournal(path)
-    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), Library(), journal, clock,
-                 EngineSettings(checkpoint_s=10.0))
+    eng = Engine(
+        {"ctl": kiln},
+        plant({"k1": {"controller": "ctl"}}),
+        Library(),
+        journal,
+        clock,
+        EngineSettings(checkpoint_s=10.0),
+    )
     run_id = await eng.submit(StartJob(ref="ramp", kiln="k1", lot_id="L1"))
     assert run_id is not None
     await clock.sleep(t)
@@ -70,8 +80,9 @@ async def crash_at(path: Path, clock: VirtualClock, kiln: TinyKiln, t: float) ->
     return run_id
 
 
-async def resume(path: Path, clock: VirtualClock, kiln: TinyKiln, run_id: str
-                 ) -> tuple[str, Journal, list[Any]]:
+async def resume(
+    path: Path, clock: VirtualClock, kiln: TinyKiln, run_id: str
+) -> tuple[str, Journal, list[Any]]:
     journal = Journal(path)
     eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), Library(), journal, clock)
     q = eng.subscribe(maxsize=100_000)
@@ -94,12 +105,13 @@ async def test_short_outage_resumes_without_a_setpoint_jump(tmp_path: Path) -> N
     kiln.set_pv(pv - 5.0)
     _, journal, events = await resume(tmp_path / "j.sqlite", clock, kiln, run_id)
     assert [(e.outcome, e.reason) for e in events if isinstance(e, RunFinished)] == [
-        ("completed", "")]
+        ("completed", "")
+    ]
     samples = list(journal.samples(run_id))
     seqs = [s.seq for s in samples]
     assert seqs == list(range(1, len(seqs) + 1))  # none lost, none duplicated
     # the schedule is where it should be: setpoint continuous in time across the outage
-    for before, after in zip(samples, samples[1:], strict=False):
+    for before, after in itertools.pairwise(samples):
         rate = 300 / 3600 * (after.t - before.t)
         assert after.values["sp_c"] - before.values["sp_c"] <= rate + 1e-6
     assert max(s.values["sp_c"] for s in samples) == pytest.approx(790.0)
@@ -126,6 +138,8 @@ async def test_pv_far_from_schedule_stops_safely(tmp_path: Path) -> None:
     kiln.set_pv(40.0)  # door left open / element gone: far below the schedule
     _, journal, events = await resume(tmp_path / "j.sqlite", clock, kiln, run_id)
     finished = [e for e in events if isinstance(e, RunFinished)]
-    assert finished[0].outcome == "stopped" and "from where the schedule should be" in \
-        finished[0].reason
+    assert (
+        finished[0].outcome == "stopped"
+        and "from where the schedule should be" in finished[0].reason
+    )
     assert journal.runs()[0].outcome == "stopped"

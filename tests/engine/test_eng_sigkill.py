@@ -3,6 +3,7 @@ with no setpoint jump and no lost or duplicated sample seq (real processes, real
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -17,8 +18,12 @@ RATE_C_PER_S = 600 / 3600
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(HELPER), *args], stdout=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONWARNINGS": "error"})
+    return subprocess.Popen(
+        [sys.executable, str(HELPER), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
 
 
 def test_sigkill_mid_firing_then_resume(tmp_path: Path) -> None:
@@ -38,8 +43,18 @@ def test_sigkill_mid_firing_then_resume(tmp_path: Path) -> None:
     assert [r.run_id for r in journal.unfinished_runs()] == [run_id]
     before = list(journal.samples(run_id))
     last = before[-1]
-    second = _start("--journal", str(path), "--speed", "1000", "--resume", run_id,
-                    "--pv", str(last.values["pv_c"]), "--wall-start", str(last.t + 1.0))
+    second = _start(
+        "--journal",
+        str(path),
+        "--speed",
+        "1000",
+        "--resume",
+        run_id,
+        "--pv",
+        str(last.values["pv_c"]),
+        "--wall-start",
+        str(last.t + 1.0),
+    )
     out, _ = second.communicate(timeout=45)
     assert second.returncode == 0 and out.strip().splitlines()[-1] == "completed"
     samples = list(journal.samples(run_id))
@@ -47,7 +62,7 @@ def test_sigkill_mid_firing_then_resume(tmp_path: Path) -> None:
     assert seqs == list(range(1, len(seqs) + 1))
     assert len(samples) > len(before)
     # no setpoint jump anywhere, in particular across the kill
-    for a, b in zip(samples, samples[1:], strict=False):
+    for a, b in itertools.pairwise(samples):
         assert b.t > a.t
         assert abs(b.values["sp_c"] - a.values["sp_c"]) <= RATE_C_PER_S * (b.t - a.t) + 0.01
     assert max(s.values["sp_c"] for s in samples) == 400.0

@@ -164,3 +164,17 @@ def test_show_job_uses_lot_area(capsys: pytest.CaptureFixture[str]) -> None:
 def test_show_unknown_name_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["show", "no-such-profile"]) == 2
     assert "no recipe of that name" in capsys.readouterr().err
+
+
+def test_validate_takes_plant_configs_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = ROOT / "kilnctl.example.toml"
+    bad = tmp_path / "plant.toml"  # not ./kilnctl.toml: that one is used for limits
+    bad.write_text('[devices.k]\ndriver = "riden"\nurl = "u"\n[tanks.t]\nrectifier = "r"\n')
+    assert main(["validate", str(example), str(bad)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{example}: ok: plant config",
+        f"{bad}:5: tanks.t.rectifier: 'r': no such device (allowed: k)",
+    ]

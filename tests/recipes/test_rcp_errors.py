@@ -84,8 +84,19 @@ def test_missing_and_wrong_kind() -> None:
         "x.toml:1: kind: 'glaze': unknown recipe kind (allowed: firing, plating, job)"
     ]
     lines = problems('kind = "firing"\nname = "x"\n')
-    assert "x.toml: max_temp: missing (required)" in lines
-    assert "x.toml: segments: missing (required)" in lines
+    assert lines == [
+        "x.toml: max_temp: missing (required; allowed: a number in °C or number and unit "
+        "(C, °C, F, °F, K))",
+        "x.toml: segments: missing (required; allowed: [[segments]] tables)",
+    ]
+    lines = problems('kind = "job"\nname = "j"\n[lot]\npin_count = 3\n[[steps]]\nref = "x"\n')
+    assert lines == [
+        "x.toml:3: lot.material: missing (required; allowed: one of copper, gilding_metal, "
+        "yellow_brass, brass, zinc_alloy, silver, fine_silver)",
+        "x.toml:3: lot.area_per_pin: missing (required; allowed: a number in dm² or number "
+        "and unit (dm2, dm², cm2, cm², in2, in², ft2))",
+        "x.toml:5: steps[0].kind: missing (required; allowed: one of firing, plating, prompt)",
+    ]
 
 
 def test_enum_and_literal_list_allowed_values() -> None:
@@ -197,3 +208,11 @@ def test_long_canonical_names_also_accepted() -> None:
     )
     assert isinstance(profile, FiringProfile)
     assert profile.segments[0].target_c == 790.0
+
+
+def test_bad_name() -> None:
+    lines = problems(GOOD_FIRING.replace('name = "test"', 'name = "my profile"'))
+    assert lines == [
+        "x.toml:3: name: 'my profile': not a valid name "
+        "(allowed: letters, digits, '.', '_', '-'; no spaces)"
+    ]
