@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from drivers.errors import ConfigError
@@ -116,11 +116,12 @@ class Register:
     scale: float = 1.0
     order: ByteOrder = ByteOrder.ABCD
     description: str = ""
+    count: int = field(init=False, compare=False, repr=False)
+    """Registers this value occupies."""
 
-    @property
-    def count(self) -> int:
-        """Registers this value occupies."""
-        return register_count(self.dtype)
+    def __post_init__(self) -> None:
+        # Worked out once: decode() runs for every value of every poll.
+        object.__setattr__(self, "count", register_count(self.dtype))
 
     def decode(self, registers: Sequence[int]) -> float:
         """This register's words -> engineering value."""
@@ -133,14 +134,30 @@ class Register:
     def take(self, block: Sequence[int], base: int) -> float:
         """Decode this register out of a block read starting at address `base`."""
         start = self.address - base
-        return self.decode(block[start : start + self.count])
+        return decode(block[start : start + self.count], self.dtype, self.order, self.scale)
 
 
-def span(registers: Sequence[Register]) -> tuple[int, int]:
-    """(first address, count) of one read covering all the given registers."""
-    first = min(r.address for r in registers)
-    last = max(r.address + r.count for r in registers)
-    return first, last - first
+@dataclass(frozen=True)
+class RegisterBlock:
+    """Registers read together in one request: from the lowest address to the end of the
+    highest one."""
+
+    registers: tuple[Register, ...]
+    first: int = field(init=False)
+    count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.registers:
+            raise ValueError("a register block needs at least one register")
+        first = min(r.address for r in self.registers)
+        last = max(r.address + r.count for r in self.registers)
+        object.__setattr__(self, "first", first)
+        object.__setattr__(self, "count", last - first)
+
+    def decode(self, words: Sequence[int]) -> dict[str, float]:
+        """name -> engineering value, out of the block's words."""
+        first = self.first
+        return {r.name: r.take(words, first) for r in self.registers}
 
 
 def parse_dtype(text: str, where: str) -> DataType:

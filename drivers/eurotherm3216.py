@@ -9,7 +9,7 @@ the `decimals` option (850.0 °C with one decimal is 8500).
 
 from __future__ import annotations
 
-from drivers.codec import DataType, Register
+from drivers.codec import DataType, Register, RegisterBlock
 from drivers.protocols import TemperatureReading
 from drivers.register_io import read_block, read_register, write_confirmed
 from drivers.safe_state import SafeAction
@@ -33,7 +33,7 @@ STAT = 75  # status word
 A_M = 273  # auto/manual, 1 = manual
 L_R = 276  # local/remote setpoint select, 1 = remote
 
-READINGS = (_float("pv", PV_IN), _float("wrk_op", WRK_OP), _float("wkg_sp", WKG_SP))
+READINGS = RegisterBlock((_float("pv", PV_IN), _float("wrk_op", WRK_OP), _float("wkg_sp", WKG_SP)))
 STATUS = Register("stat", STAT)
 LOCAL_REMOTE = Register("L-R", L_R)
 AUTO_MANUAL = Register("A-M", A_M)
@@ -57,7 +57,7 @@ class Eurotherm3216:
         self.health = link.health
         scale = 10.0**decimals
         self._remote_sp = Register("Rm.SP", RM_SP, DataType.INT16, scale)
-        self._manual_op = Register("MAN.OP", MAN_OP, DataType.INT16, scale)
+        self._manual_op = Register("MAN.OP", MAN_OP, DataType.INT16, 10.0)  # % with one decimal
         self._remote_selected = False
         self._manual_selected = False
         self._safe = SafeAction(self._make_safe)
@@ -82,17 +82,22 @@ class Eurotherm3216:
         self._remote_selected = True
 
     async def set_setpoint(self, sp_c: float) -> None:
-        """Stream the travelling setpoint into Rm.SP (selecting remote SP first)."""
+        """Stream the travelling setpoint into Rm.SP (selecting remote SP first, and back
+        to automatic if set_output had switched to manual)."""
         if not self._remote_selected:
             await self.start()
+        if self._manual_selected:
+            await write_confirmed(self.link, AUTO_MANUAL, 0)
+            self._manual_selected = False
         await write_confirmed(self.link, self._remote_sp, sp_c)
 
     async def set_output(self, pct: float) -> None:
         """Manual output: A-M = 1, then MAN.OP. For direct (software PID) control."""
         if not 0.0 <= pct <= 100.0:
             raise ValueError(f"output must be 0..100 %, got {pct}")
-        await write_confirmed(self.link, AUTO_MANUAL, 1)
-        self._manual_selected = True
+        if not self._manual_selected:
+            await write_confirmed(self.link, AUTO_MANUAL, 1)
+            self._manual_selected = True
         await write_confirmed(self.link, self._manual_op, pct)
 
     async def safe(self) -> None:
@@ -101,6 +106,7 @@ class Eurotherm3216:
 
     async def _make_safe(self) -> None:
         if self._manual_selected:
+            # Output 0 first: it takes effect at once, whatever the setpoint path does.
             await write_confirmed(self.link, self._manual_op, 0.0)
         await self.set_setpoint(SAFE_SETPOINT_C)
 

@@ -9,7 +9,7 @@ gap (>= 2 ms) covers it. PV and setpoints are integers scaled by the decimal-poi
 
 from __future__ import annotations
 
-from drivers.codec import DataType, Register
+from drivers.codec import DataType, Register, RegisterBlock
 from drivers.errors import ConfigError
 from drivers.protocols import TemperatureReading
 from drivers.register_io import read_block, read_register, write_confirmed
@@ -42,11 +42,13 @@ class OmronE5cc:
         self.link = link
         self.health = link.health
         scale = 10.0**decimals
-        self._readings = (
-            Register("pv", PV, DataType.INT16, scale),
-            Register("status", STATUS),
-            Register("internal_sp", INTERNAL_SP, DataType.INT16, scale),
-            Register("mv", MV_HEAT, DataType.INT16, 10.0),
+        self._readings = RegisterBlock(
+            (
+                Register("pv", PV, DataType.INT16, scale),
+                Register("status", STATUS),
+                Register("internal_sp", INTERNAL_SP, DataType.INT16, scale),
+                Register("mv", MV_HEAT, DataType.INT16, 10.0),
+            )
         )
         self._status_2 = Register("status_2", STATUS_2)
         self._setpoint = Register("SP", SETPOINT, DataType.INT16, scale)

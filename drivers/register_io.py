@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from drivers.codec import Register, span
+from drivers.codec import Register, RegisterBlock
 from drivers.errors import WriteNotConfirmed
 from drivers.transport.modbus_bus import ModbusLink
 
 
-async def read_block(link: ModbusLink, registers: Sequence[Register]) -> dict[str, float]:
-    """Read the registers in one FC03 request spanning them all; name -> value."""
-    first, count = span(registers)
-    block = await link.read_holding(first, count)
-    return {r.name: r.take(block, first) for r in registers}
+async def read_block(link: ModbusLink, block: RegisterBlock) -> dict[str, float]:
+    """Read a block's registers in one FC03 request spanning them all; name -> value."""
+    return block.decode(await link.read_holding(block.first, block.count))
 
 
 async def read_register(link: ModbusLink, register: Register) -> float:

@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drivers.codec import ByteOrder, DataType, Register, parse_dtype, parse_order
+from drivers.codec import (
+    ByteOrder,
+    DataType,
+    Register,
+    RegisterBlock,
+    parse_dtype,
+    parse_order,
+)
 from drivers.errors import ConfigError
 
 MAPS_DIR = Path(__file__).with_name("maps")
@@ -76,7 +83,7 @@ class RegisterMap:
         if missing:
             raise ConfigError(f"register map {self.source}: missing {', '.join(missing)}")
 
-    def read_groups(self) -> list[list[Register]]:
+    def read_groups(self) -> list[RegisterBlock]:
         """Registers grouped into runs of contiguous addresses: one read request each
         (gaps are never read, since devices may answer them with exception 2)."""
         ordered = sorted((e.register for e in self.entries.values()), key=lambda r: r.address)
@@ -86,7 +93,7 @@ class RegisterMap:
                 groups[-1].append(reg)
             else:
                 groups.append([reg])
-        return groups
+        return [RegisterBlock(tuple(group)) for group in groups]
 
 
 def _number(where: str, key: str, value: Any) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.codec import DataType, Register
+from drivers.codec import DataType, Register, RegisterBlock
 from drivers.errors import ConfigError
 from drivers.protocols import RectifierReading, RegulationMode
 from drivers.register_io import read_block, read_register, write_confirmed
@@ -66,6 +66,7 @@ class Riden:
         self.health = link.health
         self.model: RidenModel | None = None
         self._table: dict[str, Register] = {}
+        self._block: RegisterBlock | None = None
         if model_id is not None:
             self._use(model_for_id(model_id))
         self._safe = SafeAction(self._make_safe)
@@ -86,6 +87,7 @@ class Riden:
                 Register("amp_hours", AMP_HOURS, DataType.UINT32, scale=1000.0),
             )
         }
+        self._block = RegisterBlock(tuple(self._table.values()))  # 8..39: one request
 
     async def identify(self) -> RidenModel:
         """Read the model id (register 0) and pick the scaling."""
@@ -96,7 +98,8 @@ class Riden:
 
     async def read(self) -> RectifierReading:
         await self.identify()
-        v = await read_block(self.link, list(self._table.values()))
+        assert self._block is not None
+        v = await read_block(self.link, self._block)
         protection = int(v["protection"])
         return RectifierReading(
             volts=v["v_out"],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from simulators.physics.control_loop import ControlLoop
 from simulators.physics.controller_pid import PIDGains
+from simulators.physics.faults import FaultAccess
 from simulators.physics.kiln import KilnModel, KilnParams
 from simulators.physics.plating import PlatingCell, PlatingParams, default_bath_params
 
@@ -55,34 +56,36 @@ class SimRectifierReading:
     fault: bool = False
 
 
-class _SimController:
-    """A temperature controller running its own PID on a thermal plant."""
+class _SimController(FaultAccess):
+    """A temperature controller running its own PID on a thermal plant (`plant`, else a new
+    KilnModel of `params` or the class's default parameters); faults: tc_open,
+    element_failure, stuck_relay."""
 
     def __init__(
         self,
         name: str,
         time_fn: Callable[[], float],
-        plant: KilnModel,
-        gains: PIDGains | None,
+        params: KilnParams | None = None,
+        seed: int = 0,
+        gains: PIDGains | None = None,
+        *,
+        plant: KilnModel | None = None,
     ) -> None:
+        self.plant = plant or KilnModel(params or self._default_params(), time_fn, seed)
+        super().__init__(self.plant)
         self.name = name
-        self.plant = plant
-        self.loop = ControlLoop(plant, time_fn, gains)
+        self.loop = ControlLoop(self.plant, time_fn, gains or self._default_gains())
 
-    @property
-    def faults(self) -> set[str]:
-        """Names of the active device faults."""
-        return set(self.plant.faults.active)
+    @staticmethod
+    def _default_params() -> KilnParams:
+        return KilnParams()
 
-    def inject(self, fault: str) -> None:
-        """Activate tc_open, element_failure or stuck_relay (ValueError for other names)."""
+    @staticmethod
+    def _default_gains() -> PIDGains | None:
+        return None  # the controller's own defaults
+
+    def _sync(self) -> None:
         self.loop.sync()
-        self.plant.inject(fault)
-
-    def clear(self, fault: str | None = None) -> None:
-        """Clear one fault, or all."""
-        self.loop.sync()
-        self.plant.clear(fault)
 
     async def read(self) -> SimTemperatureReading:
         """PV, working setpoint, output and status now."""
@@ -116,21 +119,12 @@ class _SimController:
 
 
 class SimKilnController(_SimController):
-    """A simulated kiln with its temperature controller."""
-
-    def __init__(
-        self,
-        name: str,
-        time_fn: Callable[[], float],
-        params: KilnParams | None = None,
-        seed: int = 0,
-        gains: PIDGains | None = None,
-    ) -> None:
-        super().__init__(name, time_fn, KilnModel(params, time_fn, seed), gains)
+    """A simulated kiln with its temperature controller:
+    `SimKilnController(name, time_fn, params=None, seed=0, gains=None)`."""
 
     def set_door(self, open_: bool) -> None:
         """Open or shut the kiln door."""
-        self.loop.sync()
+        self._sync()
         self.plant.set_door(open_)
 
 
@@ -147,17 +141,23 @@ class SimBathHeater(_SimController):
         gains: PIDGains | None = None,
         cell: PlatingCell | None = None,
     ) -> None:
-        if cell is not None:
-            plant = cell.bath
-        else:
-            plant = KilnModel(params or default_bath_params(), time_fn, seed)
-        super().__init__(name, time_fn, plant, gains or PIDGains(**vars(BATH_GAINS)))
+        plant = cell.bath if cell is not None else None
+        super().__init__(name, time_fn, params, seed, gains, plant=plant)
         if cell is not None:
             cell.advance_bath = self.loop.advance_to
 
+    @staticmethod
+    def _default_params() -> KilnParams:
+        return default_bath_params()
 
-class SimRectifier:
-    """A simulated plating rectifier driving a PlatingCell."""
+    @staticmethod
+    def _default_gains() -> PIDGains | None:
+        return PIDGains(**vars(BATH_GAINS))
+
+
+class SimRectifier(FaultAccess):
+    """A simulated plating rectifier driving a PlatingCell; faults: open_circuit,
+    over_temperature."""
 
     def __init__(
         self,
@@ -169,19 +169,7 @@ class SimRectifier:
     ) -> None:
         self.name = name
         self.cell = cell or PlatingCell(params, time_fn, seed)
-
-    @property
-    def faults(self) -> set[str]:
-        """Names of the active device faults."""
-        return set(self.cell.faults.active)
-
-    def inject(self, fault: str) -> None:
-        """Activate open_circuit or over_temperature (ValueError for other names)."""
-        self.cell.inject(fault)
-
-    def clear(self, fault: str | None = None) -> None:
-        """Clear one fault, or all."""
-        self.cell.clear(fault)
+        super().__init__(self.cell)
 
     async def read(self) -> SimRectifierReading:
         """Output volts/amps, CC/CV, output state, amp-hours and trip flags now."""

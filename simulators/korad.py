@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulators.device import WireFaults
+from simulators.physics.faults import FaultAccess
 from simulators.physics.plating import PlatingCell, PlatingParams
 
 IDN = b"KORAD KA3005P V5.5 SN:00000001"
@@ -78,7 +79,7 @@ def split(buffer: bytes, *, flush: bool = False) -> tuple[list[bytes], bytes]:
     return commands, buffer[i:]
 
 
-class KoradKA3005P:
+class KoradKA3005P(FaultAccess):
     """A simulated KA3005P; `handle` answers one complete command. Faults: open_circuit,
     over_temperature (output trips off)."""
 
@@ -96,24 +97,10 @@ class KoradKA3005P:
         if cell_params:
             params = dataclasses.replace(params, **cell_params)
         self.cell = PlatingCell(params, time_fn, seed)
+        super().__init__(self.cell)
         self.wire = WireFaults()
         self.ocp = False
         self.ovp = False
-
-    # -- faults ---------------------------------------------------------------------------
-
-    @property
-    def faults(self) -> set[str]:
-        """Names of the active device faults."""
-        return set(self.cell.faults.active)
-
-    def inject(self, fault: str) -> None:
-        """Activate open_circuit or over_temperature (ValueError for other names)."""
-        self.cell.inject(fault)
-
-    def clear(self, fault: str | None = None) -> None:
-        """Clear one fault, or all."""
-        self.cell.clear(fault)
 
     # -- protocol -------------------------------------------------------------------------
 

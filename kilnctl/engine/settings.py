@@ -18,7 +18,7 @@ class EngineSettings:
 
     period_s: float = 1.0
     """Control period (the plant's sample period)."""
-    checkpoint_s: float = 10.0
+    checkpoint_s: float = 30.0
     comms_error_limit: int = 3
     """Consecutive device errors before the schedule is held (comms_loss alarm)."""
     comms_stop_s: float = 60.0

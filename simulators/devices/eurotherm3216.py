@@ -36,8 +36,6 @@ from simulators.devices.registers import (
     word_int16,
     words_float32,
 )
-from simulators.physics.controller_pid import PIDGains
-from simulators.physics.kiln import KilnParams
 
 FLOAT_BASE = 0x8000
 
@@ -103,47 +101,26 @@ class Eurotherm3216(ControllerDevice):
     """A simulated Eurotherm 3216 on a simulated kiln."""
 
     def __init__(
-        self,
-        unit: int = 1,
-        *,
-        time_fn: Callable[[], float],
-        seed: int = 0,
-        params: KilnParams | None = None,
-        gains: PIDGains | None = None,
-        remote_sp_timeout_s: float = 10.0,
-        range_lo_c: float = -200.0,
-        range_hi_c: float = 1372.0,
-        alarm1_c: float = 1100.0,
-        **kiln_params: Any,
+        self, unit: int = 1, *, remote_sp_timeout_s: float = 10.0, **controller_args: Any
     ) -> None:
-        super().__init__(
-            unit, time_fn=time_fn, seed=seed, params=params, gains=gains, **kiln_params
-        )
+        """`controller_args`: time_fn, seed, params, gains, range_lo_c, range_hi_c
+        (-200 / 1372 °C, type K), alarm1_c and KilnParams fields (see ControllerDevice)."""
+        super().__init__(unit, **controller_args)
         self.remote_sp_timeout_s = remote_sp_timeout_s
-        self.range_lo_c = range_lo_c
-        self.range_hi_c = range_hi_c
         start = self.kiln.chamber_c
         self.tg_sp_c = start
         self.rm_sp_c = start
         self.remote = False
-        self.alarm1_c = alarm1_c
         self.alarm2_c = 0.0
         self.t_stat = 0
         self.sp_rate_c_per_min = 0.0
         self._alarm1_latched = False
-        self._last_remote_write = time_fn()
+        self._last_remote_write = self.time_fn()
 
     # -- derived state --------------------------------------------------------------------
 
     def _true_pv(self) -> float | None:
         return self.kiln.measured_c()
-
-    def pv_c(self) -> float:
-        """PV as the controller shows it (range high limit on a sensor break)."""
-        pv = self._true_pv()
-        if pv is None:
-            return self.range_hi_c
-        return min(self.range_hi_c, max(self.range_lo_c, pv))
 
     def status_word(self) -> int:
         """StAt (75) as the controller reports it now."""

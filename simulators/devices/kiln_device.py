@@ -1,5 +1,6 @@
 """What every simulated kiln-side device shares: a KilnModel, the door, and (for
-controllers) the controller loop that runs its own PID on the model."""
+controllers) the controller loop that runs its own PID on the model, its input range and
+its PV display."""
 
 from __future__ import annotations
 
@@ -41,20 +42,39 @@ class KilnDevice(SimulatedDevice):
 
 
 class ControllerDevice(KilnDevice):
-    """A temperature controller that runs its own PID loop on the kiln."""
+    """A temperature controller that runs its own PID loop on the kiln.
+
+    `range_lo_c` / `range_hi_c` are the input range (PV is clamped to it and reads the high
+    limit on a sensor break); `alarm1_c` the alarm-1 (high) threshold. Subclasses set their
+    model's range defaults as RANGE_LO_C / RANGE_HI_C. Other keywords go to KilnDevice.
+    """
+
+    RANGE_LO_C = -200.0
+    RANGE_HI_C = 1372.0
 
     def __init__(
         self,
         unit: int,
         *,
-        time_fn: Callable[[], float],
-        seed: int = 0,
-        params: KilnParams | None = None,
         gains: PIDGains | None = None,
-        **kiln_params: Any,
+        range_lo_c: float | None = None,
+        range_hi_c: float | None = None,
+        alarm1_c: float = 1100.0,
+        **kiln_device_args: Any,
     ) -> None:
-        super().__init__(unit, time_fn=time_fn, seed=seed, params=params, **kiln_params)
-        self.loop = ControlLoop(self.kiln, time_fn, gains)
+        super().__init__(unit, **kiln_device_args)
+        self.loop = ControlLoop(self.kiln, self.time_fn, gains)
+        self.range_lo_c = self.RANGE_LO_C if range_lo_c is None else range_lo_c
+        self.range_hi_c = self.RANGE_HI_C if range_hi_c is None else range_hi_c
+        self.alarm1_c = alarm1_c
 
     def _sync(self) -> None:
         self.loop.sync()
+
+    def pv_c(self) -> float:
+        """PV as the controller displays it: clamped to the input range, and the range high
+        limit on a sensor break."""
+        pv = self.kiln.measured_c()
+        if pv is None:
+            return self.range_hi_c
+        return min(self.range_hi_c, max(self.range_lo_c, pv))

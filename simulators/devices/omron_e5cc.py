@@ -19,14 +19,11 @@ Choices (verify against a unit; the drivers mirror them):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from simulators.device import SlaveException
 from simulators.devices.kiln_device import ControllerDevice
 from simulators.devices.registers import check_range, int16_word, word_int16
-from simulators.physics.controller_pid import PIDGains
-from simulators.physics.kiln import KilnParams
 
 OPERATION_COMMAND = 0x0000
 PV = 0x2000
@@ -53,38 +50,23 @@ ST2_COMMS_WRITING = 1 << 14
 class OmronE5CC(ControllerDevice):
     """A simulated Omron E5CC on a simulated kiln."""
 
+    RANGE_HI_C = 1300.0
+
     def __init__(
         self,
         unit: int = 1,
         *,
-        time_fn: Callable[[], float],
-        seed: int = 0,
-        params: KilnParams | None = None,
-        gains: PIDGains | None = None,
         decimals: int = 0,
-        range_lo_c: float = -200.0,
-        range_hi_c: float = 1300.0,
-        alarm1_c: float = 1100.0,
         sp_ramp_c_per_min: float = 0.0,
-        **kiln_params: Any,
+        **controller_args: Any,
     ) -> None:
-        super().__init__(
-            unit, time_fn=time_fn, seed=seed, params=params, gains=gains, **kiln_params
-        )
+        """`controller_args`: time_fn, seed, params, gains, range_lo_c, range_hi_c
+        (-200 / 1300 °C, type K), alarm1_c and KilnParams fields (see ControllerDevice)."""
+        super().__init__(unit, **controller_args)
         self.scale = 10.0**decimals
-        self.range_lo_c = range_lo_c
-        self.range_hi_c = range_hi_c
-        self.alarm1_c = alarm1_c
         self.comms_writing = False
         self.sp_c = self.kiln.chamber_c
         self.loop.set_rate(sp_ramp_c_per_min / 60.0)
-
-    def pv_c(self) -> float:
-        """PV as displayed (range high limit on an input error)."""
-        pv = self.kiln.measured_c()
-        if pv is None:
-            return self.range_hi_c
-        return min(self.range_hi_c, max(self.range_lo_c, pv))
 
     def status_word(self) -> int:
         """0x2001 status (low word) now."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Protocol
 
 from simulators.device import ModbusSlave, SlaveException
-from simulators.physics.faults import FaultSet
+from simulators.physics.faults import FaultAccess, Faulty
 
 
 def int16_word(value: float, scale: float = 1.0) -> int:
@@ -44,41 +43,13 @@ def words_float32(hi: int, lo: int) -> float:
     return value
 
 
-class Faulty(Protocol):
-    """A physics model with named device faults."""
-
-    faults: FaultSet
-
-    def inject(self, fault: str) -> None: ...
-
-    def clear(self, fault: str | None = None) -> None: ...
-
-
-class SimulatedDevice(ModbusSlave):
+class SimulatedDevice(ModbusSlave, FaultAccess):
     """A simulated Modbus device answering word by word from `_read_word`, with the device
     faults of its physics model (`inject`, `clear`, `faults`) next to the base's `wire`."""
 
     def __init__(self, unit: int, model: Faulty) -> None:
-        super().__init__(unit)
-        self._model = model
-
-    @property
-    def faults(self) -> set[str]:
-        """Names of the active device faults."""
-        return set(self._model.faults.active)
-
-    def inject(self, fault: str) -> None:
-        """Activate a device fault; ValueError listing the allowed names if unknown."""
-        self._sync()
-        self._model.inject(fault)
-
-    def clear(self, fault: str | None = None) -> None:
-        """Clear one device fault, or all when None."""
-        self._sync()
-        self._model.clear(fault)
-
-    def _sync(self) -> None:
-        """Bring the physics up to now; called once per request."""
+        ModbusSlave.__init__(self, unit)
+        FaultAccess.__init__(self, model)
 
     def _read_word(self, address: int) -> int:
         raise SlaveException(2)

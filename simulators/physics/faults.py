@@ -1,8 +1,10 @@
-"""Named device faults a tester can inject into a simulated device at runtime."""
+"""Named device faults a tester can inject into a simulated device at runtime, and the
+fault interface (`inject` / `clear` / `faults`) every simulated device shares."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 
 class FaultSet:
@@ -32,3 +34,40 @@ class FaultSet:
 
     def __contains__(self, fault: object) -> bool:
         return fault in self.active
+
+
+class Faulty(Protocol):
+    """A physics model with named device faults (KilnModel, PlatingCell)."""
+
+    faults: FaultSet
+
+    def inject(self, fault: str) -> None: ...
+
+    def clear(self, fault: str | None = None) -> None: ...
+
+
+class FaultAccess:
+    """The fault interface of a simulated device, delegated to its physics model: the
+    device first brings its physics (and its controller, if any) up to now with `_sync`,
+    so a fault starts at the instant it is injected."""
+
+    def __init__(self, model: Faulty) -> None:
+        self._fault_model = model
+
+    @property
+    def faults(self) -> set[str]:
+        """Names of the active device faults."""
+        return set(self._fault_model.faults.active)
+
+    def inject(self, fault: str) -> None:
+        """Activate a device fault; ValueError listing the allowed names if unknown."""
+        self._sync()
+        self._fault_model.inject(fault)
+
+    def clear(self, fault: str | None = None) -> None:
+        """Clear one device fault, or all when None."""
+        self._sync()
+        self._fault_model.clear(fault)
+
+    def _sync(self) -> None:
+        """Bring the physics up to now (devices whose model syncs itself need nothing)."""

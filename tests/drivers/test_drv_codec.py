@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.codec import ByteOrder, DataType, Register, decode, encode, span
+from drivers.codec import ByteOrder, DataType, Register, RegisterBlock, decode, encode
 
 
 @pytest.mark.parametrize(
@@ -48,11 +48,11 @@ def test_out_of_range_values_are_refused() -> None:
 
 
 def test_register_takes_its_words_out_of_a_block() -> None:
-    regs = [Register("a", 5, DataType.UINT32, scale=100), Register("b", 3, scale=10)]
-    assert span(regs) == (3, 4)
-    block = [123, 0, 0, 250]
-    assert regs[0].take(block, 3) == 2.5
-    assert regs[1].take(block, 3) == 12.3
+    block = RegisterBlock(
+        (Register("a", 5, DataType.UINT32, scale=100), Register("b", 3, scale=10))
+    )
+    assert (block.first, block.count) == (3, 4)
+    assert block.decode([123, 0, 0, 250]) == {"a": 2.5, "b": 12.3}
 
 
 INT_RANGES = {

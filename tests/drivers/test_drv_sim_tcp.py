@@ -145,3 +145,22 @@ async def test_probe_identifies_each_simulated_device(
 ) -> None:
     server, _ = cell
     assert (await probe(url(server, unit))).startswith(expected)
+
+
+async def test_eurotherm_manual_output_then_back_to_remote_setpoint(
+    cell: tuple[ModbusTcpServer, SimTime],
+) -> None:
+    server, clock = cell
+    kiln = open_device("kiln1", "eurotherm3216", url(server, 3))
+    await kiln.set_output(35.0)  # type: ignore[union-attr]
+    clock.t += 1.0
+    r = await kiln.read()  # type: ignore[union-attr]
+    assert r.manual and r.output_pct == pytest.approx(35.0)
+    await kiln.set_setpoint(400.0)  # type: ignore[union-attr]
+    clock.t += 1.0
+    assert not (await kiln.read()).manual  # type: ignore[union-attr]
+    await kiln.safe()  # type: ignore[union-attr]
+    clock.t += 1.0
+    r = await kiln.read()  # type: ignore[union-attr]
+    assert r.sp_c <= 400.0 and not r.manual
+    await kiln.close()

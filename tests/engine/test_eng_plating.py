@@ -16,7 +16,9 @@ from kilnctl.engine.messages import (
     AnswerPrompt,
     Event,
     Notice,
+    Pause,
     PromptRaised,
+    Resume,
     Sample,
     StartJob,
     StepFinished,
@@ -185,3 +187,41 @@ async def test_cc_to_cv_change_is_a_warning_only() -> None:
     )
     assert outcome == "completed"
     assert "cc_cv_change" in [e.code for e in events if isinstance(e, AlarmRaised)]
+
+
+async def test_bath_leaving_its_band_raises_an_alarm_during_the_step() -> None:
+    rec = recipe({**NICKEL, "end": {"time": 300}})
+    heater: list[Any] = []
+
+    async def cool(
+        eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier, q: asyncio.Queue[Event]
+    ) -> None:
+        await clock.sleep(100)
+        eng.devices["heat"].set_pv(50.0)  # type: ignore[attr-defined]
+        heater.append(True)
+
+    outcome, events, *_ = await plate(rec, during=cool, settings=EngineSettings(auto_answer=True))
+    assert heater and outcome == "completed"  # notify only: the step goes on
+    assert "bath_out_of_band" in [e.code for e in events if isinstance(e, AlarmRaised)]
+
+
+async def test_pause_turns_the_output_off_and_stops_the_step_clock() -> None:
+    rec = recipe({**NICKEL, "end": {"time": 120}})
+
+    async def pause(
+        eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier, q: asyncio.Queue[Event]
+    ) -> None:
+        await clock.sleep(60.5)
+        await eng.submit(Pause(run_id))
+        await clock.sleep(100)
+        assert not rect.on
+        await eng.submit(Resume(run_id))
+
+    outcome, events, _, _, _ = await plate(
+        rec, during=pause, settings=EngineSettings(auto_answer=True)
+    )
+    (res,) = step_results(events)
+    assert outcome == "completed"
+    assert res["plating_s"] == pytest.approx(120.0, abs=1.0)
+    assert res["duration_s"] == pytest.approx(220.0, abs=2.0)
+    assert res["amp_hours"] == pytest.approx(36 * 120 / 3600, rel=0.02)
