@@ -36,7 +36,10 @@ class ModbusExceptionError(DeviceError):
             2: "illegal data address",
             3: "illegal data value",
             4: "device failure",
+            5: "acknowledge (busy processing)",
             6: "device busy",
+            10: "gateway path unavailable",
+            11: "gateway target failed to respond",
         }
         text = f"code {code} ({names.get(code, 'unknown')})"
         super().__init__(device, address, f"{text}{': ' + detail if detail else ''}")

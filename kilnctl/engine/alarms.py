@@ -118,6 +118,10 @@ class AlarmBook:
         return f"{source}:{code}"
 
     @property
+    def any_active(self) -> bool:
+        return bool(self._active)
+
+    @property
     def active(self) -> list[ActiveAlarm]:
         return list(self._active.values())
 

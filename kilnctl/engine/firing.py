@@ -5,6 +5,7 @@ mode: PID -> SSR duty), emit samples and events, checkpoint. Heat off in `finall
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,11 @@ from kilnctl.engine.schedule import FiringSchedule
 from kilnctl.recipes.models import FiringProfile
 
 log = logging.getLogger(__name__)
+
+SP_RESOLUTION_C = 0.01
+"""Setpoint changes smaller than this are not written (a held setpoint is not re-sent)."""
+SP_KEEPALIVE_S = 10.0
+"""A held setpoint is re-sent this often, so the controller always has a fresh one."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ class FiringRun:
         self.pid = Pid(kiln.gains) if kiln.mode == "direct" else None
         self.comms = CommsWatch(ctx, kiln.name)
         self.output_pct = 0.0
+        self._sent_sp = -math.inf
+        self._resend_at = -math.inf
         self.last_reading: TemperatureReading | None = None
 
     async def run(self, resume: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -98,6 +106,7 @@ class FiringRun:
                     f"resumed at setpoint {self.schedule.sp_c:.1f} °C, PV {reading.pv_c:.1f} °C",
                 )
             self._segment_event()
+            ctx.step_state_fn = self._resume_state
             await self._loop()
         finally:
             await make_safe(self.kiln.controller, "end of firing")
@@ -138,10 +147,10 @@ class FiringRun:
         """One control period."""
         ctx = self.ctx
         sched = self.schedule
-        if ctx.take_skip():
+        if ctx.skip_requests and ctx.take_skip():
             sched.skip()
             ctx.operator("operator", "skip", f"{self.kiln.name} -> segment {sched.state.index}")
-        extend = ctx.take_extend()
+        extend = ctx.take_extend() if ctx.extend_s else 0.0
         if extend and sched.extend(extend):
             ctx.operator("operator", "extend", f"{self.kiln.name} hold +{extend:.0f} s")
         try:
@@ -153,7 +162,8 @@ class FiringRun:
         self.comms.ok()
         self.last_reading = reading
         before = (sched.state.index, sched.state.phase)
-        hold = ctx.paused or ctx.alarms.holds(self.kiln.name)
+        alarms = ctx.alarms
+        hold = ctx.paused or (alarms.any_active and alarms.holds(self.kiln.name))
         if hold:
             sched.pause()
         else:
@@ -163,16 +173,16 @@ class FiringRun:
         if (sched.state.index, sched.state.phase) != before:
             self._segment_event()
         found = self.interlocks.check(t, reading, sched)
-        ctx.alarms.sync(self.kiln.name, found, KILN_CODES)
-        stopping = ctx.alarms.stopping(self.kiln.name)
-        if stopping is not None:
-            await make_safe(self.kiln.controller, stopping.spec.code)
-            raise RunAborted(stopping.message, outcome="aborted")
+        if found or alarms.any_active:
+            alarms.sync(self.kiln.name, found, KILN_CODES)
+            stopping = alarms.stopping(self.kiln.name)
+            if stopping is not None:
+                await make_safe(self.kiln.controller, stopping.spec.code)
+                raise RunAborted(stopping.message, outcome="aborted")
         await self._command(sp, reading)
         ctx.sample(
             self.kiln.name, {"pv_c": reading.pv_c, "sp_c": sp, "out_pct": self.output_pct}, t
         )
-        ctx.step_state_fn = self._resume_state
         ctx.maybe_checkpoint()
 
     def _resume_state(self) -> dict[str, Any]:
@@ -181,7 +191,11 @@ class FiringRun:
     async def _command(self, sp: float, reading: TemperatureReading) -> None:
         try:
             if self.pid is None:
-                await self.kiln.controller.set_setpoint(sp)
+                now = self.ctx.clock.now()
+                # stream changes; re-send a held setpoint now and then as a keep-alive
+                if abs(sp - self._sent_sp) >= SP_RESOLUTION_C or now >= self._resend_at:
+                    await self.kiln.controller.set_setpoint(sp)
+                    self._sent_sp, self._resend_at = sp, now + SP_KEEPALIVE_S
                 self.output_pct = reading.output_pct
             else:
                 rate = self.schedule.rate_c_per_h

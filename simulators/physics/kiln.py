@@ -45,7 +45,13 @@ class KilnParams:
     ambient_c: float = 20.0
     """Room temperature, and the kiln's starting temperature unless initial_c is given."""
     chamber_heat_capacity_j_per_k: float = 5800.0
-    """Heat capacity of the empty kiln (walls' hot face, shelf, furniture)."""
+    """Heat capacity of the empty kiln (walls' hot face, shelf, furniture), both nodes."""
+    hot_face_heat_capacity_j_per_k: float = 400.0
+    """The part of the chamber heat capacity in the fast node the thermocouple sees: the
+    chamber air, the hot face of the brick, the shelf surface. The rest is the brick mass
+    node. Equal to chamber_heat_capacity_j_per_k: a one-node model."""
+    hot_face_coupling_w_per_k: float = 25.0
+    """Heat exchange between the hot face and the brick mass behind it, W/K."""
     load_mass_kg: float = 0.0
     """Mass of pins and trivets in the kiln."""
     load_specific_heat_j_per_kg_k: float = 385.0
@@ -54,8 +60,8 @@ class KilnParams:
     """Conduction loss through the insulation, W per K above ambient."""
     radiation_w_per_k4: float = 5.0e-10
     """Radiation-like loss coefficient on (T⁴ - Ta⁴), T in kelvin."""
-    door_open_conductance_w_per_k: float = 8.0
-    """Extra loss to ambient while the door is open."""
+    door_open_conductance_w_per_k: float = 5.0
+    """Extra loss from the hot face to ambient while the door is open."""
     tc_time_constant_s: float = 30.0
     """First-order lag of the thermocouple behind the chamber."""
     tc_noise_c: float = 0.3
@@ -65,13 +71,19 @@ class KilnParams:
     max_step_s: float = 1.0
     """Longest integration sub-step; the model is stable and accurate at 1 s."""
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.hot_face_heat_capacity_j_per_k <= self.chamber_heat_capacity_j_per_k:
+            raise ValueError("hot_face_heat_capacity_j_per_k must be in 0..chamber capacity")
+
+    @property
+    def load_heat_capacity_j_per_k(self) -> float:
+        """The load's heat capacity (it sits in the hot-face node)."""
+        return self.load_mass_kg * self.load_specific_heat_j_per_kg_k
+
     @property
     def heat_capacity_j_per_k(self) -> float:
-        """Chamber plus load."""
-        return (
-            self.chamber_heat_capacity_j_per_k
-            + self.load_mass_kg * self.load_specific_heat_j_per_kg_k
-        )
+        """Chamber (both nodes) plus load."""
+        return self.chamber_heat_capacity_j_per_k + self.load_heat_capacity_j_per_k
 
 
 class KilnModel:
