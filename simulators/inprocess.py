@@ -57,9 +57,10 @@ class SimRectifierReading:
 
 
 class _SimController(FaultAccess):
-    """A temperature controller running its own PID on a thermal plant (`plant`, else a new
-    KilnModel of `params` or the class's default parameters); faults: tc_open,
-    element_failure, stuck_relay."""
+    """A temperature controller running its own PID on a thermal plant: a new KilnModel of
+    `params` (or the class's default parameters), or the bath of a plating `cell` (which the
+    controller then steps, so a SimRectifier on the same cell sees its temperature);
+    faults: tc_open, element_failure, stuck_relay."""
 
     def __init__(
         self,
@@ -69,12 +70,17 @@ class _SimController(FaultAccess):
         seed: int = 0,
         gains: PIDGains | None = None,
         *,
-        plant: KilnModel | None = None,
+        cell: PlatingCell | None = None,
     ) -> None:
-        self.plant = plant or KilnModel(params or self._default_params(), time_fn, seed)
+        if cell is not None:
+            self.plant = cell.bath
+        else:
+            self.plant = KilnModel(params or self._default_params(), time_fn, seed)
         super().__init__(self.plant)
         self.name = name
         self.loop = ControlLoop(self.plant, time_fn, gains or self._default_gains())
+        if cell is not None:
+            cell.advance_bath = self.loop.advance_to
 
     @staticmethod
     def _default_params() -> KilnParams:
@@ -129,22 +135,9 @@ class SimKilnController(_SimController):
 
 
 class SimBathHeater(_SimController):
-    """The heater controller of a plating tank; pass the tank's `cell` to share its bath
-    with a SimRectifier (bath temperature changes the bath's resistance)."""
-
-    def __init__(
-        self,
-        name: str,
-        time_fn: Callable[[], float],
-        params: KilnParams | None = None,
-        seed: int = 0,
-        gains: PIDGains | None = None,
-        cell: PlatingCell | None = None,
-    ) -> None:
-        plant = cell.bath if cell is not None else None
-        super().__init__(name, time_fn, params, seed, gains, plant=plant)
-        if cell is not None:
-            cell.advance_bath = self.loop.advance_to
+    """The heater controller of a plating tank: `SimBathHeater(name, time_fn, params=None,
+    seed=0, gains=None, *, cell=None)`; pass the tank's `cell` to share its bath with a
+    SimRectifier (bath temperature changes the bath's resistance)."""
 
     @staticmethod
     def _default_params() -> KilnParams:
@@ -183,6 +176,8 @@ class SimRectifier(FaultAccess):
             amp_hours=cell.amp_hours,
             volts_setpoint=cell.voltage_limit_v,
             amps_setpoint=cell.current_setpoint_a,
+            over_voltage_trip=cell.trip == "OVP",
+            over_current_trip=cell.trip == "OCP",
             over_temperature=cell.over_temperature,
             fault=cell.over_temperature,
         )

@@ -7,13 +7,17 @@ no terminator and use the unit's fixed formats: volts "12.50" (zero-padded, "05.
 amps "1.250"; `STATUS?` answers one byte: bit0 CC (0) / CV (1), bit6 output on.
 Unknown commands, and sets outside 0..31 V / 0..5.1 A (ignored, setpoint unchanged), get
 silence, as on the real unit, which acknowledges nothing: query after set.
-With OCP on, reaching the current limit (CC with current flowing) switches the output off,
-as the real OCP does; OVP is stored but never trips in this simulation.
+Protections (the KA3005P has no separate protection levels: its setpoints are the
+levels): with OCP1, reaching the current setpoint (CC, current flowing) switches the output
+off; with OVP1, reaching the voltage setpoint (CV, e.g. an open rack contact or a rising
+bath resistance) switches it off. Either stays off until the next OUT1 (STATUS? bit6 0);
+OCP0 / OVP0 disarm them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -112,7 +116,6 @@ class KoradKA3005P(FaultAccess):
         """The reply to one complete command (None: the unit stays silent)."""
         cell = self.cell
         cell.sync()
-        self._check_ocp()
         reply: bytes | None = None
         if command == b"*IDN?":
             reply = IDN
@@ -130,7 +133,11 @@ class KoradKA3005P(FaultAccess):
             self._switch(command)
         else:
             self._set(command)
-        self._check_ocp()
+        # The levels follow the setpoints, which only these commands change.
+        cell.set_protection(
+            cell.voltage_limit_v if self.ovp else math.inf,
+            cell.current_setpoint_a if self.ocp else math.inf,
+        )
         return reply
 
     def status_byte(self) -> int:
@@ -168,11 +175,6 @@ class KoradKA3005P(FaultAccess):
                     except ValueError:  # beyond a lower rating given in the cell params
                         return
                 return
-
-    def _check_ocp(self) -> None:
-        op = self.cell.operating_point()
-        if self.ocp and self.cell.output_on and op.mode == "CC" and op.amps > 0:
-            self.cell.disable()
 
 
 def _volts(value: float) -> bytes:

@@ -15,6 +15,7 @@ import contextlib
 import json
 import signal
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -333,12 +334,33 @@ class _Console:
         self.as_json = as_json
         self.tty = sys.stdout.isatty()
         self._last_progress = 0.0
+        self._lines: asyncio.Queue[str | None] | None = None
+
+    def _start_reader(self) -> asyncio.Queue[str | None]:
+        """Read stdin in a daemon thread: a question left unanswered when the run ends
+        must not keep the process alive (an executor thread would be joined at exit)."""
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read() -> None:
+            try:
+                for line in sys.stdin:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+            except (OSError, ValueError):
+                pass  # stdin closed
+            with contextlib.suppress(RuntimeError):  # the loop may be gone already
+                loop.call_soon_threadsafe(lines.put_nowait, None)
+
+        threading.Thread(target=read, name="kilnctl-stdin", daemon=True).start()
+        return lines
 
     async def _ask(self, question: str) -> str:
-        try:
-            return (await asyncio.to_thread(input, question)).strip().lower()
-        except EOFError:
-            return "abort"
+        # questions go to stderr: with --json, stdout carries nothing but JSON lines
+        print(question, end="", file=sys.stderr, flush=True)
+        if self._lines is None:
+            self._lines = self._start_reader()
+        line = await self._lines.get()
+        return line.strip().lower() if line is not None else "abort"  # EOF: nobody to ask
 
     async def prompt(self, event: PromptRaised) -> None:
         answer = await self._ask(f"\n>>> {event.text} [{'/'.join(event.choices)}] ")

@@ -29,8 +29,8 @@ class KilnLimits:
     fth_window_s: float = 22.5 * 60
     fth_min_rise_c_per_h: float = 7.0
     full_demand_pct: float = 99.0
-    stuck_window_s: float = 60.0
-    stuck_rise_c: float = 5.0
+    stuck_window_s: float = 20.0
+    stuck_rise_c: float = 4.0
     stuck_output_pct: float = 0.5
     pv_min_c: float = -50.0
     pv_max_c: float = 1600.0

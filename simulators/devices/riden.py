@@ -18,12 +18,21 @@ rectifier, answering as one configurable model with that model's scaling.
 | 18 | output enable (R/W) | |
 | 38 / 39 | amp-hours ×1000, 32-bit high / low | |
 | 40 / 41 | watt-hours ×1000, 32-bit high / low | |
+| 82 / 83 | M0 (active preset) OVP / OCP level (R/W) | V, I scale |
 
 V scale: ×100 (RD6006, RD6012, RD6018), ×1000 (RD6006P); I scale: ×1000 (RD6006),
-×10000 (RD6006P), ×100 (RD6012, RD6018). Other registers below 100 read 0; addresses from
-100 up answer exception 2. Writes go to 8, 9 and 18 only (others: exception 3); setpoints
-beyond the model's 60 V / rated current answer exception 3. The simulation never raises
-OVP/OCP (16 stays 0); the over_temperature fault trips the output off and shows 85 °C.
+×10000 (RD6006P), ×100 (RD6012, RD6018). Other registers below 100 read 0 (the presets'
+V / I at 80 / 81 and M1-M4 at 84-99 are not simulated); addresses from 100 up answer
+exception 2. Writes go to 8, 9, 18, 82 and 83 only (others: exception 3); setpoints beyond
+the model's 60 V / rated current answer exception 3.
+
+Protection, as the real unit: when the output voltage reaches the OVP level or the output
+current the OCP level, the output switches off and register 16 reads 1 (OVP) or 2 (OCP)
+until the output is enabled again (which trips again at once if the cause remains).
+Choices (the public register lists give addresses, not ranges): OVP settable 0..62 V and
+OCP 0..(rated current + 0.2 A), both defaulting to that maximum, so they never trip
+unless set lower; a V/I setpoint above the level is accepted and trips on enable.
+The over_temperature fault trips the output off and shows 85 °C.
 """
 
 from __future__ import annotations
@@ -53,6 +62,16 @@ class RidenModel:
     max_volts: float
     max_amps: float
 
+    @property
+    def max_ovp_v(self) -> float:
+        """Highest OVP level accepted (and the default)."""
+        return self.max_volts + 2.0
+
+    @property
+    def max_ocp_a(self) -> float:
+        """Highest OCP level accepted (and the default)."""
+        return self.max_amps + 0.2
+
 
 MODELS: dict[str, RidenModel] = {
     "RD6006": RidenModel(60062, 100, 1000, 60.0, 6.0),
@@ -68,11 +87,15 @@ REGULATION = 17
 OUTPUT = 18
 AMP_HOURS = 38
 WATT_HOURS = 40
+OVP_LEVEL = 82
+OCP_LEVEL = 83
 ADDRESS_LIMIT = 100
 
 SERIAL = 12345
 FIRMWARE = 128
 INPUT_V = 65.0
+PROTECTION_CODES = {"OVP": 1, "OCP": 2}
+"""Register 16 by PlatingCell.trip."""
 """The bench supply feeding the Riden (its 65 V input)."""
 
 
@@ -99,6 +122,7 @@ class Riden(SimulatedDevice):
             bath_resistance_ohm=0.5, max_current_a=m.max_amps, max_voltage_v=m.max_volts
         )
         self.cell = PlatingCell(dataclasses.replace(params, **cell_params), time_fn, seed)
+        self.cell.set_protection(m.max_ovp_v, m.max_ocp_a)
         super().__init__(unit, self.cell)
 
     def _sync(self) -> None:
@@ -129,13 +153,15 @@ class Riden(SimulatedDevice):
             12: power_hi,
             13: power_lo,
             INPUT_VOLTS: uint16_word(INPUT_V, m.volts_scale),
-            PROTECTION: 0,
+            PROTECTION: PROTECTION_CODES.get(cell.trip or "", 0),
             REGULATION: 1 if op.mode == "CC" else 0,
             OUTPUT: 1 if cell.output_on else 0,
             AMP_HOURS: ah_hi,
             AMP_HOURS + 1: ah_lo,
             WATT_HOURS: wh_hi,
             WATT_HOURS + 1: wh_lo,
+            OVP_LEVEL: uint16_word(cell.ovp_v, m.volts_scale),
+            OCP_LEVEL: uint16_word(cell.ocp_a, m.amps_scale),
         }
 
     def read_holding(self, address: int, count: int) -> list[int]:
@@ -148,16 +174,21 @@ class Riden(SimulatedDevice):
         if not 0 <= address < ADDRESS_LIMIT:
             raise SlaveException(2)
         m = self.model
+        cell = self.cell
         try:
-            if address == V_SET:
-                self.cell.set_voltage_limit(check_range(value / m.volts_scale, 0, m.max_volts))
+            if address == OVP_LEVEL:
+                cell.set_protection(check_range(value / m.volts_scale, 0, m.max_ovp_v), cell.ocp_a)
+            elif address == OCP_LEVEL:
+                cell.set_protection(cell.ovp_v, check_range(value / m.amps_scale, 0, m.max_ocp_a))
+            elif address == V_SET:
+                cell.set_voltage_limit(check_range(value / m.volts_scale, 0, m.max_volts))
             elif address == I_SET:
-                self.cell.set_current(check_range(value / m.amps_scale, 0, m.max_amps))
+                cell.set_current(check_range(value / m.amps_scale, 0, m.max_amps))
             elif address == OUTPUT:
                 if check_range(value, 0, 1):
-                    self.cell.enable()
+                    cell.enable()
                 else:
-                    self.cell.disable()
+                    cell.disable()
             else:
                 raise SlaveException(3)
         except ValueError as exc:  # beyond the cell's own (possibly lower) rating

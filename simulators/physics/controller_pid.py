@@ -11,10 +11,10 @@ class PIDGains:
 
     Defaults are tuned for the default KilnParams with the ControlLoop's ramp feed-forward
     (PI, PB 8.3 °C, Ti 300 s). Setpoint streamed every 1 s, 20 -> 790 °C then hold,
-    thermocouple noise σ 0.3 °C: RMS tracking error on the ramp 0.32 / 0.38 / 0.55 °C and
-    hold overshoot (noise-free thermocouple) 0.6 / 1.1 / 1.7 °C at 150 / 300 / 600 °C/h
-    (the chamber runs ahead of the 30 s thermocouple lag); streamed every 5 s at 300 °C/h:
-    0.49 °C and 1.3 °C. The output holds 790 °C at 48 % ± 4 % (noise).
+    thermocouple noise σ 0.3 °C: RMS tracking error on the ramp 0.33 / 0.39 / 0.61 °C and
+    hold overshoot (noise-free thermocouple) 0.3 / 0.3 / 0.5 °C at 150 / 300 / 600 °C/h;
+    streamed every 5 s at 300 °C/h: 0.41 °C and 0.3 °C. The output holds 790 °C at
+    48 % ± 4 % (noise).
     Derivative action amplifies the thermocouple noise, so it is off by default.
     """
 

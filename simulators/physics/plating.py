@@ -12,7 +12,10 @@ Electrical model (defaults: a ~60 L Watts nickel tank with a 100 A / 20 V rectif
   seconds with the output on; readings carry ±0.2 % (σ) ripple noise from the seeded RNG;
 * faults: `open_circuit` (rack contact open: no current, the voltage rises to the limit,
   CV) and `over_temperature` (the rectifier trips its output off and shows the flag until
-  cleared; it then needs a new enable).
+  cleared; it then needs a new enable);
+* over-voltage / over-current protection: with levels set (`set_protection`), the output
+  trips off as soon as its voltage / current reaches a level, and `trip` says which
+  ("OVP" / "OCP") until the next enable (which trips again at once if the cause remains).
 
 Thermal model of the bath: a KilnModel with bath parameters (3 kW immersion heater, 60 L of
 solution ≈ 260 kJ/K, 25 W/K losses to a 20 °C room, probe lag 20 s, noise σ 0.1 °C): it
@@ -22,6 +25,7 @@ current's Joule heat (~100 W) is neglected next to the heater.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +43,7 @@ def default_bath_params() -> KilnParams:
         power_w=3000.0,
         ambient_c=20.0,
         chamber_heat_capacity_j_per_k=260_000.0,
+        hot_face_heat_capacity_j_per_k=260_000.0,  # one well-stirred node: the solution
         conductance_w_per_k=25.0,
         radiation_w_per_k4=0.0,
         door_open_conductance_w_per_k=0.0,
@@ -71,6 +76,11 @@ class PlatingParams:
     """Bath thermal model."""
     max_step_s: float = 1.0
     """Longest integration sub-step."""
+
+
+def _check_rating(what: str, value: float, rating: float, unit: str) -> None:
+    if not 0.0 <= value <= rating:
+        raise ValueError(f"{what} {value} {unit} outside 0..{rating} {unit}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,12 @@ class PlatingCell:
         self.watt_hours = 0.0
         self.on_time_s = 0.0
         """Seconds with the output on (a rectifier's "process time")."""
+        self.ovp_v = math.inf
+        """Over-voltage protection level, V (inf: off)."""
+        self.ocp_a = math.inf
+        """Over-current protection level, A (inf: off)."""
+        self.trip: str | None = None
+        """"OVP" / "OCP" once a protection has tripped the output off, until enabled."""
         self._noise_v = 0.0
         self._noise_i = 0.0
 
@@ -115,22 +131,25 @@ class PlatingCell:
 
     def set_current(self, amps: float) -> None:
         """Current setpoint; ValueError outside 0..max_current_a."""
-        if not 0.0 <= amps <= self.params.max_current_a:
-            raise ValueError(f"current {amps} A outside 0..{self.params.max_current_a} A")
+        _check_rating("current", amps, self.params.max_current_a, "A")
         self.sync()
         self.current_setpoint_a = amps
+        self._protect()
 
     def set_voltage_limit(self, volts: float) -> None:
         """Voltage compliance limit; ValueError outside 0..max_voltage_v."""
-        if not 0.0 <= volts <= self.params.max_voltage_v:
-            raise ValueError(f"voltage {volts} V outside 0..{self.params.max_voltage_v} V")
+        _check_rating("voltage", volts, self.params.max_voltage_v, "V")
         self.sync()
         self.voltage_limit_v = volts
+        self._protect()
 
     def enable(self) -> None:
-        """Output on (stays off while the over-temperature trip is active)."""
+        """Output on (stays off while the over-temperature trip is active); resets an
+        OVP/OCP trip, which trips again at once if its cause remains."""
         self.sync()
         self.output_on = not self.over_temperature
+        self.trip = None
+        self._protect()
 
     def disable(self) -> None:
         """Output off."""
@@ -143,11 +162,34 @@ class PlatingCell:
         self.faults.inject(fault)
         if fault == "over_temperature":
             self.output_on = False
+        self._protect()
 
     def clear(self, fault: str | None = None) -> None:
         """Clear one fault or all; a tripped output stays off until enabled again."""
         self.sync()
         self.faults.clear(fault)
+        self._protect()
+
+    def set_protection(self, ovp_v: float = math.inf, ocp_a: float = math.inf) -> None:
+        """Over-voltage / over-current protection levels (inf: off), effective at once."""
+        self.sync()
+        self.ovp_v = ovp_v
+        self.ocp_a = ocp_a
+        self._protect()
+
+    def _protect(self) -> bool:
+        """Trip the output off if it reaches a protection level; True if it did."""
+        if not self.output_on or self.ovp_v == self.ocp_a == math.inf:
+            return False
+        op = self.operating_point()
+        if op.volts > 0.0 and op.volts >= self.ovp_v:
+            self.trip = "OVP"
+        elif op.amps > 0.0 and op.amps >= self.ocp_a:
+            self.trip = "OCP"
+        else:
+            return False
+        self.output_on = False
+        return True
 
     # -- state ----------------------------------------------------------------------------
 
@@ -208,6 +250,7 @@ class PlatingCell:
         while t > self.t + 1e-9:
             dt = min(step, t - self.t)
             self.advance_bath(self.t)
+            self._protect()  # the bath's temperature moves the operating point
             op = self.operating_point()
             self.amp_hours += op.amps * dt / 3600.0
             self.watt_hours += op.volts * op.amps * dt / 3600.0

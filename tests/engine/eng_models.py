@@ -128,6 +128,8 @@ class TinyRectifier:
         self.faults.clear()
 
     async def read(self) -> RectifierReading:
+        if "no_response" in self.faults:
+            raise DeviceTimeout(self.name, "inprocess://", "no answer")
         if not self.on:
             return RectifierReading(0.0, 0.0, RegulationMode.CC, False)
         if "open_circuit" in self.faults:

@@ -154,7 +154,7 @@ async def test_stuck_relay_alarms_loudly_at_output_zero() -> None:
 
     async def inject(eng: Engine, run_id: str, clock: VirtualClock, kiln: TinyKiln) -> None:
         await clock.sleep(1200)  # at 500 °C holding
-        kiln.heat = 200.0  # a stuck relay creeping up at 200 °C/h
+        kiln.heat = 1500.0  # a stuck relay: full power, nothing regulating
         kiln.inject("stuck_relay")
 
     outcome, events, kiln = await fire(prof, during=inject)

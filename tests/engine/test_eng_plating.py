@@ -225,3 +225,23 @@ async def test_pause_turns_the_output_off_and_stops_the_step_clock() -> None:
     assert res["plating_s"] == pytest.approx(120.0, abs=1.0)
     assert res["duration_s"] == pytest.approx(220.0, abs=2.0)
     assert res["amp_hours"] == pytest.approx(36 * 120 / 3600, rel=0.02)
+
+
+async def test_comms_loss_turns_output_off_then_stops_the_run() -> None:
+    rec = recipe({**NICKEL, "end": {"time": 600}})
+
+    async def cut(
+        eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier, q: asyncio.Queue[Event]
+    ) -> None:
+        await clock.sleep(100)
+        rect.inject("no_response")
+        await clock.sleep(10)
+        assert not rect.on  # held: output off while the rectifier does not answer
+
+    outcome, events, rect, eng, run_id = await plate(
+        rec, during=cut, settings=EngineSettings(auto_answer=True, comms_stop_s=30.0)
+    )
+    assert outcome == "failed" and "no answer for 30 s" in eng.runs[run_id].reason
+    codes = [e.code for e in events if isinstance(e, AlarmRaised)]
+    assert codes == ["comms_loss", "comms_lost"]
+    assert rect.is_safe

@@ -143,3 +143,57 @@ async def test_pv_far_from_schedule_stops_safely(tmp_path: Path) -> None:
         and "from where the schedule should be" in finished[0].reason
     )
     assert journal.runs()[0].outcome == "stopped"
+
+
+async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
+    from eng_models import TinyHeater, TinyRectifier
+
+    from kilnctl.recipes.models import Lot, PlatingRecipe
+
+    recipe = PlatingRecipe.model_validate(
+        {
+            "name": "ni",
+            "steps": [
+                {
+                    "name": "nickel",
+                    "kind": "electro",
+                    "tank": "ni",
+                    "current": 36,
+                    "end": {"amp_hours": 6.0},
+                    "deposit": "nickel",
+                }
+            ],
+        }
+    )
+    lot = Lot.model_validate({"material": "brass", "pin_count": 100, "area_per_pin": 0.12})
+    clock = VirtualClock()
+    rect = TinyRectifier("rect", clock.now)
+    devices: dict[str, object] = {"rect": rect, "heat": TinyHeater("heat", clock.now, 57.0)}
+    tanks = plant(tanks={"ni": {"rectifier": "rect", "heater": "heat"}})
+
+    class Plating:
+        def get(self, name: str) -> Any:
+            return recipe
+
+    journal = DyingJournal(tmp_path / "j.sqlite")
+    settings = EngineSettings(checkpoint_s=10.0)
+    eng = Engine(devices, tanks, Plating(), journal, clock, settings)
+    run_id = await eng.submit(StartJob(ref="ni", lot=lot))
+    assert run_id is not None
+    await clock.sleep(305.5)  # 3.05 Ah passed; the last checkpoint was at 300 s
+    journal.die()
+    await eng.submit(Abort(run_id))
+    await eng.wait(run_id)
+    journal.close()
+    await clock.sleep(60)
+
+    journal2 = Journal(tmp_path / "j.sqlite")
+    eng2 = Engine(devices, tanks, Plating(), journal2, clock, settings)
+    await eng2.resume(run_id)
+    assert await eng2.wait(run_id) == "completed"
+    (step,) = eng2.runs[run_id].results[-1]["steps"]
+    # the step counts 6 Ah in all, the 300 s before the outage included
+    assert step["amp_hours"] == pytest.approx(6.0, rel=1e-6)
+    assert step["plating_s"] == pytest.approx(600.0, abs=1.5)
+    assert clock.now() == pytest.approx(305.5 + 60 + 300, abs=3)
+    journal2.close()

@@ -95,6 +95,20 @@ async def test_rectifier_reads_like_a_rectifier_reading(clock: FakeTime) -> None
     await rect.close()
 
 
+async def test_rectifier_protection_trips_show_in_the_reading(clock: FakeTime) -> None:
+    rect = SimRectifier("nickel", clock)
+    await rect.set_current(36.0)
+    rect.cell.set_protection(ocp_a=30.0)
+    await rect.enable()
+    reading = await rect.read()
+    assert reading.over_current_trip and not reading.output_on and reading.amps == 0.0
+    rect.cell.set_protection(ovp_v=3.0)
+    await rect.enable()  # CC at 36 A needs ~5 V: over the 3 V level
+    reading = await rect.read()
+    assert reading.over_voltage_trip and not reading.over_current_trip
+    assert not reading.output_on
+
+
 async def test_heater_and_rectifier_share_one_tank(clock: FakeTime) -> None:
     cell = PlatingCell(time_fn=clock)
     heater = SimBathHeater("heater", clock, cell=cell)

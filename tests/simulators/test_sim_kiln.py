@@ -92,6 +92,48 @@ def test_door_open_for_a_minute_drops_50_to_150_degrees(clock: FakeTime) -> None
     assert 50.0 <= 790.0 - kiln.chamber_c <= 150.0
 
 
+def test_door_opened_to_load_pv_drops_50_to_150_and_recovers_in_1_to_3_minutes(
+    clock: FakeTime,
+) -> None:
+    kiln = KilnModel(KilnParams(tc_noise_c=0.0, initial_c=790.0), clock)
+    loop = ControlLoop(kiln, clock)
+    loop.set_target(790.0)
+    clock.advance(3600.0)
+    loop.sync()
+    readings: list[float] = []
+
+    def run(seconds: int) -> None:
+        for _ in range(seconds):
+            clock.advance(1.0)
+            pv = loop.pv_c()
+            assert pv is not None
+            readings.append(pv)
+
+    kiln.set_door(True)
+    run(60)
+    kiln.set_door(False)
+    shut_at = len(readings)
+    run(600)
+    assert 50.0 <= 790.0 - min(readings) <= 150.0
+    lowest = readings.index(min(readings))
+    back = next(i for i in range(lowest, len(readings)) if readings[i] >= 785.0)
+    recovered_s = back + 1 - shut_at
+    assert 60 <= recovered_s <= 180
+    assert max(readings[shut_at:]) < 795.0
+    assert abs(readings[-1] - 790.0) < 0.5
+
+
+def test_a_one_node_plant_has_no_brick_mass(clock: FakeTime) -> None:
+    one = KilnParams(tc_noise_c=0.0, hot_face_heat_capacity_j_per_k=5800.0)
+    kiln = KilnModel(one, clock)
+    kiln.set_power(1.0)
+    clock.advance(600.0)
+    kiln.sync()
+    assert kiln.mass_c == kiln.chamber_c > 100.0
+    with pytest.raises(ValueError, match="hot_face"):
+        KilnParams(hot_face_heat_capacity_j_per_k=6000.0)
+
+
 def test_element_failure_gives_no_heat(clock: FakeTime) -> None:
     kiln = KilnModel(QUIET, clock)
     kiln.inject("element_failure")

@@ -53,6 +53,38 @@ def test_ocp_trips_the_output_when_the_current_limit_is_reached(korad: KoradKA30
     assert korad.handle(b"STATUS?") == bytes([1])  # output off again
 
 
+def test_ocp_trip_stays_until_out1_and_ocp0_disarms_it(korad: KoradKA3005P) -> None:
+    korad.handle(b"VSET1:12.00")
+    korad.handle(b"ISET1:1.000")
+    korad.handle(b"OCP1")
+    korad.handle(b"OUT1")
+    assert korad.handle(b"IOUT1?") == b"0.000"
+    korad.handle(b"OUT1")  # still at the current limit: trips again
+    assert korad.handle(b"STATUS?") == bytes([1])  # off
+    korad.handle(b"OCP0")
+    korad.handle(b"OUT1")
+    assert korad.handle(b"STATUS?") == bytes([0b0100_0000])  # on, CC
+    assert korad.handle(b"IOUT1?") == b"1.000"
+
+
+def test_ovp_trips_the_output_when_the_voltage_limit_is_reached(korad: KoradKA3005P) -> None:
+    korad.handle(b"VSET1:10.00")
+    korad.handle(b"ISET1:1.000")
+    korad.handle(b"OVP1")
+    korad.handle(b"OUT1")
+    assert korad.handle(b"STATUS?") == bytes([0b0100_0000])  # CC at ~2.3 V: on
+    korad.inject("open_circuit")  # the voltage rises to VSET
+    assert korad.handle(b"STATUS?") == bytes([1])  # off
+    assert korad.handle(b"VOUT1?") == b"00.00"
+    korad.clear()
+    korad.handle(b"OUT1")
+    korad.handle(b"VSET1:02.00")  # under what 1 A needs: CV at the limit trips
+    assert korad.handle(b"STATUS?") == bytes([1])
+    korad.handle(b"OVP0")
+    korad.handle(b"OUT1")
+    assert korad.handle(b"STATUS?") == bytes([0b0100_0001])  # on, CV
+
+
 def test_faults(korad: KoradKA3005P) -> None:
     korad.handle(b"VSET1:10.00")
     korad.handle(b"ISET1:1.000")

@@ -88,6 +88,41 @@ def test_riden_faults(clock: FakeTime) -> None:
         dev.inject("tc_open")
 
 
+def test_riden_ocp_trips_the_output_off_and_shows_2_in_register_16(clock: FakeTime) -> None:
+    dev = build("riden", unit=1, time_fn=clock, model="RD6006", noise_frac=0.0)
+    assert dev.read_holding(82, 2) == [6200, 6200]  # defaults: 62 V, 6.2 A (never trip)
+    dev.write_register(8, 1200)  # 12 V
+    dev.write_register(9, 2000)  # 2 A
+    dev.write_register(83, 1500)  # OCP 1.5 A
+    assert dev.read_holding(83, 1) == [1500]
+    dev.write_register(18, 1)
+    regs = dev.read_holding(0, 19)
+    assert (regs[16], regs[18], regs[11]) == (2, 0, 0)
+    clock.advance(600.0)
+    assert dev.read_holding(38, 2) == [0, 0]  # no amp-hours while tripped
+    dev.write_register(18, 1)
+    assert dev.read_holding(16, 3) == [2, 0, 0]  # the cause remains: trips again
+    dev.write_register(9, 1000)  # 1 A, under the level
+    dev.write_register(18, 1)
+    regs = dev.read_holding(0, 19)
+    assert (regs[16], regs[18], regs[11]) == (0, 1, 1000)
+
+
+def test_riden_ovp_trips_when_the_voltage_reaches_the_level(clock: FakeTime) -> None:
+    dev = build("riden", unit=1, time_fn=clock, model="RD6012", noise_frac=0.0)
+    dev.write_register(82, 1000)  # OVP 10 V
+    dev.write_register(8, 1200)  # 12 V limit
+    dev.write_register(9, 100)  # 1 A: CC at ~2.3 V
+    dev.write_register(18, 1)
+    assert dev.read_holding(16, 3) == [0, 1, 1]
+    dev.inject("open_circuit")  # no current: the voltage rises to 12 V, past the OVP level
+    regs = dev.read_holding(0, 19)
+    assert (regs[16], regs[18], regs[10]) == (1, 0, 0)
+    dev.write_register(82, 1300)  # OVP above the limit: the open rack no longer trips it
+    dev.write_register(18, 1)
+    assert dev.read_holding(16, 3) == [0, 0, 1]  # CV at 12 V, on
+
+
 def test_riden_exceptions(clock: FakeTime) -> None:
     dev = build("riden", unit=1, time_fn=clock, model="RD6006")
     with pytest.raises(SlaveException) as err:
@@ -99,6 +134,10 @@ def test_riden_exceptions(clock: FakeTime) -> None:
     with pytest.raises(SlaveException) as err:
         dev.write_register(10, 0)
     assert err.value.code == 3
+    for address, value in ((82, 6201), (83, 6201)):  # OVP > 62 V, OCP > 6.2 A
+        with pytest.raises(SlaveException) as err:
+            dev.write_register(address, value)
+        assert err.value.code == 3
     with pytest.raises(ValueError, match="RD6012"):
         build("riden", unit=1, time_fn=clock, model="RD9999")
 
