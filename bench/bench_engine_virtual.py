@@ -1,11 +1,7 @@
 """A 10-hour firing against the in-process simulated kiln on the virtual clock, journal
 included: prints the simulated/wall time ratio (target >= 36,000, i.e. under 1 s).
 
-The VirtualClock lets ready tasks run `settle_iterations` (20) loop iterations before it
-jumps time; the engine's chain between two sleeps is a single task wake-up, so 1 suffices
-here and the loop overhead drops by more than half. Both figures are printed.
-
-Run: .venv/bin/python bench/bench_engine_virtual.py [--hours 10] [--settle N] [--profile]
+Run: .venv/bin/python -m bench bench_engine_virtual   (or the file with --hours N --profile)
 """
 
 from __future__ import annotations
@@ -48,14 +44,8 @@ def ten_hour_profile(hours: float) -> FiringProfile:
     )
 
 
-async def run(
-    hours: float, journal_path: Path, settle: int | None
-) -> tuple[float, float, str, int]:
+async def run(hours: float, journal_path: Path) -> tuple[float, float, str, int]:
     clock = VirtualClock()
-    if settle is not None:
-        # The engine's in-process chain between two sleeps is one task wake-up, so a few
-        # loop iterations before jumping time suffice (the default 20 suits any code).
-        clock.settle_iterations = settle
     kiln = SimKilnController("kiln1", clock.now, seed=1)
     plant = SimpleNamespace(
         kilns={
@@ -79,22 +69,21 @@ async def run(
     return clock.now(), wall, outcome, samples
 
 
-def measure(hours: float, settle: int | None, profile: bool) -> None:
+def measure(hours: float, profile: bool) -> None:
     """One run; prints its figures (and a cProfile summary when asked)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite"
         prof = cProfile.Profile()
         if profile:
             prof.enable()
-        sim_s, wall_s, outcome, samples = asyncio.run(run(hours, path, settle))
+        sim_s, wall_s, outcome, samples = asyncio.run(run(hours, path))
         if profile:
             prof.disable()
             pstats.Stats(prof).sort_stats("tottime").print_stats(30)
     ratio = sim_s / wall_s
     verdict = "ok" if ratio >= TARGET_RATIO else "below target"
     print(
-        f"{hours:g}-hour firing, journal on, VirtualClock settle_iterations "
-        f"{settle or VirtualClock.settle_iterations}: {outcome}, {samples} samples; "
+        f"{hours:g}-hour firing, journal on, virtual clock: {outcome}, {samples} samples; "
         f"simulated {sim_s / 3600:.2f} h in {wall_s:.3f} s wall: ratio {ratio:,.0f} "
         f"(target >= {TARGET_RATIO:,.0f}: {verdict})"
     )
@@ -104,15 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hours", type=float, default=10.0)
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary")
-    parser.add_argument(
-        "--settle",
-        type=int,
-        default=None,
-        help="only this VirtualClock.settle_iterations (default: the clock's own, then 1)",
-    )
     args = parser.parse_args()
-    for settle in [args.settle] if args.settle else [None, 1]:
-        measure(args.hours, settle, args.profile)
+    measure(args.hours, args.profile)
 
 
 if __name__ == "__main__":
