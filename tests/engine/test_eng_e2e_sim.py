@@ -79,7 +79,7 @@ async def test_job_over_real_wires_with_prompts(tmp_path: Path) -> None:
     devices: dict[str, object] = {}
     try:
         plant = plant_on({name: dev.url for name, dev in sim.devices.items()})
-        for name in ("kiln2", "gold_rectifier"):
+        for name in ("kiln2", "gold_rectifier", "gold_heater"):
             cfg = plant.devices[name]
             devices[name] = open_device(name, cfg.driver, cfg.url, **cfg.options)
         journal = Journal(tmp_path / "journal.sqlite")
@@ -103,7 +103,7 @@ async def test_job_over_real_wires_with_prompts(tmp_path: Path) -> None:
         results = engine.runs[run_id].results
         assert results[0]["final_pv_c"] == pytest.approx(150, abs=10)
         gold = results[1]["steps"][0]
-        # 1.2 A/dm² × 3 dm² = 3.6 A for 30 s = 0.03 Ah, measured through the Korad
+        # 1.2 A/dm² × 3 dm² = 3.6 A for 30 s = 0.03 Ah, measured through the Riden (RTU pty)
         assert gold["amp_hours"] == pytest.approx(3.6 * 30 / 3600, rel=0.1)
         kiln = await devices["kiln2"].read()  # type: ignore[attr-defined]
         rect = await devices["gold_rectifier"].read()  # type: ignore[attr-defined]

@@ -85,15 +85,23 @@ def test_validate_material_error_exits_1(
     assert f"{job}: steps[0] (anneal-copper): error: anneal-copper reaches 620 °C" in out
 
 
-def test_validate_device_limits_with_explicit_plant(capsys: pytest.CaptureFixture[str]) -> None:
-    example = str(ROOT / "kilnctl.example.toml")
+def test_validate_device_limits_with_explicit_plant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the example plant with a bench supply (12 A) on the nickel tank
+    example = (ROOT / "kilnctl.example.toml").read_text(encoding="utf-8")
+    small = example.replace('max_current = "50 A"', 'max_current = "12 A"')
+    assert small != example
+    plant = tmp_path / "kilnctl.toml"
+    plant.write_text(small, encoding="utf-8")
     job = str(PROFILES / "job-black-nickel.toml")
-    # 150 pins × 0.1 dm² = 15 dm² at 3 A/dm² = 45 A: more than the example's 12 A Riden
-    assert main(["--config", example, "validate", job]) == 1
+    # 150 pins × 0.1 dm² = 15 dm² at 3 A/dm² = 45 A: more than a 12 A supply
+    assert main(["--config", str(plant), "validate", job]) == 1
     out = capsys.readouterr().out
     assert (
         "(bright nickel): error: needs 45 A, above tank nickel's rectifier (allowed: <= 12 A" in out
     )
+    assert main(["--config", str(ROOT / "kilnctl.example.toml"), "validate", job]) == 0
 
 
 def test_validate_bad_plant_is_a_user_error(

@@ -12,8 +12,9 @@ from kilnctl.plant import EXAMPLE_PLANT, PlantConfigError, find_plant, load_plan
 def test_example_plant_loads() -> None:
     plant = load_plant(EXAMPLE_PLANT)
     assert plant.devices["kiln1"].driver == "eurotherm3216"
-    assert plant.devices["nickel_rectifier"].driver == "riden"
-    assert plant.devices["gold_rectifier"].driver == "korad_ka3005p"
+    assert plant.devices["nickel_rectifier"].driver == "generic_rectifier"
+    assert plant.devices["gold_rectifier"].driver == "riden"
+    assert plant.devices["bench_rectifier"].driver == "korad_ka3005p"
     assert plant.kilns["kiln1"].max_temp_c == 1000.0
     assert plant.kilns["kiln3"].mode == "direct" and plant.kilns["kiln3"].pid is not None
     nickel = plant.tanks["nickel"]
