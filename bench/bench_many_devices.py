@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import pstats
+import socket
 import statistics
 import sys
 import tempfile
@@ -78,8 +80,6 @@ def layout(ports: list[int]) -> list[BenchDevice]:
 
 def free_ports(n: int) -> list[int]:
     """n TCP ports free right now (the simulator binds them a moment later)."""
-    import socket
-
     socks = [socket.socket() for _ in range(n)]
     try:
         for s in socks:
@@ -110,9 +110,7 @@ def engine_plant(devices: list[BenchDevice], urls: dict[str, Any]) -> Plant:
     """The engine's plant config for the devices at the simulator's URLs."""
     return Plant.model_validate(
         {
-            "devices": {
-                d.name: {"driver": d.driver, "url": urls[d.name]["url"]} for d in devices
-            },
+            "devices": {d.name: {"driver": d.driver, "url": urls[d.name]["url"]} for d in devices},
             "kilns": {
                 d.name: {
                     "controller": d.name,
@@ -168,6 +166,8 @@ class Wake:
 
     task: asyncio.Task[Any] | None
     late_s: float
+    at_s: float
+    """When (clock.now()) it woke."""
 
 
 class LatenessClock(RealClock):
@@ -193,7 +193,7 @@ class LatenessClock(RealClock):
         woke = self.now()
         self._woke_at[task] = woke
         if self.recording:
-            self.wakes.append(Wake(task, woke - t))
+            self.wakes.append(Wake(task, woke - t, woke))
 
 
 @dataclass
@@ -202,6 +202,8 @@ class Result:
     busy_s: list[float]
     kinds: dict[asyncio.Task[Any], str]
     wall_s: float
+    started_at: float
+    """clock.now() when the runs were submitted."""
     engine_cpu_s: float
     sim_cpu_s: float
     samples: int
@@ -222,6 +224,7 @@ async def run_engine(
     engine = Engine(opened, plant, None, journal, clock, EngineSettings(period_s=1.0))
     kinds: dict[asyncio.Task[Any], str] = {}
     run_ids = []
+    started_at = clock.now()
     for d in devices:
         if d.is_kiln:
             cmd = StartJob(ref=FIRING.name, kiln=d.name, recipe=FIRING, lot_id=d.name)
@@ -257,12 +260,20 @@ async def run_engine(
     samples = sum(sum(1 for _ in journal.samples(r)) for r in run_ids)
     journal.close()
     for dev in opened.values():
-        try:
+        with contextlib.suppress(DeviceError):
             await dev.close()
-        except DeviceError:
-            pass
     return Result(
-        clock.wakes, clock.busy_s, kinds, wall, cpu, sim, samples, outcomes, req1 - req0, err1 - err0
+        wakes=clock.wakes,
+        busy_s=clock.busy_s,
+        kinds=kinds,
+        wall_s=wall,
+        started_at=started_at,
+        engine_cpu_s=cpu,
+        sim_cpu_s=sim,
+        samples=samples,
+        outcomes=outcomes,
+        requests=req1 - req0,
+        errors=err1 - err0,
     )
 
 
@@ -298,6 +309,11 @@ def report(res: Result, seconds: float) -> bool:
     for kind, vals in sorted(by_kind.items()):
         print(f"  {kind:<30} n={len(vals):5d}  p50 {pct(vals, 0.5) * 1e3:6.2f} ms  "
               f"p99 {pct(vals, 0.99) * 1e3:6.2f} ms  max {max(vals) * 1e3:6.2f} ms")  # fmt: skip
+    latest = max(res.wakes, key=lambda w: w.late_s)
+    same_tick = [w.late_s for w in res.wakes if abs(w.at_s - latest.at_s) < 0.5]
+    print(f"latest step: {latest.late_s * 1e3:.2f} ms late, {latest.at_s - res.started_at:.1f} s "
+          f"after the runs started; that second's median lateness "
+          f"{statistics.median(same_tick) * 1e3:.2f} ms")  # fmt: skip
     if res.busy_s:
         print(f"step duration (wake to next sleep, incl. waiting for the gateway): "
               f"p50 {pct(res.busy_s, 0.5) * 1e3:.1f} ms  p99 {pct(res.busy_s, 0.99) * 1e3:.1f} ms"

@@ -19,6 +19,7 @@ from kilnctl.recipes.models import (
     TemperatureBand,
     TemperatureC,
 )
+from kilnctl.sim_link import RunningSim, running_sim
 
 PLANT_FILE = "kilnctl.toml"
 _V = TypeVar("_V")
@@ -130,6 +131,14 @@ class Plant(_Config):
             raise CrossFieldError(problems)
         return self
 
+    def with_urls(self, urls: dict[str, str]) -> Plant:
+        """This plant with the devices named in `urls` moved to those addresses."""
+        devices = {
+            name: dev.model_copy(update={"url": urls[name]}) if name in urls else dev
+            for name, dev in self.devices.items()
+        }
+        return self.model_copy(update={"devices": devices})
+
     def kiln(self, name: str | None) -> tuple[str, Kiln]:
         """The kiln called `name`, or the only kiln when `name` is None."""
         return _pick("kiln", self.kilns, name)
@@ -152,6 +161,17 @@ def _pick(what: str, table: dict[str, _V], name: str | None) -> tuple[str, _V]:
 def load_plant(path: str | Path) -> Plant:
     """Load and validate a plant config; PlantConfigError lists every problem."""
     return load_model(path, Plant, PlantConfigError)
+
+
+def resolve_plant(config: str | Path | None = None) -> tuple[Plant, RunningSim | None]:
+    """The plant a command works on (see find_plant). The bundled example plant is pointed at
+    the running simulator plant, if there is one, whose URLs and speed are returned too."""
+    path = find_plant(config)
+    plant = load_plant(path)
+    sim = running_sim() if path == EXAMPLE_PLANT else None
+    if sim is not None:
+        plant = plant.with_urls(sim.urls)
+    return plant, sim
 
 
 def find_plant(path: str | Path | None = None) -> Path:

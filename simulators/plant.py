@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -36,13 +35,6 @@ class _Server(Protocol):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
-
-
-def default_urls_path() -> Path:
-    """Where `kilnctl sim` writes its URLs file unless told otherwise (per user)."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = Path(runtime) if runtime else Path(tempfile.gettempdir())
-    return base / f"kilnctl-sim-{os.getuid()}.json"
 
 
 def build_device(spec: DeviceSpec, time_fn: TimeFn, seed: int) -> object:

@@ -13,7 +13,8 @@ from drivers.errors import ConfigError, DeviceError
 from drivers.protocols import DeviceHealth, RectifierReading, TemperatureReading
 from drivers.registry import open_device, probe
 from kilnctl.cli.main import UserError
-from kilnctl.plant import DeviceConfig, PlantConfigError, find_plant, load_plant
+from kilnctl.cli.plant_arg import plant_for
+from kilnctl.plant import DeviceConfig
 
 Device = Any  # TemperatureController | Rectifier; both have read() and close()
 
@@ -38,10 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _plant_devices(config: str | None) -> dict[str, DeviceConfig]:
-    try:
-        return dict(load_plant(find_plant(config)).devices)
-    except PlantConfigError as exc:
-        raise UserError(str(exc)) from None
+    return dict(plant_for(config).devices)
 
 
 def _device_config(args: argparse.Namespace) -> tuple[str, DeviceConfig]:

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kilnctl.cli.main import UserError
-from kilnctl.plant import PLANT_FILE, Plant, PlantConfigError, find_plant, load_plant
+from kilnctl.cli.plant_arg import plant_for
+from kilnctl.plant import PLANT_FILE, Plant, PlantConfigError, load_plant
 from kilnctl.recipes import estimate
 from kilnctl.recipes.loader import (
     RecipeError,
@@ -71,12 +72,7 @@ def _explicit_plant(config: str | None) -> Plant | None:
 
 def _any_plant(config: str | None) -> Plant | None:
     """A plant for figures (kiln power): --config, ./kilnctl.toml or the bundled example."""
-    try:
-        return load_plant(find_plant(config))
-    except PlantConfigError as exc:
-        if config is not None:
-            raise UserError(f"plant config: {exc}") from None
-        return None
+    return plant_for(config, optional=True)
 
 
 def _library_for(path: Path | None) -> RecipeLibrary:

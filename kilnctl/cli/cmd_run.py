@@ -23,6 +23,7 @@ from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
 from kilnctl.cli.main import UserError
+from kilnctl.cli.plant_arg import plant_and_sim, plant_for
 from kilnctl.clock import Clock, RealClock, ScaledClock, VirtualClock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import (
@@ -40,7 +41,7 @@ from kilnctl.engine.messages import (
 )
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
-from kilnctl.plant import Plant, PlantConfigError, find_plant, load_plant
+from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeError, RecipeLibrary, load_recipe
 from kilnctl.recipes.models import Lot, PlatingRecipe, Recipe
 
@@ -82,10 +83,7 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _plant(config: str | None) -> Plant:
-    try:
-        return load_plant(find_plant(config))
-    except PlantConfigError as exc:
-        raise UserError(str(exc)) from exc
+    return plant_for(config)
 
 
 def _recipe(ref: str, library: RecipeLibrary) -> Recipe:
@@ -467,8 +465,17 @@ async def _drive(
         journal.close()
 
 
+def _live_plant(args: argparse.Namespace) -> Plant:
+    """The plant for run/resume; on the bundled simulator plant the clock runs at its speed."""
+    plant, sim = plant_and_sim(args.config)
+    if sim is not None and args.speed is None:
+        args.speed = sim.speed
+        print(f"kilnctl: on the running simulator plant, clock at {sim.speed:g}x", file=sys.stderr)
+    return plant
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    plant = _plant(args.config)
+    plant = _live_plant(args)
     recipe = _recipe(args.recipe, RecipeLibrary())
     start = StartJob(
         ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln, who="terminal"
@@ -477,7 +484,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    plant = _plant(args.config)
+    plant = _live_plant(args)
     run_id = args.run
     if run_id is None:
         with Journal(args.journal or plant.journal_path) as journal:

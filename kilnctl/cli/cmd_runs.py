@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kilnctl.cli.main import UserError
+from kilnctl.cli.plant_arg import plant_for
 from kilnctl.journal import Journal, JournalError, RunInfo
-from kilnctl.plant import PlantConfigError, find_plant, load_plant
 from kilnctl.report import (
     assess_qc,
     build_batch_record,
@@ -75,12 +75,8 @@ def journal_path(args: argparse.Namespace) -> Path:
     """--journal, else the plant config's journal path, else the default file name."""
     if args.journal:
         return Path(args.journal)
-    try:
-        return Path(load_plant(find_plant(args.config)).journal_path)
-    except PlantConfigError as exc:
-        if args.config:  # asked for this config explicitly: its errors matter
-            raise UserError(str(exc)) from None
-        return Path(DEFAULT_JOURNAL)
+    plant = plant_for(args.config, optional=True)
+    return Path(plant.journal_path if plant else DEFAULT_JOURNAL)
 
 
 def open_journal(args: argparse.Namespace) -> Journal:

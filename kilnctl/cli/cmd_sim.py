@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from kilnctl.cli.main import UserError
-from simulators.plant import default_urls_path, run_plant
+from kilnctl.sim_link import sim_urls_path
+from simulators.plant import run_plant
 from simulators.plant_config import PlantConfig, PlantConfigError, load_plant_config
 from simulators.plant_control import ControlError, control
 
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=0, help="noise seed, for repeatable runs")
     p.add_argument(
         "--urls", metavar="FILE", default=None,
-        help=f"write device URLs here as JSON (default: {default_urls_path()})",
+        help=f"write device URLs here as JSON (default: {sim_urls_path()})",
     )  # fmt: skip
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     p.add_argument("--control-port", type=int, default=None, help="fault-control TCP port")
@@ -99,7 +100,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         raise UserError(f"--speed must be > 0, got {args.speed:g}")
     config = _load(args.plant_file)
-    urls = Path(args.urls) if args.urls else default_urls_path()
+    urls = Path(args.urls) if args.urls else sim_urls_path()
     try:
         asyncio.run(_serve(config, args, urls))
     except PlantConfigError as exc:
@@ -113,7 +114,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 def _control_address(args: argparse.Namespace) -> str:
     if args.control:
         return str(args.control)
-    path = Path(args.urls) if args.urls else default_urls_path()
+    path = Path(args.urls) if args.urls else sim_urls_path()
     try:
         return str(json.loads(path.read_text(encoding="utf-8"))["control"])
     except FileNotFoundError:

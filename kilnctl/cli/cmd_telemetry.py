@@ -18,8 +18,9 @@ from pydantic import ValidationError
 
 from kilnctl.cli.cmd_runs import add_journal_option, journal_path
 from kilnctl.cli.main import UserError
+from kilnctl.cli.plant_arg import plant_for
 from kilnctl.journal import Journal, JournalError
-from kilnctl.plant import InfluxConfig, PlantConfigError, find_plant, load_plant
+from kilnctl.plant import InfluxConfig
 from kilnctl.telemetry import SinkError, TelemetryWriter, make_sink
 from kilnctl.telemetry.sinks import API_CHOICES
 
@@ -53,13 +54,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def influx_settings(args: argparse.Namespace) -> InfluxConfig:
     """The plant config's [influx] section with the command-line overrides applied."""
     base: dict[str, object] = {}
-    try:
-        section = load_plant(find_plant(args.config)).influx
-        if section is not None:
-            base = section.model_dump()
-    except PlantConfigError as exc:
-        if args.config:
-            raise UserError(str(exc)) from None
+    plant = plant_for(args.config, optional=True)
+    if plant is not None and plant.influx is not None:
+        base = plant.influx.model_dump()
     overrides = {
         "url": args.url,
         "api": args.api,

@@ -9,9 +9,9 @@ from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
 from kilnctl.cli.main import UserError
+from kilnctl.cli.plant_arg import plant_for
 from kilnctl.clock import Clock, RealClock, ScaledClock, VirtualClock
 from kilnctl.engine.autotune import TuneError, TuneResult, relay_autotune
-from kilnctl.plant import PlantConfigError, find_plant, load_plant
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,10 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def _tune(args: argparse.Namespace) -> TuneResult:
-    try:
-        plant = load_plant(find_plant(args.config))
-    except PlantConfigError as exc:
-        raise UserError(str(exc)) from exc
+    plant = plant_for(args.config)
     if args.kiln not in plant.kilns:
         raise UserError(
             f"no kiln {args.kiln!r} in the plant config (allowed: {', '.join(plant.kilns)})"

@@ -39,6 +39,10 @@ DROPPED = "dropped"
 class ProtocolError(Exception):
     """A request that cannot be understood; the message says what to send instead."""
 
+    def __init__(self, message: str, req_id: Any = None) -> None:
+        super().__init__(message)
+        self.req_id = req_id
+
 
 @dataclass(frozen=True)
 class Request:
@@ -74,7 +78,7 @@ def parse_request(line: bytes | str) -> Request:
     op = data.pop("op", None)
     req_id = data.pop("id", None)
     if op not in OPS:
-        raise ProtocolError(f"unknown op {op!r} (allowed: {', '.join(OPS)})")
+        raise ProtocolError(f"unknown op {op!r} (allowed: {', '.join(OPS)})", req_id)
     return Request(req_id, op, data)
 
 

@@ -47,7 +47,7 @@ class RunView:
     outcome: str | None = None
     reason: str = ""
 
-    def apply(self, event: Event) -> None:  # noqa: C901 - one branch per event kind
+    def apply(self, event: Event) -> None:
         """Update the picture with one event."""
         if isinstance(event, Sample):
             self.samples[event.source] = {"t": event.t, **event.values}

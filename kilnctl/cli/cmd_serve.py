@@ -1,0 +1,140 @@
+"""`kilnctl serve [--socket PATH] [--speed N]`: the engine as a long-lived local service.
+
+Opens the plant's devices (as `kilnctl run` does), owns the engine and the journal, runs
+the telemetry writer when the plant config has [influx], resumes unfinished runs (the
+engine decides whether that is safe), and serves the socket API until SIGTERM/SIGINT,
+when it puts every device safe and exits 0. Clients (`kilnctl tui`) attach and detach
+freely: closing a terminal never stops a firing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from kilnctl.cli.cmd_run import _clock, _close_devices, _open_devices, _plant
+from kilnctl.cli.main import UserError
+from kilnctl.engine.engine import Engine, EngineError
+from kilnctl.engine.settings import EngineSettings
+from kilnctl.journal import Journal, JournalError
+from kilnctl.plant import Plant
+from kilnctl.recipes.loader import RecipeLibrary
+from kilnctl.service.protocol import default_socket_path
+from kilnctl.service.server import Service, ServiceError
+from kilnctl.telemetry import BackgroundWriter, TelemetryWriter, make_sink
+
+log = logging.getLogger("kilnctl.serve")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the serve subcommand."""
+    p = subparsers.add_parser(
+        "serve",
+        help="run the engine as a local service (the TUI attaches to it)",
+        description="Run the engine as a service on a Unix socket until SIGTERM/Ctrl-C.",
+    )
+    p.add_argument("--socket", help=f"socket path (default: {default_socket_path()})")
+    p.add_argument("--speed", type=float, help="run the clock N times faster (simulators)")
+    p.add_argument("--journal", help="journal file (default: the plant config's)")
+    p.set_defaults(func=cmd_serve)
+
+
+def _telemetry(plant: Plant, journal: Journal) -> BackgroundWriter | None:
+    if plant.influx is None:
+        return None
+    cfg = plant.influx
+    try:
+        sink = make_sink(
+            cfg.url,
+            api=cfg.api,
+            org=cfg.org,
+            bucket=cfg.bucket,
+            token=cfg.token,
+            database=cfg.database,
+        )
+    except ValueError as exc:
+        raise UserError(f"[influx]: {exc}") from None
+    # the writer reads the journal from its own connection: SQLite objects stay per-thread
+    writer = TelemetryWriter(Journal(journal.path), sink, batch_size=cfg.batch_size)
+    return BackgroundWriter(writer)
+
+
+async def serve(
+    plant: Plant,
+    socket_path: Path,
+    journal_path: str,
+    speed: float | None,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+) -> int:
+    """Run the service until `stop` is set; every device is safe when this returns."""
+    try:
+        journal = Journal(journal_path)
+    except JournalError as exc:
+        raise UserError(str(exc)) from None
+    devices = _open_devices(plant)
+    library = RecipeLibrary()
+    settings = EngineSettings(period_s=plant.sample_period_s)
+    engine = Engine(devices, plant, library, journal, _clock(speed), settings)
+    telemetry = _telemetry(plant, journal)
+    service = Service(
+        engine,
+        library=library,
+        journal=journal,
+        plant_name=str(getattr(plant, "name", "") or journal_path),
+        telemetry=plant.influx.url if plant.influx is not None else "",
+    )
+    try:
+        try:
+            await service.start(socket_path)
+        except ServiceError as exc:
+            raise UserError(str(exc)) from None
+        if telemetry is not None:
+            telemetry.start()
+        for info in journal.unfinished_runs():
+            try:
+                await engine.resume(info.run_id)
+            except EngineError as exc:
+                log.warning("cannot resume %s: %s", info.run_id, exc)
+        log.info("kilnctl service listening on %s", socket_path)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping: putting every device safe")
+    finally:
+        await service.close()
+        await engine.close()  # aborts what is still running; devices end safe
+        await _close_devices(devices)
+        if telemetry is not None:
+            await asyncio.to_thread(telemetry.stop)
+            telemetry.writer.journal.close()
+        journal.close()
+    return 0
+
+
+async def _serve_until_signalled(
+    plant: Plant, socket_path: Path, journal_path: str, speed: float | None
+) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return await serve(plant, socket_path, journal_path, speed, stop)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.speed is not None and args.speed <= 0:
+        raise UserError(f"--speed must be > 0, got {args.speed:g}")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+        )
+    plant = _plant(args.config)
+    path = Path(args.socket) if args.socket else default_socket_path()
+    return asyncio.run(
+        _serve_until_signalled(plant, path, args.journal or plant.journal_path, args.speed)
+    )

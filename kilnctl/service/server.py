@@ -1,0 +1,379 @@
+"""The service: the engine behind a Unix-domain socket speaking JSON lines.
+
+`Service(engine, ...)` answers requests (see protocol.OPS), keeps a live picture of the
+runs for "status", and streams events to subscribers through bounded feeds, so neither a
+slow nor a vanished client can hold the engine up. Clients come and go; runs go on.
+The service does not own the engine's lifetime: whoever built the engine closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kilnctl.engine.engine import Engine, EngineError
+from kilnctl.engine.messages import (
+    Abort,
+    AckAlarm,
+    AnswerPrompt,
+    Event,
+    ExtendHold,
+    Pause,
+    Resume,
+    RunCommand,
+    SkipSegment,
+    StartJob,
+)
+from kilnctl.recipes.loader import RecipeError
+from kilnctl.service import protocol
+from kilnctl.service.feed import EventFeed
+from kilnctl.service.protocol import MAX_LINE, ProtocolError, Request
+from kilnctl.service.runview import RunBook, RunView
+
+log = logging.getLogger(__name__)
+
+_SIMPLE_COMMANDS: dict[str, type[RunCommand]] = {
+    "pause": Pause,
+    "resume": Resume,
+    "skip": SkipSegment,
+}
+
+
+class ServiceError(Exception):
+    """The service cannot start (socket in use, ...); the message says what to do."""
+
+
+class Service:
+    """Serves one engine on a Unix socket."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        library: Any = None,
+        journal: Any = None,
+        plant_name: str = "",
+        feed_size: int = 1000,
+        telemetry: str = "",
+    ) -> None:
+        self.engine = engine
+        self.library = library
+        self.journal = journal
+        self.plant_name = plant_name
+        self.feed_size = feed_size
+        self.telemetry = telemetry
+        """Where telemetry goes ("" when none), shown in the status header."""
+        self.book = RunBook()
+        self.feeds: set[EventFeed] = set()
+        self.clients = 0
+        self._queue = engine.subscribe(maxsize=100_000)
+        self._server: asyncio.Server | None = None
+        self._pump_task: asyncio.Task[None] | None = None
+        self._connections: dict[asyncio.Task[None], _Connection] = {}
+        self.path: Path | None = None
+
+    # ------------------------------------------------------------------ lifetime
+
+    async def start(self, path: str | Path) -> None:
+        """Listen on `path` (mode 0600); a stale socket file is replaced."""
+        path = Path(path)
+        if path.exists() or path.is_symlink():
+            if await _answers(path):
+                raise ServiceError(f"a kilnctl service is already running on {path}")
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        old_umask = os.umask(0o177)  # the socket is born 0600: no window for other users
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._connection, path=str(path), limit=MAX_LINE
+            )
+        except OSError as exc:
+            raise ServiceError(f"cannot listen on {path}: {exc.strerror or exc}") from None
+        finally:
+            os.umask(old_umask)
+        path.chmod(0o600)
+        self.path = path
+        self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def close(self) -> None:
+        """Stop listening and drop the clients (the engine and its runs are untouched)."""
+        if self._server is not None:
+            self._server.close()
+        # closing the streams ends each handler at its next read (cancelling a stream
+        # handler task makes asyncio log the CancelledError as an error)
+        for conn in list(self._connections.values()):
+            conn.abort()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump_task
+        self.engine.unsubscribe(self._queue)
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+    # ------------------------------------------------------------------ events
+
+    async def _pump(self) -> None:
+        while True:
+            self._dispatch(await self._queue.get())
+            self.drain_events()
+
+    def drain_events(self) -> None:
+        """Take every event the engine has published so far (status is then current)."""
+        while not self._queue.empty():
+            self._dispatch(self._queue.get_nowait())
+
+    def _dispatch(self, event: Event) -> None:
+        self.book.apply(event)
+        if self.feeds:
+            data = event.to_dict()
+            for feed in self.feeds:
+                feed.put(data)
+        if event.kind == "run_finished":
+            self.book.forget_finished()
+
+    # ------------------------------------------------------------------ requests
+
+    def snapshot(self) -> dict[str, Any]:
+        """The "status" reply body: plant, active runs, clients."""
+        self.drain_events()
+        return {
+            "plant": self.plant_name,
+            "time": self.engine.clock.wall_time(),
+            "runs": [v.to_dict() for v in self.book.active()],
+            "clients": self.clients,
+            "subscribers": len(self.feeds),
+            "telemetry": self.telemetry,
+        }
+
+    async def handle(self, req: Request) -> dict[str, Any]:
+        """Carry out one request (not "subscribe", which needs the connection)."""
+        try:
+            return await self._handle(req)
+        except ProtocolError as exc:
+            return protocol.error(req.id, str(exc))
+        except EngineError as exc:
+            return protocol.error(req.id, f"{req.op}: {exc}")
+
+    async def _handle(self, req: Request) -> dict[str, Any]:
+        op = req.op
+        if op == "status":
+            return protocol.ok(req.id, **self.snapshot())
+        if op == "start":
+            return protocol.ok(req.id, run=await self._start(req))
+        if op == "runs":
+            return protocol.ok(req.id, runs=self._runs(int(req.number("limit", 50))))
+        if op == "recipes":
+            return protocol.ok(req.id, recipes=self._recipes())
+        command = self._command(req)
+        await self.engine.submit(command)
+        self.drain_events()
+        return protocol.ok(req.id, run=command.run_id)
+
+    async def _start(self, req: Request) -> str:
+        job = req.text("job")
+        if not job:
+            raise ProtocolError('start: give "job" (a name from "recipes") and "lot"')
+        start = StartJob(
+            ref=job,
+            lot_id=req.text("lot", "") or "",
+            who=req.text("who", "service") or "service",
+            kiln=req.text("kiln"),
+            tank=req.text("tank"),
+        )
+        try:
+            run_id = await self.engine.submit(start)
+        except RecipeError as exc:
+            raise EngineError(str(exc)) from None
+        self.drain_events()
+        return str(run_id)
+
+    def _command(self, req: Request) -> RunCommand:
+        who = req.text("who", "service") or "service"
+        op = req.op
+        if op in _SIMPLE_COMMANDS:
+            return _SIMPLE_COMMANDS[op](self._run_for(req), who=who)
+        if op == "extend":
+            seconds = req.number("seconds", 60.0)
+            if seconds <= 0:
+                raise ProtocolError(f"extend: seconds must be > 0, got {seconds:g}")
+            return ExtendHold(self._run_for(req), who=who, seconds=seconds)
+        if op == "abort":
+            reason = req.text("reason", "operator abort") or "operator abort"
+            return Abort(self._run_for(req), who=who, reason=reason)
+        if op == "ack":
+            alarm = req.text("alarm")
+            if not alarm:
+                raise ProtocolError('ack: give "alarm" (an alarm id from "status")')
+            run = self._run_for(req, lambda v: alarm in v.alarms, f"alarm {alarm!r}")
+            return AckAlarm(run, who=who, alarm_id=alarm)
+        if op == "answer":
+            prompt = req.text("prompt")
+            if not prompt:
+                raise ProtocolError('answer: give "prompt" (a prompt id from "status")')
+            run = self._run_for(req, lambda v: prompt in v.prompts, f"prompt {prompt!r}")
+            answer = req.text("answer", "ok") or "ok"
+            return AnswerPrompt(run, who=who, prompt_id=prompt, answer=answer)
+        raise ProtocolError(f"{op}: not a command here")
+
+    def _run_for(
+        self, req: Request, has: Callable[[RunView], bool] | None = None, what: str = ""
+    ) -> str:
+        """The run a command is for: the "run" argument, else the only candidate."""
+        run = req.text("run")
+        if run:
+            return run
+        self.drain_events()
+        candidates = [v.run_id for v in self.book.active() if has is None or has(v)]
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            if what:
+                raise ProtocolError(f"{req.op}: no active run has {what}")
+            raise ProtocolError(f"{req.op}: no run is active")
+        raise ProtocolError(f'{req.op}: several runs active ({", ".join(candidates)}): give "run"')
+
+    def _runs(self, limit: int) -> list[dict[str, Any]]:
+        if self.journal is None:
+            return []
+        infos = self.journal.runs()[-limit:] if limit > 0 else []
+        return [
+            {
+                "run_id": r.run_id,
+                "job": r.job_name,
+                "lot": r.lot_id,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "outcome": r.outcome,
+            }
+            for r in infos
+        ]
+
+    def _recipes(self) -> list[dict[str, Any]]:
+        if self.library is None:
+            return []
+        found = []
+        for name in self.library.names():
+            try:
+                recipe = self.library.get(name)
+            except RecipeError as exc:  # one broken file must not hide the others
+                found.append({"name": name, "kind": "invalid", "error": str(exc)})
+                continue
+            found.append({"name": recipe.name, "kind": recipe.kind})
+        return found
+
+    # ------------------------------------------------------------------ connections
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        conn = _Connection(writer)
+        self._connections[task] = conn
+        self.clients += 1
+        try:
+            await self._serve_client(reader, conn)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away: nothing of a run depends on it
+        finally:
+            self.clients -= 1
+            self._connections.pop(task, None)
+            if conn.feed is not None:
+                self.feeds.discard(conn.feed)
+            await conn.close()
+
+    async def _serve_client(self, reader: asyncio.StreamReader, conn: _Connection) -> None:
+        while True:
+            try:
+                line = await reader.readline()
+            except ValueError:  # longer than MAX_LINE: the stream cannot be resynchronised
+                await conn.send(protocol.error(None, f"request longer than {MAX_LINE} bytes"))
+                return
+            if not line:
+                return
+            if not line.strip():
+                continue
+            try:
+                req = protocol.parse_request(line)
+            except ProtocolError as exc:
+                await conn.send(protocol.error(exc.req_id, str(exc)))
+                continue
+            if req.op == "subscribe":
+                await self._subscribe(req, conn)
+                continue
+            await conn.send(await self.handle(req))
+
+    async def _subscribe(self, req: Request, conn: _Connection) -> None:
+        if conn.feed is not None:
+            await conn.send(protocol.ok(req.id, **self.snapshot()))
+            return
+        size = int(req.number("queue", self.feed_size))
+        if size < 1:
+            await conn.send(protocol.error(req.id, f"subscribe: queue must be >= 1, got {size}"))
+            return
+        # the snapshot and the feed start from the same point: no event lost in between
+        snapshot = self.snapshot()
+        conn.feed = EventFeed(size)
+        self.feeds.add(conn.feed)
+        await conn.send(protocol.ok(req.id, **snapshot))
+        conn.start_sender()
+
+
+class _Connection:
+    """One client's stream: replies and (after subscribe) events, one line at a time."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.feed: EventFeed | None = None
+        self._lock = asyncio.Lock()
+        self._sender: asyncio.Task[None] | None = None
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._lock:
+            self.writer.write(protocol.encode(message))
+            await self.writer.drain()
+
+    def start_sender(self) -> None:
+        self._sender = asyncio.get_running_loop().create_task(self._send_events())
+
+    async def _send_events(self) -> None:
+        assert self.feed is not None
+        try:
+            while True:
+                await self.send(await self.feed.get())
+        except ConnectionError:
+            self.writer.close()  # ends the reader side too
+
+    def abort(self) -> None:
+        """Drop the connection now (service shutting down)."""
+        self.writer.transport.abort()
+
+    async def close(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await self._sender
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
+
+
+async def _answers(path: Path) -> bool:
+    """True if something accepts connections on the socket `path`."""
+    try:
+        _, writer = await asyncio.open_unix_connection(str(path))
+    except OSError:  # refused or gone: a stale file left by a crash
+        return False
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+    return True
