@@ -358,8 +358,40 @@ def _num(x: float) -> str:
     return f"{x:.4g}" if math.isfinite(x) else "-"
 
 
+def _cell(value: Any) -> str:
+    return _num(value) if isinstance(value, float) else str(value)
+
+
+def _sub_steps(value: Any) -> list[dict[str, Any]] | None:
+    """A detail that is a list of records (a plating recipe's steps) gets its own table."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return value
+    return None
+
+
 def _details(data: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_num(v) if isinstance(v, float) else v}" for k, v in data.items())
+    return ", ".join(
+        f"{k}=({len(v)} steps, table below)" if (v := _sub_steps(val)) else f"{k}={_cell(val)}"
+        for k, val in data.items()
+    )
+
+
+def _sub_step_tables(record: BatchRecord) -> list[Table]:
+    tables = []
+    for step in record.steps:
+        for key, value in step.details.items():
+            rows = _sub_steps(value)
+            if rows is None:
+                continue
+            headers = list(dict.fromkeys(k for row in rows for k in row))
+            tables.append(
+                Table(
+                    f"{key.capitalize()} of step {step.index}: {step.label}",
+                    tuple(headers),
+                    [tuple(_cell(row.get(h, "")) for h in headers) for row in rows],
+                )
+            )
+    return tables
 
 
 @dataclass(frozen=True)
@@ -370,6 +402,12 @@ class Table:
     headers: tuple[str, ...]
     rows: list[tuple[str, ...]]
     empty: str = "none"
+
+
+def _meta_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_cell(v)}" for k, v in value.items())
+    return _cell(value)
 
 
 def _readings_rows(readings: Readings) -> list[tuple[str, ...]]:
@@ -401,7 +439,12 @@ def report_tables(record: BatchRecord) -> list[Table]:
                 ("duration", format_duration(record.duration_s)),
                 ("outcome", run.outcome or "unfinished"),
                 ("QC verdict", qc_verdict),
-                *((f"meta.{k}", str(v)) for k, v in sorted(run.meta.items())),
+                # meta "lot" holds the lot's material/size; the row above is its id
+                *(
+                    (f"{k} details" if k == "lot" else k, _meta_text(v))
+                    for k, v in sorted(run.meta.items())
+                    if v is not None
+                ),
             ],
         ),
         Table(
@@ -426,6 +469,7 @@ def report_tables(record: BatchRecord) -> list[Table]:
             ],
         ),
     ]
+    tables += _sub_step_tables(record)
     for step in record.steps:
         tables.append(
             Table(

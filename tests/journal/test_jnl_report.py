@@ -111,7 +111,14 @@ def build_journal(path: Path) -> tuple[str, str]:
                 "index": 1,
                 "label": "nickel",
                 "outcome": "completed",
-                "details": {"amp_hours": 5.99, "thickness_um": 5.0},
+                "details": {
+                    "amp_hours": 5.99,
+                    "thickness_um": 5.0,
+                    "steps": [
+                        {"step": "rinse", "kind": "timed", "duration_s": 30.0},
+                        {"step": "bright nickel", "kind": "electro", "amp_hours": 5.99},
+                    ],
+                },
             },
         )
         j.record_event(run, T0 + 3000, "run_finished", {"outcome": "completed", "reason": ""})
@@ -224,7 +231,11 @@ def test_report_markdown_with_svg_beside(
         "| 0 | coat 1 | firing |",
         "soak_s=120",
         "| 1 | nickel | plating |",
-        "amp_hours=5.99, thickness_um=5",
+        "amp_hours=5.99, thickness_um=5, steps=(2 steps, table below)",
+        "## Steps of step 1: nickel",
+        "| step | kind | duration_s | amp_hours |",
+        "| rinse | timed | 30 |   |",
+        "| bright nickel | electro |   | 5.99 |",
         "## Readings during step 0: coat 1",
         "| kiln1 | pv_c | 20 |",
         "| deviation_high | kiln1 | alarm | heat_off |",
@@ -296,7 +307,8 @@ def test_report_json_holds_everything(
     assert coat["readings"]["kiln1"]["pv_c"]["min"] == pytest.approx(20.0)
     assert "tank-ni" not in coat["readings"]
     assert nickel["readings"]["tank-ni"]["amps"]["mean"] == pytest.approx(36.0)
-    assert nickel["details"] == {"amp_hours": 5.99, "thickness_um": 5.0}
+    assert nickel["details"]["amp_hours"] == 5.99
+    assert [s["step"] for s in nickel["details"]["steps"]] == ["rinse", "bright nickel"]
     [alarm] = record["alarms"]
     assert (alarm["raised_at"], alarm["acked_at"], alarm["acked_by"], alarm["cleared_at"]) == (
         T0 + 900, T0 + 910, "ana", T0 + 930,
