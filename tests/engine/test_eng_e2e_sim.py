@@ -103,8 +103,12 @@ async def test_job_over_real_wires_with_prompts(tmp_path: Path) -> None:
         results = engine.runs[run_id].results
         assert results[0]["final_pv_c"] == pytest.approx(150, abs=10)
         gold = results[1]["steps"][0]
-        # 1.2 A/dm² × 3 dm² = 3.6 A for 30 s = 0.03 Ah, measured through the Riden (RTU pty)
-        assert gold["amp_hours"] == pytest.approx(3.6 * 30 / 3600, rel=0.1)
+        # 1.2 A/dm² × 3 dm² = 3.6 A for 30 s = 0.03 Ah, measured through the Riden (RTU pty).
+        # At 60x a paced RTU poll of the rectifier and the bath heater costs seconds of
+        # simulated time, so the step may end up to a few simulated seconds late; the
+        # amp-hours must match the current over the time it really ran.
+        assert 30.0 <= gold["plating_s"] <= 36.0
+        assert gold["amp_hours"] == pytest.approx(3.6 * gold["plating_s"] / 3600, rel=0.05)
         kiln = await devices["kiln2"].read()  # type: ignore[attr-defined]
         rect = await devices["gold_rectifier"].read()  # type: ignore[attr-defined]
         assert kiln.output_pct == pytest.approx(0.0, abs=0.5) and not rect.output_on

@@ -154,7 +154,7 @@ def test_the_default_plant_file_is_valid() -> None:
     by_name = {d.name: d for d in config.devices}
     assert by_name["kiln1"].line == by_name["nickel_heater"].line
     assert (by_name["kiln1"].unit, by_name["nickel_heater"].unit) == (1, 2)
-    assert by_name["gold_rectifier"].params == {"model": "RD6018"}
+    assert by_name["gold_rectifier"].params["model"] == "RD6018"
     assert {d.protocol for d in config.devices} == {"modbus-rtu", "modbus-tcp", "korad-serial"}
 
 
