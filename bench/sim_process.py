@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,30 +86,33 @@ def plant_simulator(
     plant_file: Path, urls_file: Path, *, speed: float = 1.0, start_timeout_s: float = 60.0
 ) -> Iterator[tuple[dict[str, Any], subprocess.Popen[bytes]]]:
     """Run `kilnctl sim --config plant_file` in a child process; yield (its URLs document,
-    the process) once every device listens; on exit SIGTERM it (then SIGKILL) and reap it."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kilnctl.cli.main", "sim", "--config", str(plant_file),
-         "--urls", str(urls_file), "--speed", f"{speed:g}"],
-        stdout=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + start_timeout_s
-        while not urls_file.exists():
-            if proc.poll() is not None:
-                raise RuntimeError(f"simulated plant exited with status {proc.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"simulated plant not up after {start_timeout_s:g} s")
-            time.sleep(0.05)
-        yield json.loads(urls_file.read_text(encoding="utf-8")), proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
+    the process) once every device listens; on exit SIGTERM it (then SIGKILL) and reap it.
+    Its output is kept out of the bench's report; its stderr is told when it fails to start."""
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kilnctl.cli.main", "sim", "--config", str(plant_file),
+             "--urls", str(urls_file), "--speed", f"{speed:g}"],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )  # fmt: skip
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            deadline = time.monotonic() + start_timeout_s
+            while not urls_file.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    errors.seek(0)
+                    said = errors.read().decode(errors="replace").strip()
+                    raise RuntimeError(f"simulated plant did not start: {said or 'no output'}")
+                time.sleep(0.05)
+            yield json.loads(urls_file.read_text(encoding="utf-8")), proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def process_cpu_s(pid: int) -> float:
