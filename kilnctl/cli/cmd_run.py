@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
+from kilnctl.cli.event_lines import EventLines
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_and_sim, plant_for
 from kilnctl.clock import Clock, RealClock, ScaledClock, VirtualClock
@@ -44,6 +45,7 @@ from kilnctl.journal import Journal
 from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeError, RecipeLibrary, load_recipe
 from kilnctl.recipes.models import Lot, PlatingRecipe, Recipe
+from kilnctl.report import format_duration
 
 TRAJECTORY_POINTS = 13
 
@@ -218,24 +220,17 @@ class _Collector:
         }
 
 
-def _minutes(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    h, m = divmod(round(seconds / 60), 60)
-    return f"{h} h {m:02d} min" if h else f"{m} min"
-
-
 def render_summary(s: dict[str, Any]) -> str:
     """The dry-run summary as text."""
     lines = [
         f"{s['kind']} {s['recipe']}: {s['outcome']}"
         + (f" ({s['reason']})" if s["reason"] else "")
-        + f" after {_minutes(s['duration_s'])} simulated ({s['wall_s']:.2f} s wall)"
+        + f" after {format_duration(s['duration_s'])} simulated ({s['wall_s']:.2f} s wall)"
     ]
     for step in s["steps"]:
         extra = []
         if "duration_s" in step:
-            extra.append(_minutes(step["duration_s"]))
+            extra.append(format_duration(step["duration_s"]))
         if "amp_hours" in step and "step" in step:
             extra.append(f"{step['amp_hours']:.3f} Ah")
         if "thickness_um" in step:
@@ -301,16 +296,6 @@ async def _close_devices(devices: dict[str, object]) -> None:
             print(f"kilnctl: closing {exc.device}: {exc}", file=sys.stderr)
 
 
-def format_event(event: Event) -> str | None:
-    """One line for an event; None for samples (shown as the progress line)."""
-    d = event.to_dict()
-    stamp = time.strftime("%H:%M:%S", time.localtime(event.t))
-    if isinstance(event, Sample):
-        return None
-    fields = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("kind", "run_id", "t"))
-    return f"{stamp} {event.kind}: {fields}"
-
-
 def _progress(sample: Sample) -> str:
     v = sample.values
     if "pv_c" in v:
@@ -331,6 +316,7 @@ class _Console:
         self.run_id = run_id
         self.as_json = as_json
         self.tty = sys.stdout.isatty()
+        self.lines = EventLines()
         self._last_progress = 0.0
         self._lines: asyncio.Queue[str | None] | None = None
 
@@ -397,7 +383,7 @@ class _Console:
                 self._last_progress = event.t
                 print(_progress(event), flush=True)
             return
-        line = format_event(event)
+        line = self.lines.line(event.to_dict())
         if line:
             print(("\n" if self.tty else "") + line, flush=True)
 

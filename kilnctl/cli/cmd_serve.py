@@ -85,7 +85,7 @@ async def serve(
         engine,
         library=library,
         journal=journal,
-        plant_name=str(getattr(plant, "name", "") or journal_path),
+        plant_name=f"{len(plant.kilns)} kilns, {len(plant.tanks)} tanks",
         telemetry=plant.influx.url if plant.influx is not None else "",
     )
     try:

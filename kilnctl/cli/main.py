@@ -54,4 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m kilnctl.cli.main`, this file is `__main__`, a second copy whose
+    # UserError the commands do not raise: delegate to the imported module.
+    from kilnctl.cli import main as cli_main
+
+    sys.exit(cli_main.main())

@@ -1,9 +1,12 @@
 """A firing run on one kiln: every period read the controller, advance the schedule, run
 the interlocks, command the kiln (setpoint mode: stream the travelling setpoint; direct
-mode: PID -> SSR duty), emit samples and events, checkpoint. Heat off in `finally`."""
+mode: PID -> SSR duty), emit samples and events, checkpoint. Heat off in `finally`, except
+after a normal end with `keep_hot`: then the kiln stays in control for the run that takes
+over (a job's standby hold, then its next firing), which gets a `HandOver`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from dataclasses import dataclass, field, replace
@@ -40,6 +43,18 @@ class KilnSetup:
     gains: PidGains = field(default_factory=PidGains)
 
 
+@dataclass(frozen=True)
+class HandOver:
+    """What a run that leaves the kiln hot passes to the run taking over: its setpoint
+    (the next schedule starts there: no dip) and, in direct mode, its PID (no output bump)."""
+
+    sp_c: float
+    pid: Pid | None = None
+    next_step_t: float = -math.inf
+    """Clock time the next control step is due: the period's rhythm goes on (a PID
+    stepped twice at one instant would lose its derivative term)."""
+
+
 async def make_safe(device: Any, why: str) -> None:
     """Put a device in its safe state; a failure is logged, never masks the original error."""
     try:
@@ -49,7 +64,15 @@ async def make_safe(device: Any, why: str) -> None:
 
 
 class FiringRun:
-    """Runs one FiringProfile on one kiln."""
+    """Runs one FiringProfile on one kiln.
+
+    `keep_hot`: a normal end (schedule done, or `stop()`) leaves the kiln in control at
+    the last setpoint instead of safe; any other end still makes it safe.
+    `take_over`: the kiln is already in control (a previous run's hand-over): the schedule
+    starts from that setpoint and the PID goes on.
+    `standby`: a hold between a job's firings; its resumable state goes to the
+    checkpoint's "standby" part, so the job step's own state is left alone.
+    """
 
     def __init__(
         self,
@@ -58,10 +81,16 @@ class FiringRun:
         profile: FiringProfile,
         *,
         material_max_c: float | None = None,
+        keep_hot: bool = False,
+        take_over: HandOver | None = None,
+        standby: bool = False,
     ) -> None:
         self.ctx = ctx
         self.kiln = kiln
         self.profile = profile
+        self.keep_hot = keep_hot
+        self.take_over = take_over
+        self.standby = standby
         s = ctx.settings
         max_temp = min(
             (v for v in (profile.max_temp_c, kiln.max_temp_c) if v is not None), default=None
@@ -80,36 +109,54 @@ class FiringRun:
             material_max_c=material_max_c,
         )
         self.interlocks = KilnInterlocks(limits)
-        self.pid = Pid(kiln.gains) if kiln.mode == "direct" else None
+        self.pid: Pid | None = None
+        if kiln.mode == "direct":
+            handed = take_over.pid if take_over is not None else None
+            self.pid = handed if handed is not None else Pid(kiln.gains)
         self.comms = CommsWatch(ctx, kiln.name)
         self.output_pct = 0.0
         self._sent_sp = -math.inf
         self._resend_at = -math.inf
+        self._stopping = False
+        self._next_t = -math.inf
+        self.started = asyncio.Event()
+        """Set once the kiln is in control (first reading taken, resume accepted)."""
         self.last_reading: TemperatureReading | None = None
 
     async def run(self, resume: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Run to the end of the schedule; returns what happened. Raises RunAborted."""
+        """Run to the end of the schedule (or `stop()`); returns what happened.
+        Raises RunAborted."""
         ctx = self.ctx
         started = ctx.clock.now()
+        ended_normally = False
         try:
             reading = await self._first_reading()
             if resume is None:
-                self.schedule.start(ctx.now(), reading.pv_c, seek=ctx.settings.seek_start)
+                from_c = self.take_over.sp_c if self.take_over is not None else None
+                self.schedule.start(
+                    ctx.now(), reading.pv_c, seek=ctx.settings.seek_start, from_c=from_c
+                )
             else:
                 self.schedule.restore(resume["schedule"])
                 refusal = resume_refusal(self.schedule, ctx.now(), reading.pv_c, ctx.settings)
                 if refusal is not None:
                     raise RunAborted(refusal, outcome="stopped")
+                what = "standby" if self.standby else "firing"
                 ctx.notice(
                     self.kiln.name,
                     "resume",
-                    f"resumed at setpoint {self.schedule.sp_c:.1f} °C, PV {reading.pv_c:.1f} °C",
+                    f"{what} resumed at setpoint {self.schedule.sp_c:.1f} °C, "
+                    f"PV {reading.pv_c:.1f} °C",
                 )
             self._segment_event()
-            ctx.step_state_fn = self._resume_state
+            if not self.standby:
+                ctx.step_state_fn = self.resume_state
+            self.started.set()
             await self._loop()
+            ended_normally = True
         finally:
-            await make_safe(self.kiln.controller, "end of firing")
+            if not (ended_normally and self.keep_hot):
+                await make_safe(self.kiln.controller, "end of firing")
         pv = self.last_reading.pv_c if self.last_reading else None
         return {
             "kiln": self.kiln.name,
@@ -131,17 +178,31 @@ class FiringRun:
             self.last_reading = reading
             return reading
 
+    def stop(self) -> None:
+        """End the run normally before its next control period (the schedule stays where
+        it is): how a standby is ended, hot or safe as `keep_hot` says."""
+        self._stopping = True
+
+    def hand_over(self) -> HandOver:
+        """What the run taking over the kiln needs (call once this run ended hot)."""
+        return HandOver(self.schedule.sp_c, self.pid, self._next_t)
+
     async def _loop(self) -> None:
         ctx = self.ctx
         period = ctx.settings.period_s
         next_t = ctx.clock.now()
-        while True:
+        if self.take_over is not None and self.take_over.next_step_t > next_t:
+            next_t = self.take_over.next_step_t
+            await ctx.clock.sleep_until(next_t)
+        while not self._stopping:
             ctx.check_abort()
             await self.step()
             if self.schedule.done:
+                self._next_t = next_t + period
                 return
             next_t += period
             await ctx.clock.sleep_until(next_t)
+        self._next_t = next_t  # stopped before this period's step
 
     async def step(self) -> None:
         """One control period."""
@@ -185,7 +246,8 @@ class FiringRun:
         )
         ctx.maybe_checkpoint()
 
-    def _resume_state(self) -> dict[str, Any]:
+    def resume_state(self) -> dict[str, Any]:
+        """This run's part of a checkpoint (given back to `run(resume=...)`)."""
         return {"kind": "firing", "schedule": self.schedule.to_dict()}
 
     async def _command(self, sp: float, reading: TemperatureReading) -> None:

@@ -2,6 +2,11 @@
 
 Each step's outcome and figures are recorded (StepFinished with details, and the
 checkpointed results list) so the batch record says what happened per step.
+
+Between firings on one kiln (with only operator prompts between them) the kiln is kept
+hot: the firing ends in control, a KilnStandby holds its final target while the prompts
+wait, and the next firing takes over from the standby's setpoint. Any other step, the
+job's end, an abort or a failure ends the standby with the kiln safe.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kilnctl.engine.firing import FiringRun, KilnSetup
+from kilnctl.engine.firing import FiringRun, HandOver, KilnSetup
 from kilnctl.engine.messages import StepFinished, StepStarted
 from kilnctl.engine.plating import PlatingRun, TankSetup
 from kilnctl.engine.runtime import RunAborted, RunContext
+from kilnctl.engine.standby import KilnStandby
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
 
 
@@ -73,22 +79,45 @@ class JobRun:
         self.tanks = tanks
         self.lot = lot
         self.material_max_c = material_max_c
+        self._standby: KilnStandby | None = None
 
     async def run(self, resume: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run the steps (from a checkpoint's step on resume); returns the results."""
+        try:
+            return await self._run(resume)
+        finally:
+            await self._release_standby(None)
+
+    async def _run(self, resume: dict[str, Any] | None) -> list[dict[str, Any]]:
         ctx = self.ctx
         first = 0
+        standby: dict[str, Any] | None = None
         if resume is not None:
             first = int(resume.get("step_index", 0))
             ctx.results = list(resume.get("results", []))
             ctx.seq = {str(k): int(v) for k, v in resume.get("seq", {}).items()}
+            standby = resume.get("standby")
         for index in range(first, len(self.plan)):
             step = self.plan[index]
             partial = resume.get("step_state") if resume is not None and index == first else None
             ctx.step_index = index
             ctx.step_state, ctx.step_state_fn = {}, None
-            ctx.emit(StepStarted(ctx.run_id, ctx.now(), index, step.label, step.kind))
+            ctx.emit(
+                StepStarted(
+                    ctx.run_id,
+                    ctx.now(),
+                    index,
+                    step.label,
+                    step.kind,
+                    len(self.plan),
+                    self._unit(step),
+                )
+            )
             try:
-                details = await self._step(step, partial or None)
+                if standby is not None:
+                    await self._resume_standby(standby)
+                    standby = None
+                details = await self._step(index, step, partial or None)
             except RunAborted as exc:
                 ctx.results.append(
                     {"label": step.label, "outcome": exc.outcome, "reason": exc.reason}
@@ -111,18 +140,30 @@ class JobRun:
             ctx.maybe_checkpoint(force=True)
         return ctx.results
 
-    async def _step(self, step: PlanStep, partial: dict[str, Any] | None) -> dict[str, Any]:
+    async def _step(
+        self, index: int, step: PlanStep, partial: dict[str, Any] | None
+    ) -> dict[str, Any]:
         ctx = self.ctx
         if step.prompt_before and partial is None:
             await ctx.ask(step.prompt_before)
         details: dict[str, Any] = {}
         if step.kind == "firing" and isinstance(step.recipe, FiringProfile):
             self._check_material(step.recipe)
+            kiln = self.kilns(step.kiln)
+            take_over = await self._release_standby(kiln.name)
             run = FiringRun(
-                ctx, self.kilns(step.kiln), step.recipe, material_max_c=self.material_max_c
+                ctx,
+                kiln,
+                step.recipe,
+                material_max_c=self.material_max_c,
+                keep_hot=self._fires_next(index, kiln.name),
+                take_over=take_over,
             )
             details = await run.run(resume=partial)
+            if run.keep_hot:
+                await self._hold(KilnStandby(ctx, kiln, step.recipe, index, run.hand_over()))
         elif step.kind == "plating" and isinstance(step.recipe, PlatingRecipe):
+            await self._release_standby(None)
             if self.lot is None:
                 raise RunAborted("a plating step needs a lot (its area)", outcome="stopped")
             details = await PlatingRun(ctx, step.recipe, self.tanks, self.lot.area_dm2).run(
@@ -133,6 +174,45 @@ class JobRun:
         if step.prompt_after:
             await ctx.ask(step.prompt_after)
         return details
+
+    def _unit(self, step: PlanStep) -> str:
+        """The kiln or tanks a step uses, for the operator's log."""
+        if step.kind == "firing":
+            return self.kilns(step.kiln).name
+        if isinstance(step.recipe, PlatingRecipe):
+            return ", ".join(sorted({s.tank for s in step.recipe.steps if s.tank is not None}))
+        return ""
+
+    def _fires_next(self, index: int, kiln: str) -> bool:
+        """Is the next step after `index` that is not an operator prompt a firing on `kiln`?"""
+        for later in self.plan[index + 1 :]:
+            if later.kind != "prompt":
+                return later.kind == "firing" and self.kilns(later.kiln).name == kiln
+        return False
+
+    async def _hold(self, standby: KilnStandby, resume: dict[str, Any] | None = None) -> None:
+        """Keep a kiln hot until the next step that is not a prompt."""
+        self._standby = standby  # before start: a failed start is still closed safe
+        await standby.start(resume)
+
+    async def _resume_standby(self, state: dict[str, Any]) -> None:
+        """Hold the kiln again as the checkpoint says, if the resume rules allow
+        (short outage, PV near the standby target); else RunAborted("stopped")."""
+        after = self.plan[int(state["after_step"])]
+        if not isinstance(after.recipe, FiringProfile):
+            raise RunAborted(f"checkpoint: step {after.label!r} has no firing", "stopped")
+        kiln = self.kilns(after.kiln)
+        await self._hold(KilnStandby(self.ctx, kiln, after.recipe, int(state["after_step"])), state)
+
+    async def _release_standby(self, kiln: str | None) -> HandOver | None:
+        """End the standby, if any: handed over to a firing on `kiln`, else kiln safe."""
+        standby, self._standby = self._standby, None
+        if standby is None:
+            return None
+        if standby.kiln.name == kiln:
+            return await standby.hand_over()
+        await standby.close()
+        return None
 
     def _check_material(self, profile: FiringProfile) -> None:
         limit = self.material_max_c

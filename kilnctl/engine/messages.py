@@ -181,6 +181,10 @@ class StepStarted(Event):
     index: int
     label: str
     step_kind: str
+    step_count: int = 0
+    """How many steps the job has (0: not said)."""
+    unit: str = ""
+    """The kiln, or the tanks, the step uses ("" for an operator prompt)."""
 
 
 @dataclass(frozen=True)

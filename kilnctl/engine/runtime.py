@@ -51,6 +51,7 @@ class RunContext:
         self.alarms = AlarmBook(run_id, self.emit, clock.wall_time)
         self.paused = False
         self.abort_reason: str | None = None
+        self.abort_outcome = "aborted"
         self.skip_requests = 0
         self.extend_s = 0.0
         self.seq: dict[str, int] = {}
@@ -59,6 +60,8 @@ class RunContext:
         """The current unit's resumable state, written at each checkpoint."""
         self.step_state_fn: Callable[[], dict[str, Any]] | None = None
         """Or a function giving it, called only when a checkpoint is written."""
+        self.standby_state_fn: Callable[[], dict[str, Any]] | None = None
+        """The resumable state of a kiln held hot between a job's firings, if any."""
         self.results: list[dict[str, Any]] = []
         self._prompts: dict[str, asyncio.Future[str]] = {}
         self._prompt_ids = itertools.count(1)
@@ -102,16 +105,19 @@ class RunContext:
     def operator(self, who: str, action: str, detail: str = "") -> None:
         self.emit(OperatorAction(self.run_id, self.now(), who, action, detail))
 
-    def request_abort(self, reason: str) -> None:
+    def request_abort(self, reason: str, outcome: str = "aborted") -> None:
+        """Abort the run at its next check (open prompts are answered "abort"); the first
+        request's reason and outcome are the run's."""
         if self.abort_reason is None:
             self.abort_reason = reason
+            self.abort_outcome = outcome
         for fut in self._prompts.values():
             if not fut.done():
                 fut.set_result("abort")
 
     def check_abort(self) -> None:
         if self.abort_reason is not None:
-            raise RunAborted(self.abort_reason)
+            raise RunAborted(self.abort_reason, self.abort_outcome)
 
     def take_skip(self) -> bool:
         if self.skip_requests:
@@ -158,12 +164,15 @@ class RunContext:
     # ------------------------------------------------------------------ checkpoints
 
     def checkpoint_state(self) -> dict[str, Any]:
-        return {
+        state = {
             "step_index": self.step_index,
             "step_state": self.step_state_fn() if self.step_state_fn else self.step_state,
             "seq": dict(self.seq),
             "results": self.results,
         }
+        if self.standby_state_fn is not None:
+            state["standby"] = self.standby_state_fn()
+        return state
 
     def maybe_checkpoint(self, force: bool = False) -> None:
         """Commit a checkpoint every settings.checkpoint_s (or now, when forced)."""

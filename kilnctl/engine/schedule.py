@@ -149,18 +149,24 @@ class FiringSchedule:
 
     # ------------------------------------------------------------------ commands
 
-    def start(self, t: float, pv_c: float, *, seek: bool = True) -> None:
+    def start(
+        self, t: float, pv_c: float, *, seek: bool = True, from_c: float | None = None
+    ) -> None:
         """Begin at time t with the kiln at pv_c. With `seek`, leading segments that end
-        below the PV and have no hold are skipped; the first ramp starts from the PV."""
+        below the PV and have no hold are skipped; the first ramp starts from the PV.
+        `from_c`: the kiln is already held at this setpoint (taken over from a previous
+        run): seek and the first ramp start there instead, so the setpoint does not dip
+        to a PV that is low for a moment (door open to load)."""
+        start_c = pv_c if from_c is None else from_c
         index = 0
         if seek:
             while (
                 index < len(self.segments) - 1
-                and self.segments[index].target_c <= pv_c
+                and self.segments[index].target_c <= start_c
                 and self.segments[index].hold_s == 0.0
             ):
                 index += 1
-        self.state = ScheduleState(index=index, phase=RAMP, sp_c=pv_c, ramp_start_c=pv_c, t=t)
+        self.state = ScheduleState(index=index, phase=RAMP, sp_c=start_c, ramp_start_c=start_c, t=t)
         self._clamp()
 
     def pause(self) -> None:

@@ -1,4 +1,5 @@
-"""What the service knows of each run from the event stream, for the "status" snapshot.
+"""What is known of each run from the event stream: the "status" snapshot of the service,
+and the TUI's picture of the runs (the same code on both sides of the socket).
 
 A client attaching mid-run draws at once from this: job, lot, step, state, the latest
 sample per source, the current segment per kiln, active alarms and open prompts.
@@ -8,23 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-from kilnctl.engine.messages import (
-    AlarmAcked,
-    AlarmCleared,
-    AlarmRaised,
-    Event,
-    PlatingStepFinished,
-    PlatingStepStarted,
-    PromptAnswered,
-    PromptRaised,
-    RunFinished,
-    RunStarted,
-    Sample,
-    SegmentChanged,
-    StateChanged,
-    StepStarted,
-)
 
 
 @dataclass
@@ -46,43 +30,57 @@ class RunView:
     """Thickness plated by finished plating steps, per tank."""
     outcome: str | None = None
     reason: str = ""
+    time_left_s: float | None = None
+    """Estimated time left in the current firing (from "status"; None when unknown)."""
 
-    def apply(self, event: Event) -> None:
-        """Update the picture with one event."""
-        if isinstance(event, Sample):
-            self.samples[event.source] = {"t": event.t, **event.values}
-        elif isinstance(event, RunStarted):
-            self.job, self.lot, self.started_at = event.job_name, event.lot_id, event.t
-        elif isinstance(event, PlatingStepStarted):
-            self.plating_step = event.label
-        elif isinstance(event, StepStarted):
-            self.step, self.plating_step = event.label, ""
-        elif isinstance(event, PlatingStepFinished):
-            tank = event.details.get("tank")
-            thickness = event.details.get("thickness_um")
+    def apply(self, event: dict[str, Any]) -> None:
+        """Update the picture with one event in its JSON form (Event.to_dict())."""
+        kind = event.get("kind")
+        if kind == "sample":
+            self.samples[event["source"]] = {"t": event["t"], **event["values"]}
+        elif kind == "run_started":
+            self.job, self.lot, self.started_at = event["job_name"], event["lot_id"], event["t"]
+        elif kind == "step_started":
+            self.step, self.plating_step = event["label"], ""
+        elif kind == "plating_step_started":
+            self.plating_step = event["label"]
+        elif kind == "plating_step_finished":
+            tank = event["details"].get("tank")
+            thickness = event["details"].get("thickness_um")
             if isinstance(tank, str) and isinstance(thickness, int | float):
                 self.thickness_um[tank] = self.thickness_um.get(tank, 0.0) + float(thickness)
-        elif isinstance(event, StateChanged) and event.source == "run":
-            self.state = event.state
-        elif isinstance(event, SegmentChanged):
-            self.segments[event.source] = {
-                "index": event.index,
-                "phase": event.phase,
-                "target_c": event.target_c,
-            }
-        elif isinstance(event, AlarmRaised):
-            self.alarms[event.alarm_id] = {**_fields(event), "acked": False}
-        elif isinstance(event, AlarmAcked) and event.alarm_id in self.alarms:
-            self.alarms[event.alarm_id]["acked"] = True
-        elif isinstance(event, AlarmCleared):
-            self.alarms.pop(event.alarm_id, None)
-        elif isinstance(event, PromptRaised):
-            self.prompts[event.prompt_id] = _fields(event)
-        elif isinstance(event, PromptAnswered):
-            self.prompts.pop(event.prompt_id, None)
-        elif isinstance(event, RunFinished):
-            self.outcome, self.reason, self.state = event.outcome, event.reason, "finished"
+        elif kind == "state" and event["source"] == "run":
+            self.state = event["state"]
+        elif kind == "segment":
+            self.segments[event["source"]] = {k: event[k] for k in ("index", "phase", "target_c")}
+        elif kind == "alarm_raised":
+            self.alarms[event["alarm_id"]] = {**_fields(event), "acked": False}
+        elif kind == "alarm_ack" and event["alarm_id"] in self.alarms:
+            self.alarms[event["alarm_id"]]["acked"] = True
+        elif kind == "alarm_cleared":
+            self.alarms.pop(event["alarm_id"], None)
+        elif kind == "prompt":
+            self.prompts[event["prompt_id"]] = _fields(event)
+        elif kind == "prompt_answer":
+            self.prompts.pop(event["prompt_id"], None)
+        elif kind == "run_finished":
+            self.outcome, self.reason, self.state = event["outcome"], event["reason"], "finished"
             self.prompts.clear()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunView:
+        """A view from its "status" form (what a client receives when it attaches)."""
+        view = cls(data["run_id"])
+        for key in ("job", "lot", "step", "plating_step", "state", "started_at", "outcome"):
+            setattr(view, key, data.get(key, getattr(view, key)))
+        view.reason = data.get("reason", "")
+        view.time_left_s = data.get("time_left_s")
+        view.samples = dict(data.get("samples", {}))
+        view.segments = dict(data.get("segments", {}))
+        view.alarms = {a["alarm_id"]: dict(a) for a in data.get("alarms", [])}
+        view.prompts = {p["prompt_id"]: dict(p) for p in data.get("prompts", [])}
+        view.thickness_um = dict(data.get("thickness_um", {}))
+        return view
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, as "status" sends it."""
@@ -104,10 +102,8 @@ class RunView:
         }
 
 
-def _fields(event: Event) -> dict[str, Any]:
-    data = event.to_dict()
-    data.pop("kind")
-    return data
+def _fields(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k != "kind"}
 
 
 class RunBook:
@@ -116,11 +112,12 @@ class RunBook:
     def __init__(self) -> None:
         self.views: dict[str, RunView] = {}
 
-    def apply(self, event: Event) -> None:
-        """Route an event to its run's view."""
-        view = self.views.get(event.run_id)
+    def apply(self, event: dict[str, Any]) -> None:
+        """Route an event (JSON form) to its run's view."""
+        run_id = event["run_id"]
+        view = self.views.get(run_id)
         if view is None:
-            view = self.views[event.run_id] = RunView(event.run_id)
+            view = self.views[run_id] = RunView(run_id)
         view.apply(event)
 
     def active(self) -> list[RunView]:

@@ -134,11 +134,10 @@ class Service:
             self._dispatch(self._queue.get_nowait())
 
     def _dispatch(self, event: Event) -> None:
-        self.book.apply(event)
-        if self.feeds:
-            data = event.to_dict()
-            for feed in self.feeds:
-                feed.put(data)
+        data = event.to_dict()
+        self.book.apply(data)
+        for feed in self.feeds:
+            feed.put(data)
         if event.kind == "run_finished":
             self.book.forget_finished()
 
@@ -150,11 +149,28 @@ class Service:
         return {
             "plant": self.plant_name,
             "time": self.engine.clock.wall_time(),
-            "runs": [v.to_dict() for v in self.book.active()],
+            "runs": [
+                {**v.to_dict(), "time_left_s": self._time_left(v.run_id)}
+                for v in self.book.active()
+            ],
             "clients": self.clients,
             "subscribers": len(self.feeds),
             "telemetry": self.telemetry,
         }
+
+    def _time_left(self, run_id: str) -> float | None:
+        """Estimated time left in the current firing, if one is going.
+
+        The engine has no progress API yet: this asks the firing schedule behind the run's
+        checkpoint function and says None whenever that shape is not there."""
+        handle = self.engine.runs.get(run_id)
+        unit = getattr(getattr(handle, "ctx", None), "step_state_fn", None)
+        schedule = getattr(getattr(unit, "__self__", None), "schedule", None)
+        remaining = getattr(schedule, "remaining_s", None)
+        if not callable(remaining):
+            return None
+        value = remaining()
+        return float(value) if isinstance(value, int | float) else None
 
     async def handle(self, req: Request) -> dict[str, Any]:
         """Carry out one request (not "subscribe", which needs the connection)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eng_crash import DyingJournal
 from eng_models import TinyKiln, plant
 
 from kilnctl.clock import VirtualClock
@@ -31,31 +32,6 @@ class Library:
     def get(self, name: str) -> Any:
         assert name == "ramp"
         return PROFILE
-
-
-class DyingJournal(Journal):
-    """A real journal that stops writing at `die()`: what was committed stays."""
-
-    dead = False
-
-    def die(self) -> None:
-        self.dead = True
-
-    def record_sample(self, *args: Any, **kw: Any) -> None:
-        if not self.dead:
-            super().record_sample(*args, **kw)
-
-    def record_event(self, *args: Any, **kw: Any) -> None:
-        if not self.dead:
-            super().record_event(*args, **kw)
-
-    def checkpoint(self, *args: Any, **kw: Any) -> None:
-        if not self.dead:
-            super().checkpoint(*args, **kw)
-
-    def finish_run(self, *args: Any, **kw: Any) -> None:
-        if not self.dead:
-            super().finish_run(*args, **kw)
 
 
 async def crash_at(path: Path, clock: VirtualClock, kiln: TinyKiln, t: float) -> str:

@@ -101,6 +101,14 @@ def test_seek_start_skips_ramp_portions_below_pv() -> None:
     assert cold.state.index == 0 and cold.rate_c_per_h == pytest.approx(-100.0)
 
 
+def test_start_taking_over_a_held_setpoint_ramps_from_it_not_from_a_low_pv() -> None:
+    # kiln held at 790 by a standby; the door was just opened to load: PV 700
+    s = FiringSchedule([seg(300, 760), seg(60, 800, 120)], catchup_band_c=None)
+    s.start(0.0, 700.0, from_c=790.0)
+    assert s.state.index == 1 and s.sp_c == 790.0  # 760 is below the held 790: sought past
+    assert s.advance(60.0, 700.0) == pytest.approx(791.0)  # 60 °C/h from 790, no dip
+
+
 def test_seek_start_keeps_a_segment_with_a_hold() -> None:
     s = FiringSchedule([seg(100, 200, 600), seg(300, 790)])
     s.start(0.0, 400.0)

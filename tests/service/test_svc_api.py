@@ -69,7 +69,10 @@ async def test_pause_resume_skip_extend_abort(tmp_path: Path) -> None:
         run = (await client.request("start", job="long", kiln="k1", lot="L2"))["run"]
         await next_event(client, kind("sample"))
         await client.request("pause")
-        assert (await client.request("status"))["runs"][0]["state"] == "paused"
+        (view,) = (await client.request("status"))["runs"]
+        assert view["state"] == "paused"
+        # 780 °C at 100 °C/h plus a 1 h hold: about 8.8 h to go
+        assert view["time_left_s"] == pytest.approx(8.8 * 3600, rel=0.05)
         assert h.engine.runs[run].ctx.paused
         await client.request("resume", run=run)
         assert (await client.request("status"))["runs"][0]["state"] == "running"

@@ -1,0 +1,252 @@
+"""`kilnctl demo [--headless]`: the simulated plant, a service and the TUI, together.
+
+Starts `kilnctl sim --speed 60` and `kilnctl serve --speed 60` as child processes on a
+private socket (the plant config is kilnctl.example.toml with the simulators' URLs), starts
+the main job for lot DEMO-<date> with prompts answered automatically after a short pause,
+and opens the TUI on it. With --headless, or when stdout is not a terminal, it prints the
+event lines instead and exits when the job ends. Either way the children are stopped on
+the way out, so no process is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from kilnctl.cli.event_lines import EventLines
+from kilnctl.cli.main import UserError
+from kilnctl.plant import EXAMPLE_PLANT
+from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
+from kilnctl.service.protocol import DROPPED
+
+DEMO_JOB = "job-3-layer-enamel-nickel-gold"
+SPEED = 60.0
+ANSWER_AFTER_S = 3.0
+"""Wall seconds a prompt stays on screen before the demo answers it."""
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+_TABLE = re.compile(r"^\s*\[devices\.([A-Za-z0-9_-]+)\]\s*(#.*)?$")
+_URL = re.compile(r"^(\s*url\s*=\s*)\"[^\"]*\"(.*)$")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the demo subcommand."""
+    p = subparsers.add_parser(
+        "demo",
+        help="simulated plant + service + TUI running the main job (a first look)",
+        description=f"Run {DEMO_JOB} on the simulated plant at x{SPEED:g} speed, prompts "
+        "answered automatically; q quits and stops everything.",
+    )
+    p.add_argument("--headless", action="store_true", help="print event lines, no TUI")
+    p.add_argument("--job", default=DEMO_JOB, help=f"job to run (default {DEMO_JOB})")
+    p.set_defaults(func=cmd_demo)
+
+
+def plant_with_urls(text: str, urls: dict[str, str]) -> str:
+    """The plant config `text` with each [devices.NAME] url replaced by urls[NAME]."""
+    out, device = [], None
+    for line in text.splitlines():
+        if line.lstrip().startswith("["):
+            match = _TABLE.match(line)
+            device = match.group(1) if match else None
+        url = _URL.match(line)
+        if device is not None and url is not None and device in urls:
+            line = f"{url.group(1)}{json.dumps(urls[device])}{url.group(2)}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+KILNCTL_MAIN = "import sys; from kilnctl.cli.main import main; sys.exit(main(sys.argv[1:]))"
+"""Runs the CLI in a child. Not `-m kilnctl.cli.main`: that makes the module __main__, and
+its UserError a different class from the one the commands raise (a traceback, exit 1)."""
+
+
+def kilnctl_argv(*args: str) -> list[str]:
+    """The argv that runs `kilnctl ARGS...` with this interpreter."""
+    return [sys.executable, "-c", KILNCTL_MAIN, *args]
+
+
+class _Children:
+    """The demo's child processes; stop() ends each (SIGTERM, then SIGKILL) and waits."""
+
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, asyncio.subprocess.Process]] = []
+
+    async def spawn(self, name: str, argv: list[str], log: IO[bytes]) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
+        )
+        self.procs.append((name, proc))
+        return proc
+
+    async def stop(self) -> None:
+        for _, proc in reversed(self.procs):  # the service first: it puts devices safe
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    async with asyncio.timeout(STOP_TIMEOUT_S):
+                        await proc.wait()
+                except TimeoutError:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+
+
+async def _wait_for_urls(path: Path, sim: asyncio.subprocess.Process, log: Path) -> dict[str, str]:
+    async with asyncio.timeout(START_TIMEOUT_S):
+        while not path.is_file():
+            if sim.returncode is not None:
+                raise UserError(f"the simulators did not start: see {log}")
+            await asyncio.sleep(0.1)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {name: str(d["url"]) for name, d in doc["devices"].items()}
+
+
+async def _connect(socket: Path, serve: asyncio.subprocess.Process, log: Path) -> ServiceClient:
+    async with asyncio.timeout(START_TIMEOUT_S):
+        while True:
+            if serve.returncode is not None:
+                raise UserError(f"the service did not start: {_tail(log)}")
+            with contextlib.suppress(ServiceUnavailable):
+                return await ServiceClient.connect(socket, timeout_s=1.0)
+            await asyncio.sleep(0.1)
+
+
+def _tail(log: Path) -> str:
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return lines[-1] if lines else f"see {log}"
+
+
+async def _answer_later(client: ServiceClient, event: dict[str, Any]) -> None:
+    await asyncio.sleep(ANSWER_AFTER_S)
+    choice = (event.get("choices") or ["ok"])[0]
+    print(f"demo: answering {choice!r} to {event['text']!r} automatically", flush=True)
+    with contextlib.suppress(RequestFailed, ServiceUnavailable):  # answered or gone
+        await client.request(
+            "answer", run=event["run_id"], prompt=event["prompt_id"], answer=choice, who="demo"
+        )
+
+
+async def _headless(client: ServiceClient, run_id: str) -> int:
+    """Print events until the run ends; answer prompts after a pause."""
+    tasks: set[asyncio.Task[None]] = set()
+    lines = EventLines()
+    last_progress = 0.0
+    outcome = "unknown"
+    try:
+        async for event in client.events():
+            if event.get("kind") == DROPPED:
+                print(f"(display fell behind: {event.get('count')} events skipped)", flush=True)
+                continue
+            if event.get("run_id") != run_id:
+                continue
+            if event.get("kind") == "sample" and event["t"] - last_progress >= 600:
+                last_progress = event["t"]  # one progress line per 10 simulated minutes
+                values = ", ".join(f"{k}={v:.2f}" for k, v in event["values"].items())
+                print(f"  {event['source']}: {values}", flush=True)
+            line = lines.line(event)
+            if line:
+                print(line, flush=True)
+            if event.get("kind") == "prompt":
+                task = asyncio.get_running_loop().create_task(_answer_later(client, event))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            if event.get("kind") == "run_finished":
+                outcome = str(event.get("outcome"))
+                break
+    finally:
+        for task in tasks:
+            task.cancel()
+    print(f"demo: the job ended {outcome}", flush=True)
+    return 0 if outcome == "completed" else 1
+
+
+async def _demo(args: argparse.Namespace, headless: bool, workdir: Path) -> int:
+    main = asyncio.current_task()
+    assert main is not None
+    # SIGTERM ends the demo like q does: the finally below stops the children
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+    children = _Children()
+    sim_log, serve_log = workdir / "sim.log", workdir / "serve.log"
+    socket, urls_file = workdir / "kilnctl.sock", workdir / "urls.json"
+    with sim_log.open("wb") as sim_out, serve_log.open("wb") as serve_out:
+        try:
+            sim = await children.spawn(
+                "sim",
+                kilnctl_argv("sim", "--speed", f"{SPEED:g}", "--urls", str(urls_file)),
+                sim_out,
+            )
+            urls = await _wait_for_urls(urls_file, sim, sim_log)
+            plant = workdir / "kilnctl.toml"
+            plant.write_text(
+                plant_with_urls(EXAMPLE_PLANT.read_text(encoding="utf-8"), urls), encoding="utf-8"
+            )
+            serve = await children.spawn(
+                "serve",
+                kilnctl_argv(
+                    "--config",
+                    str(plant),
+                    "serve",
+                    "--socket",
+                    str(socket),
+                    "--speed",
+                    f"{SPEED:g}",
+                    "--journal",
+                    str(workdir / "journal.sqlite"),
+                ),
+                serve_out,
+            )
+            client = await _connect(socket, serve, serve_log)
+            try:
+                await client.request("subscribe")
+                lot = f"DEMO-{time.strftime('%Y%m%d')}"
+                try:
+                    run_id = (await client.request("start", job=args.job, lot=lot, who="demo"))[
+                        "run"
+                    ]
+                except RequestFailed as exc:
+                    raise UserError(f"the demo job did not start: {exc}") from None
+                print(f"demo: {args.job} started as {run_id} for lot {lot}", flush=True)
+                if headless:
+                    return await _headless(client, run_id)
+            finally:
+                await client.close()
+            from kilnctl.tui.app import KilnApp
+
+            app = KilnApp(
+                socket,
+                auto_answer_s=ANSWER_AFTER_S,
+                subtitle=f"demo x{SPEED:g}: prompts are answered automatically",
+            )
+            await app.run_async()
+            return app.return_code or 0
+        except TimeoutError:
+            raise UserError(
+                f"the demo did not come up in {START_TIMEOUT_S:g} s: see {workdir}"
+            ) from None
+        finally:
+            await children.stop()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    headless = bool(args.headless) or not sys.stdout.isatty()
+    workdir = Path(tempfile.mkdtemp(prefix="kilnctl-demo-"))
+    # on a failure the logs stay in workdir for the user to read (the error names it)
+    try:
+        code = asyncio.run(_demo(args, headless, workdir))
+    except asyncio.CancelledError:  # SIGTERM: the children were stopped on the way out
+        code = 143
+    shutil.rmtree(workdir, ignore_errors=True)
+    return code

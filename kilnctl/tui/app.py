@@ -1,0 +1,349 @@
+"""The kilnctl TUI: attaches to a running service over its socket.
+
+An async worker (not a thread) reads the socket and posts messages; the handlers update
+the run views (the same RunView code the service uses) and then the widgets. A lost
+connection shows "disconnected, retrying" and the worker reconnects. Quitting detaches:
+the runs go on in the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
+from kilnctl.service.runview import RunView
+from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog, StartDialog
+from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
+from kilnctl.tui.widgets import AlarmList, KilnChart, RunPanel
+
+EXTEND_S = 60.0
+"""What one press of the extend key adds to the current hold."""
+
+_ALARM_KINDS = frozenset({"alarm_raised", "alarm_ack", "alarm_cleared"})
+
+
+class KilnApp(App[None]):
+    """Live runs, chart, alarms; operator commands by key."""
+
+    CSS_PATH = "kilnctl.tcss"
+    TITLE = "kilnctl"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "start", "Start"),
+        Binding("p", "pause", "Pause"),
+        Binding("r", "resume", "Resume"),
+        Binding("k", "skip", "Skip seg"),
+        Binding("e", "extend", "+1 min"),
+        Binding("a", "abort", "Abort"),
+        Binding("c", "ack", "Ack alarm"),
+        Binding("q", "quit", "Detach"),
+    ]
+
+    def __init__(
+        self,
+        socket_path: str | Path,
+        *,
+        retry_s: float = 1.0,
+        status_every_s: float = 5.0,
+        auto_answer_s: float | None = None,
+        subtitle: str = "",
+    ) -> None:
+        super().__init__()
+        self.socket_path = Path(socket_path)
+        self.retry_s = retry_s
+        self.status_every_s = status_every_s
+        self.auto_answer_s = auto_answer_s
+        self.sub_title = subtitle or str(self.socket_path)
+        self.client: ServiceClient | None = None
+        self.runs: dict[str, RunView] = {}
+        self.status: dict[str, Any] = {}
+        self.connected = False
+        self._panels: dict[str, RunPanel] = {}
+        self._prompt_dialog: PromptDialog | None = None
+        self._deferred_prompts: set[tuple[str, str]] = set()
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        # kept as attributes: App.query_one looks at the top screen, which may be a dialog
+        self.status_bar = Static("connecting...", id="status", markup=False)
+        self.runs_box = VerticalScroll(id="runs")
+        self.no_runs = Static("no active runs", id="no-runs")
+        self.chart = KilnChart(id="chart")
+        self.alarm_list = AlarmList(id="alarms")
+        yield Header()
+        yield self.status_bar
+        with Vertical(id="body"):
+            with self.runs_box:
+                yield self.no_runs
+            with Horizontal(id="lower"):
+                yield self.chart
+                yield self.alarm_list
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.alarm_list.show([])
+        self.run_worker(self._link(), name="service-link", group="link", exclusive=True)
+        self.set_interval(self.status_every_s, self._poll_status)
+
+    # ------------------------------------------------------------------ the link
+
+    async def _link(self) -> None:
+        """Connect, subscribe, forward events as messages; on loss, retry forever."""
+        while True:
+            try:
+                client = await ServiceClient.connect(self.socket_path, timeout_s=2.0)
+            except ServiceUnavailable as exc:
+                self.post_message(Disconnected(str(exc)))
+                await asyncio.sleep(self.retry_s)
+                continue
+            try:
+                status = await client.request("subscribe")
+                self.client = client
+                self.post_message(Connected(status))
+                async for event in client.events():
+                    self.post_message(ServiceEvent(event))
+                reason = "connection lost"
+            except (ServiceUnavailable, RequestFailed) as exc:
+                reason = str(exc)
+            finally:
+                self.client = None
+                await client.close()
+            self.post_message(Disconnected(reason))
+            await asyncio.sleep(self.retry_s)
+
+    async def _poll_status(self) -> None:
+        """Refresh what events do not carry (time left) from a "status" snapshot."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            status = await client.request("status")
+        except (ServiceUnavailable, RequestFailed):
+            return  # the link worker notices a lost connection and says so
+        for run in status.get("runs", []):
+            view = self.runs.get(run["run_id"])
+            if view is not None and view.time_left_s != run.get("time_left_s"):
+                view.time_left_s = run.get("time_left_s")
+                self._redraw_run(view)
+
+    @on(Connected)
+    def _connected(self, message: Connected) -> None:
+        self.connected = True
+        self.status = message.status
+        self.runs = {r["run_id"]: RunView.from_dict(r) for r in message.status.get("runs", [])}
+        self.chart.reset()
+        for view in self.runs.values():
+            for source, values in view.samples.items():
+                self._chart(source, values, values.get("t", 0.0))
+        self._redraw_runs()
+        self._redraw_alarms()
+        self._redraw_status()
+        self._next_prompt()
+
+    @on(Disconnected)
+    def _disconnected(self, message: Disconnected) -> None:
+        self.connected = False
+        self.status = {"reason": message.reason}
+        self._redraw_status()
+
+    @on(ServiceEvent)
+    def _event(self, message: ServiceEvent) -> None:
+        event = message.event
+        kind = event.get("kind")
+        if kind == "dropped":
+            self.notify(f"display fell behind: {event.get('count')} events skipped")
+            return
+        run_id = event.get("run_id")
+        if not isinstance(run_id, str):
+            return
+        view = self.runs.get(run_id)
+        if view is None:
+            view = self.runs[run_id] = RunView(run_id)
+        view.apply(event)
+        if kind == "sample":
+            self._chart(event["source"], event["values"], event["t"])
+        if view.outcome is not None:
+            del self.runs[run_id]
+            self.notify(f"{view.job} ({run_id}) {view.outcome} {view.reason}".strip())
+            self._redraw_runs()
+            self._redraw_alarms()
+            self._redraw_status()
+            self._close_prompt_if(lambda d: d.run_id == run_id)
+            return
+        self._redraw_run(view)
+        if kind in _ALARM_KINDS:
+            self._redraw_alarms()
+        elif kind == "prompt":
+            self._next_prompt()
+        elif kind == "prompt_answer":
+            self._close_prompt_if(lambda d: d.prompt_id == event["prompt_id"])
+        elif kind == "run_started":
+            self._redraw_status()
+
+    # ------------------------------------------------------------------ drawing
+
+    def _chart(self, source: str, values: dict[str, Any], t: float) -> None:
+        if "pv_c" in values and "sp_c" in values:
+            self.chart.add(source, t, values["pv_c"], values["sp_c"])
+
+    def _redraw_status(self) -> None:
+        bar = self.status_bar
+        bar.set_class(not self.connected, "disconnected")
+        if not self.connected:
+            bar.update(f"disconnected, retrying: {self.status.get('reason', '')}")
+            return
+        plant = self.status.get("plant") or "plant"
+        telemetry = self.status.get("telemetry") or "journal only"
+        bar.update(f"connected | {plant} | {len(self.runs)} active run(s) | telemetry: {telemetry}")
+
+    def _redraw_run(self, view: RunView) -> None:
+        panel = self._panels.get(view.run_id)
+        if panel is None:
+            self._redraw_runs()
+        else:
+            panel.show(view)
+
+    def _redraw_runs(self) -> None:
+        for run_id in [r for r in self._panels if r not in self.runs]:
+            self._panels.pop(run_id).remove()
+        for run_id, view in self.runs.items():
+            panel = self._panels.get(run_id)
+            if panel is None:
+                # mounting completes later: remember the panel now so it is mounted once
+                self._panels[run_id] = RunPanel(view)
+                self.runs_box.mount(self._panels[run_id])
+            else:
+                panel.show(view)
+        self.no_runs.display = not self.runs
+
+    def _redraw_alarms(self) -> None:
+        alarms = [a for v in self.runs.values() for a in v.alarms.values()]
+        self.alarm_list.show(alarms)
+
+    # ------------------------------------------------------------------ prompts
+
+    def _next_prompt(self) -> None:
+        """Show the oldest open prompt not shown yet (one dialog at a time)."""
+        if self._prompt_dialog is not None:
+            return
+        for view in self.runs.values():
+            for prompt in view.prompts.values():
+                key = (view.run_id, prompt["prompt_id"])
+                if key not in self._deferred_prompts:
+                    self._show_prompt(prompt)
+                    return
+
+    def _show_prompt(self, prompt: dict[str, Any]) -> None:
+        dialog = PromptDialog(prompt, self.auto_answer_s)
+        self._prompt_dialog = dialog
+
+        async def answered(answer: str | None) -> None:
+            self._prompt_dialog = None
+            if answer:
+                await self._send(
+                    "answer", run=dialog.run_id, prompt=dialog.prompt_id, answer=answer, who="tui"
+                )
+            else:
+                self._deferred_prompts.add((dialog.run_id, dialog.prompt_id))
+            self._next_prompt()
+
+        self.push_screen(dialog, answered)
+
+    def _close_prompt_if(self, match: Any) -> None:
+        """Dismiss the prompt dialog if it matches (answered elsewhere, run ended)."""
+        dialog = self._prompt_dialog
+        if dialog is not None and match(dialog):
+            self._deferred_prompts.add((dialog.run_id, dialog.prompt_id))
+            dialog.dismiss("")
+
+    # ------------------------------------------------------------------ commands
+
+    def selected_run(self) -> str | None:
+        """The focused run panel's run, else the first active run."""
+        focused = self.focused
+        if isinstance(focused, RunPanel) and focused.run_id in self.runs:
+            return focused.run_id
+        return next(iter(self.runs), None)
+
+    async def _send(self, op: str, **args: Any) -> dict[str, Any] | None:
+        client = self.client
+        if client is None:
+            self.notify("not connected to the service", severity="error")
+            return None
+        try:
+            return await client.request(op, **args)
+        except (RequestFailed, ServiceUnavailable) as exc:
+            self.notify(str(exc), severity="error")
+            return None
+
+    async def _run_command(self, op: str, **args: Any) -> None:
+        run = self.selected_run()
+        if run is None:
+            self.notify("no active run", severity="warning")
+            return
+        if await self._send(op, run=run, who="tui", **args) is not None:
+            self.notify(f"{op}: {run}")
+
+    async def action_pause(self) -> None:
+        await self._run_command("pause")
+
+    async def action_resume(self) -> None:
+        await self._run_command("resume")
+
+    async def action_skip(self) -> None:
+        await self._run_command("skip")
+
+    async def action_extend(self) -> None:
+        await self._run_command("extend", seconds=EXTEND_S)
+
+    def action_abort(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            self.notify("no active run", severity="warning")
+            return
+
+        async def confirmed(yes: bool | None) -> None:
+            if yes:
+                await self._send("abort", run=run, who="tui", reason="aborted from the TUI")
+
+        self.push_screen(ConfirmDialog(f"Abort run {run}? Devices go safe."), confirmed)
+
+    async def action_ack(self) -> None:
+        alarm_id = self.alarm_list.highlighted_alarm
+        alarms = {a["alarm_id"]: a for v in self.runs.values() for a in v.alarms.values()}
+        if alarm_id is None or alarms.get(alarm_id, {}).get("acked"):
+            alarm_id = next((i for i, a in alarms.items() if not a.get("acked")), None)
+        if alarm_id is None:
+            self.notify("no alarm to acknowledge")
+            return
+        await self._send("ack", run=alarms[alarm_id]["run_id"], alarm=alarm_id, who="tui")
+
+    async def action_start(self) -> None:
+        reply = await self._send("recipes")
+        if reply is None:
+            return
+
+        async def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is not None:
+                job, lot = choice
+                started = await self._send("start", job=job, lot=lot, who="tui")
+                if started is not None:
+                    self.notify(f"started {job} for lot {lot}: {started['run']}")
+
+        self.push_screen(StartDialog(reply["recipes"]), chosen)
+
+    async def action_quit(self) -> None:
+        """Detach: the service and its runs go on."""
+        if self.client is not None:
+            with contextlib.suppress(ServiceUnavailable):
+                await self.client.close()
+        self.exit()

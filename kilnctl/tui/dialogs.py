@@ -1,0 +1,124 @@
+"""Modal dialogs: an operator prompt, starting a job, confirming an abort."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+
+class PromptDialog(ModalScreen[str]):
+    """An operator prompt from a run; dismissed with the chosen answer. With
+    `auto_answer_s` (the demo) it answers the first choice by itself after that delay."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "later", "Later")]
+
+    def __init__(self, prompt: dict[str, Any], auto_answer_s: float | None = None) -> None:
+        super().__init__(classes="dialog")
+        self.prompt = prompt
+        self.prompt_id: str = prompt["prompt_id"]
+        self.run_id: str = prompt["run_id"]
+        self.auto_answer_s = auto_answer_s
+
+    def compose(self) -> ComposeResult:
+        choices = list(self.prompt.get("choices") or ("ok", "abort"))
+        with Vertical(id="prompt-box", classes="box"):
+            yield Label("Operator prompt", classes="title")
+            yield Label(self.prompt["text"], id="prompt-text", markup=False)
+            if self.auto_answer_s is not None:
+                yield Label(
+                    f"demo: answering {choices[0]!r} by itself in {self.auto_answer_s:g} s",
+                    id="prompt-auto",
+                )
+            with Horizontal(classes="buttons"):
+                for i, choice in enumerate(choices):
+                    yield Button(
+                        choice,
+                        id=f"choice-{i}",
+                        variant="error" if choice == "abort" else "primary",
+                        name=choice,
+                    )
+
+    def on_mount(self) -> None:
+        if self.auto_answer_s is not None:
+            self.set_timer(self.auto_answer_s, self._auto_answer)
+
+    def _auto_answer(self) -> None:
+        # not awaited: a screen may not await its own dismissal from its handlers
+        self.dismiss((self.prompt.get("choices") or ["ok"])[0])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.name or "ok")
+
+    def action_later(self) -> None:
+        """Close without answering (the prompt stays open in the run)."""
+        self.dismiss("")
+
+
+class StartDialog(ModalScreen[tuple[str, str] | None]):
+    """Choose a job and a lot id; dismissed with (job, lot) or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
+
+    def __init__(self, recipes: list[dict[str, Any]]) -> None:
+        super().__init__(classes="dialog")
+        self.recipes = recipes
+
+    def compose(self) -> ComposeResult:
+        jobs = [r["name"] for r in self.recipes if r.get("kind") == "job"]
+        with Vertical(id="start-box", classes="box"):
+            yield Label("Start a job", classes="title")
+            yield Select([(name, name) for name in jobs], prompt="job", id="start-job")
+            yield Input(placeholder="lot id", id="start-lot")
+            yield Label("", id="start-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Start", id="start-ok", variant="primary")
+                yield Button("Cancel", id="start-cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start-cancel":
+            self.dismiss(None)
+            return
+        job = self.query_one("#start-job", Select).value
+        lot = self.query_one("#start-lot", Input).value.strip()
+        if not isinstance(job, str) or not lot:
+            self.query_one("#start-error", Label).update("choose a job and give a lot id")
+            return
+        self.dismiss((job, lot))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Yes/no question; dismissed with True for yes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        ("escape", "no", "No"),
+        ("y", "yes", "Yes"),
+        ("n", "no", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__(classes="dialog")
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="box"):
+            yield Label(self.question, id="confirm-text", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", id="confirm-yes", variant="error")
+                yield Button("No (n)", id="confirm-no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)

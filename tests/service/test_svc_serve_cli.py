@@ -1,0 +1,148 @@
+"""`kilnctl serve` as a process against the simulated plant over real wires: clients
+attach, a job runs, SIGTERM puts the kiln safe and exits 0 without a traceback; a
+restarted service resumes the unfinished run from the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from drivers.registry import open_device
+from kilnctl.cli.cmd_demo import kilnctl_argv, plant_with_urls
+from kilnctl.service.client import ServiceClient, ServiceUnavailable
+from simulators.plant import Plant as SimPlant
+from simulators.plant_config import load_plant_config
+
+PROFILE = """
+name = "svc-bake"
+kind = "firing"
+max_temp = "300 C"
+[[segments]]
+rate = "max"
+target = "150 C"
+hold = "2 h"
+"""
+PLANT = """
+sample_period = "1 s"
+[devices.kiln2]
+driver = "omron_e5cc"
+url = "placeholder"
+[kilns.kiln2]
+controller = "kiln2"
+max_temp = "1000 C"
+"""
+
+
+@asynccontextmanager
+async def simulated_plant(tmp: Path) -> AsyncIterator[str]:
+    """The simulated plant at x60; tmp holds kilnctl.toml (its URL) and profiles/."""
+    sim = SimPlant(load_plant_config(), speed=60.0, seed=5)
+    await sim.start()
+    try:
+        url = sim.devices["kiln2"].url
+        (tmp / "profiles").mkdir()
+        (tmp / "profiles" / "svc-bake.toml").write_text(PROFILE)
+        (tmp / "kilnctl.toml").write_text(plant_with_urls(PLANT, {"kiln2": url}))
+        yield url
+    finally:
+        await sim.close()
+
+
+async def serve(tmp: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *kilnctl_argv("serve", "--socket", str(tmp / "s.sock"),
+        "--speed", "60", "--journal", str(tmp / "journal.sqlite")),
+        cwd=tmp, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "error"},
+    )  # fmt: skip
+
+
+async def attach(tmp: Path, proc: asyncio.subprocess.Process) -> ServiceClient:
+    async with asyncio.timeout(20):
+        while True:
+            assert proc.returncode is None, "the service died"
+            try:
+                return await ServiceClient.connect(tmp / "s.sock", timeout_s=1)
+            except ServiceUnavailable:
+                await asyncio.sleep(0.05)  # polling for the child to bind; no time passes
+
+
+async def first(client: ServiceClient, kind: str) -> dict[str, Any]:
+    async with asyncio.timeout(20):
+        async for event in client.events():
+            if event["kind"] == kind:
+                return event
+    raise AssertionError(f"no {kind} event")
+
+
+async def output_pct(url: str) -> float:
+    kiln = open_device("kiln2", "omron_e5cc", url)
+    try:
+        return float((await kiln.read()).output_pct)  # type: ignore[union-attr]
+    finally:
+        await kiln.close()
+
+
+async def test_sigterm_leaves_the_kiln_safe_and_exits_0(tmp_path: Path) -> None:
+    async with simulated_plant(tmp_path) as url:
+        proc = await serve(tmp_path)
+        try:
+            client = await attach(tmp_path, proc)
+            await client.request("subscribe")
+            run = (await client.request("start", job="svc-bake", kiln="kiln2", lot="S1"))["run"]
+            await first(client, "sample")
+            await client.close()  # detach: the run goes on
+            client = await attach(tmp_path, proc)
+            (view,) = (await client.request("status"))["runs"]
+            assert view["run_id"] == run
+            await client.close()
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                _, stderr = await proc.communicate()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        assert proc.returncode == 0, stderr.decode()
+        assert b"Traceback" not in stderr
+        assert not (tmp_path / "s.sock").exists()
+        assert await output_pct(url) == 0.0
+
+
+async def test_restarted_service_resumes_the_unfinished_run(tmp_path: Path) -> None:
+    async with simulated_plant(tmp_path):
+        proc = await serve(tmp_path)
+        try:
+            client = await attach(tmp_path, proc)
+            await client.request("subscribe")
+            run = (await client.request("start", job="svc-bake", kiln="kiln2", lot="S2"))["run"]
+            await first(client, "sample")
+            await client.close()
+            proc.kill()  # a crash: the run stays unfinished in the journal
+            await proc.wait()
+            proc = await serve(tmp_path)
+            client = await attach(tmp_path, proc)
+            # the engine decides: continue, or stop safely and say why (here the scaled
+            # clock of the new process starts behind the old one's accelerated wall time)
+            (record,) = (await client.request("runs"))["runs"]
+            assert record["run_id"] == run
+            active = [r["run_id"] for r in (await client.request("status"))["runs"]]
+            if record["outcome"] is None:
+                assert active == [run]
+                await client.request("abort", run=run)
+            else:
+                assert record["outcome"] == "stopped" and active == []
+            await client.close()
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                await proc.communicate()
+            assert proc.returncode == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
