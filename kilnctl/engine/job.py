@@ -156,7 +156,7 @@ class JobRun:
                 kiln,
                 step.recipe,
                 material_max_c=self.material_max_c,
-                keep_hot=self._fires_next(index, kiln.name),
+                keep_hot=self._keeps_hot(index, kiln.name),
                 take_over=take_over,
             )
             details = await run.run(resume=partial)
@@ -183,11 +183,21 @@ class JobRun:
             return ", ".join(sorted({s.tank for s in step.recipe.steps if s.tank is not None}))
         return ""
 
-    def _fires_next(self, index: int, kiln: str) -> bool:
-        """Is the next step after `index` that is not an operator prompt a firing on `kiln`?"""
+    def _keeps_hot(self, index: int, kiln: str) -> bool:
+        """Hold `kiln` hot after the firing of step `index`? Only when the next step that
+        is not an operator prompt fires on the same kiln, under a max temperature that
+        allows this firing's final target (a cooler profile next must not start tripped)."""
+        done = self.plan[index].recipe
         for later in self.plan[index + 1 :]:
-            if later.kind != "prompt":
-                return later.kind == "firing" and self.kilns(later.kiln).name == kiln
+            if later.kind == "prompt":
+                continue
+            return (
+                later.kind == "firing"
+                and isinstance(later.recipe, FiringProfile)
+                and isinstance(done, FiringProfile)
+                and self.kilns(later.kiln).name == kiln
+                and done.segments[-1].target_c <= later.recipe.max_temp_c
+            )
         return False
 
     async def _hold(self, standby: KilnStandby, resume: dict[str, Any] | None = None) -> None:

@@ -6,7 +6,14 @@ A standby is a FiringRun of a one-segment hold, so it runs the same control loop
 interlocks, alarms, samples and checkpoints as a firing, beside the job's prompts. The
 next firing on the kiln takes it over with no setpoint dip (`hand_over`); anything else
 ends it with the kiln safe (`close`). A standby that fails (an alarm's safe action, comms
-lost, an abort) aborts the job with the same reason; its kiln is safe by then.
+lost, an abort) aborts the job with the same reason; its kiln is safe by then. Skip ends a
+standby (heat off); extend lengthens its time limit; pause freezes it like a firing.
+
+Resume: a checkpoint taken during a standby carries its schedule (the checkpoint's
+"standby" part). A resumed job holds the kiln at the standby target again under the same
+rules as a firing (outage at most settings.resume_max_outage_s, PV within
+settings.resume_band_c of the target), then asks the pending prompt again; otherwise the
+run stops with the kiln safe and says why.
 """
 
 from __future__ import annotations
@@ -92,7 +99,13 @@ class KilnStandby:
         self.firing.keep_hot = True
         self.firing.stop()
         self.ctx.standby_state_fn = None
-        await task  # re-raises a failure
+        try:
+            await task  # re-raises a failure
+        except asyncio.CancelledError:
+            if not task.done():  # the job is being cancelled: nobody will take over
+                self.firing.keep_hot = False
+                task.cancel()
+            raise
         if not live:
             return None
         handed = self.firing.hand_over()

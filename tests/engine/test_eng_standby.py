@@ -28,12 +28,14 @@ from kilnctl.engine.messages import (
     PromptRaised,
     RunFinished,
     Sample,
+    SkipSegment,
     StartJob,
     StateChanged,
     StepFinished,
     StepStarted,
 )
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.engine.standby import STANDBY_MAX_S
 from kilnctl.journal import Journal
 from kilnctl.recipes.loader import RecipeLibrary
 from kilnctl.recipes.models import Job
@@ -234,6 +236,17 @@ async def test_without_a_firing_next_on_that_kiln_it_goes_safe_at_once() -> None
     assert not [e for e in events if isinstance(e, StateChanged) and e.state == "standby"]
 
 
+async def test_no_standby_before_a_firing_whose_max_temperature_is_below_it() -> None:
+    bake = {"kind": "firing", "ref": "soft-enamel-bake", "kiln": "k1", "prompt_before": "load"}
+    job = Job.model_validate({"name": "hot-then-cool", "lot": LOT, "steps": [PREHEAT, bake]})
+    shop = Shop()
+    _, events = await shop.run(job, {})
+    wall0 = shop.clock.wall_time() - shop.clock.now()
+    preheat_done = at(events, StepFinished, label="preheat") - wall0
+    assert min(shop.kilns["ctl1"].safe_at) == pytest.approx(preheat_done, abs=1.0)
+    assert not [e for e in events if isinstance(e, StateChanged) and e.state == "standby"]
+
+
 async def test_standby_spans_operator_prompt_steps_until_the_next_firing() -> None:
     pack = {"kind": "prompt", "label": "pack colours", "text": "pack the colour coat"}
     job = Job.model_validate({"name": "with-packing", "lot": LOT, "steps": [PREHEAT, pack, COAT]})
@@ -247,6 +260,38 @@ async def test_standby_spans_operator_prompt_steps_until_the_next_firing() -> No
     packing = at(events, PromptRaised, text="pack the colour coat")
     held = [s for s in kiln_samples(events) if packing <= s.t <= packing + TEN_MIN]
     assert min(s.values["pv_c"] for s in held) >= 787.0
+
+
+async def test_skip_ends_the_standby_with_heat_off_and_the_job_goes_on() -> None:
+    shop = Shop()
+
+    async def skip_then_load(eng: Engine, run_id: str, prompt: PromptRaised) -> None:
+        await shop.clock.sleep(60)
+        await eng.submit(SkipSegment(run_id, who="test"))
+        await answer_after(TEN_MIN, shop.clock)(eng, run_id, prompt)
+
+    _, events = await shop.run(TWO_FIRINGS, {"load the tray": skip_then_load})
+    assert isinstance(events[-1], RunFinished) and events[-1].outcome == "completed"
+    states = [(e.state, e.reason) for e in events if isinstance(e, StateChanged)]
+    assert states == [
+        ("standby", "held at 790 °C for the next firing"),
+        ("off", "standby ended: heat off"),
+    ]
+    wall0 = shop.clock.wall_time() - shop.clock.now()
+    skipped = at(events, PromptRaised, text="load the tray") + 60 - wall0
+    assert min(shop.kilns["ctl1"].safe_at) == pytest.approx(skipped, abs=1.5)
+
+
+async def test_a_standby_nobody_ends_goes_safe_after_its_time_limit() -> None:
+    shop = Shop()
+    late = STANDBY_MAX_S + TEN_MIN
+    _, events = await shop.run(TWO_FIRINGS, {"load the tray": answer_after(late, shop.clock)})
+    assert isinstance(events[-1], RunFinished) and events[-1].outcome == "completed"
+    wall0 = shop.clock.wall_time() - shop.clock.now()
+    held = at(events, StateChanged, state="standby") - wall0
+    ended = at(events, StateChanged, state="off") - wall0
+    assert ended - held == pytest.approx(STANDBY_MAX_S, abs=2.0)
+    assert min(shop.kilns["ctl1"].safe_at) == pytest.approx(ended, abs=1.0)
 
 
 async def test_abort_during_standby_leaves_the_kiln_safe() -> None:
