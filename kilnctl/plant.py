@@ -168,7 +168,7 @@ def resolve_plant(config: str | Path | None = None) -> tuple[Plant, RunningSim |
     the running simulator plant, if there is one, whose URLs and speed are returned too."""
     path = find_plant(config)
     plant = load_plant(path)
-    sim = running_sim() if path == EXAMPLE_PLANT else None
+    sim = running_sim() if path.resolve() == EXAMPLE_PLANT else None
     if sim is not None:
         plant = plant.with_urls(sim.urls)
     return plant, sim

@@ -14,9 +14,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+SIM_URLS_ENV = "KILNCTL_SIM_URLS"
+
 
 def sim_urls_path() -> Path:
-    """Where `kilnctl sim` writes its URLs file unless told otherwise (one per user)."""
+    """Where `kilnctl sim` writes its URLs file unless told otherwise (one per user;
+    $KILNCTL_SIM_URLS names another, as the demo does for its private simulators)."""
+    override = os.environ.get(SIM_URLS_ENV)
+    if override:
+        return Path(override)
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     base = Path(runtime) if runtime else Path(tempfile.gettempdir())
     return base / f"kilnctl-sim-{os.getuid()}.json"

@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import re
+import os
 import shutil
 import signal
 import sys
@@ -28,6 +27,7 @@ from kilnctl.cli.main import UserError
 from kilnctl.plant import EXAMPLE_PLANT
 from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
 from kilnctl.service.protocol import DROPPED
+from kilnctl.sim_link import SIM_URLS_ENV
 
 DEMO_JOB = "job-3-layer-enamel-nickel-gold"
 SPEED = 60.0
@@ -36,8 +36,6 @@ ANSWER_AFTER_S = 3.0
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
-_TABLE = re.compile(r"^\s*\[devices\.([A-Za-z0-9_-]+)\]\s*(#.*)?$")
-_URL = re.compile(r"^(\s*url\s*=\s*)\"[^\"]*\"(.*)$")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,39 +51,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=cmd_demo)
 
 
-def plant_with_urls(text: str, urls: dict[str, str]) -> str:
-    """The plant config `text` with each [devices.NAME] url replaced by urls[NAME]."""
-    out, device = [], None
-    for line in text.splitlines():
-        if line.lstrip().startswith("["):
-            match = _TABLE.match(line)
-            device = match.group(1) if match else None
-        url = _URL.match(line)
-        if device is not None and url is not None and device in urls:
-            line = f"{url.group(1)}{json.dumps(urls[device])}{url.group(2)}"
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
-KILNCTL_MAIN = "import sys; from kilnctl.cli.main import main; sys.exit(main(sys.argv[1:]))"
-"""Runs the CLI in a child. Not `-m kilnctl.cli.main`: that makes the module __main__, and
-its UserError a different class from the one the commands raise (a traceback, exit 1)."""
-
-
 def kilnctl_argv(*args: str) -> list[str]:
     """The argv that runs `kilnctl ARGS...` with this interpreter."""
-    return [sys.executable, "-c", KILNCTL_MAIN, *args]
+    return [sys.executable, "-m", "kilnctl", *args]
 
 
 class _Children:
     """The demo's child processes; stop() ends each (SIGTERM, then SIGKILL) and waits."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str]) -> None:
         self.procs: list[tuple[str, asyncio.subprocess.Process]] = []
+        self.env = env
 
     async def spawn(self, name: str, argv: list[str], log: IO[bytes]) -> asyncio.subprocess.Process:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, env=self.env
         )
         self.procs.append((name, proc))
         return proc
@@ -104,14 +84,12 @@ class _Children:
                     await proc.wait()
 
 
-async def _wait_for_urls(path: Path, sim: asyncio.subprocess.Process, log: Path) -> dict[str, str]:
+async def _wait_for_urls(path: Path, sim: asyncio.subprocess.Process, log: Path) -> None:
     async with asyncio.timeout(START_TIMEOUT_S):
         while not path.is_file():
             if sim.returncode is not None:
                 raise UserError(f"the simulators did not start: see {log}")
             await asyncio.sleep(0.1)
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    return {name: str(d["url"]) for name, d in doc["devices"].items()}
 
 
 async def _connect(socket: Path, serve: asyncio.subprocess.Process, log: Path) -> ServiceClient:
@@ -178,9 +156,11 @@ async def _demo(args: argparse.Namespace, headless: bool, workdir: Path) -> int:
     assert main is not None
     # SIGTERM ends the demo like q does: the finally below stops the children
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-    children = _Children()
     sim_log, serve_log = workdir / "sim.log", workdir / "serve.log"
     socket, urls_file = workdir / "kilnctl.sock", workdir / "urls.json"
+    # The demo's own simulators: the service finds them through this URLs file, with the
+    # bundled plant config (whose device names are the simulated plant's).
+    children = _Children({**os.environ, SIM_URLS_ENV: str(urls_file)})
     with sim_log.open("wb") as sim_out, serve_log.open("wb") as serve_out:
         try:
             sim = await children.spawn(
@@ -188,16 +168,12 @@ async def _demo(args: argparse.Namespace, headless: bool, workdir: Path) -> int:
                 kilnctl_argv("sim", "--speed", f"{SPEED:g}", "--urls", str(urls_file)),
                 sim_out,
             )
-            urls = await _wait_for_urls(urls_file, sim, sim_log)
-            plant = workdir / "kilnctl.toml"
-            plant.write_text(
-                plant_with_urls(EXAMPLE_PLANT.read_text(encoding="utf-8"), urls), encoding="utf-8"
-            )
+            await _wait_for_urls(urls_file, sim, sim_log)
             serve = await children.spawn(
                 "serve",
                 kilnctl_argv(
                     "--config",
-                    str(plant),
+                    str(EXAMPLE_PLANT),
                     "serve",
                     "--socket",
                     str(socket),

@@ -21,11 +21,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from drivers.errors import ConfigError, DeviceError
 from kilnctl.cli.event_lines import EventLines
 from kilnctl.cli.main import UserError
-from kilnctl.cli.plant_arg import plant_and_sim, plant_for
-from kilnctl.clock import Clock, RealClock, ScaledClock, VirtualClock
+from kilnctl.cli.plant_arg import plant_for
+from kilnctl.cli.plant_devices import (
+    clock_for,
+    close_devices,
+    freeze_startup_objects,
+    live_plant,
+    open_devices,
+)
+from kilnctl.clock import VirtualClock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import (
     Abort,
@@ -83,9 +89,6 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------- loading
 
-
-def _plant(config: str | None) -> Plant:
-    return plant_for(config)
 
 
 def _recipe(ref: str, library: RecipeLibrary) -> Recipe:
@@ -253,7 +256,7 @@ def render_summary(s: dict[str, Any]) -> str:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    plant = _plant(args.config)
+    plant = plant_for(args.config)
     library = RecipeLibrary()
     recipe = _recipe(args.recipe, library)
     lot = None
@@ -276,24 +279,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- run / resume
 
 
-def _open_devices(plant: Plant) -> dict[str, object]:
-    from drivers.registry import open_device
-
-    devices: dict[str, object] = {}
-    try:
-        for name, cfg in plant.devices.items():
-            devices[name] = open_device(name, cfg.driver, cfg.url, **cfg.options)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from exc
-    return devices
 
 
-async def _close_devices(devices: dict[str, object]) -> None:
-    for device in devices.values():
-        try:
-            await device.close()  # type: ignore[attr-defined]
-        except DeviceError as exc:
-            print(f"kilnctl: closing {exc.device}: {exc}", file=sys.stderr)
 
 
 def _progress(sample: Sample) -> str:
@@ -417,18 +404,17 @@ class _Console:
                 task.cancel()
 
 
-def _clock(speed: float | None) -> Clock:
-    return ScaledClock(speed) if speed and speed != 1.0 else RealClock()
 
 
 async def _drive(
     args: argparse.Namespace, plant: Plant, start: StartJob | None, resume_id: str | None
 ) -> int:
     journal = Journal(args.journal or plant.journal_path)
-    devices = _open_devices(plant)
+    devices = open_devices(plant)
     settings = EngineSettings(period_s=plant.sample_period_s)
-    engine = Engine(devices, plant, RecipeLibrary(), journal, _clock(args.speed), settings)
+    engine = Engine(devices, plant, RecipeLibrary(), journal, clock_for(args.speed), settings)
     queue = engine.subscribe(maxsize=10_000)
+    freeze_startup_objects()
     try:
         if start is not None:
             run_id = await engine.submit(start)
@@ -447,21 +433,14 @@ async def _drive(
         raise UserError(str(exc)) from exc
     finally:
         await engine.close()
-        await _close_devices(devices)
+        await close_devices(devices)
         journal.close()
 
 
-def _live_plant(args: argparse.Namespace) -> Plant:
-    """The plant for run/resume; on the bundled simulator plant the clock runs at its speed."""
-    plant, sim = plant_and_sim(args.config)
-    if sim is not None and args.speed is None:
-        args.speed = sim.speed
-        print(f"kilnctl: on the running simulator plant, clock at {sim.speed:g}x", file=sys.stderr)
-    return plant
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    plant = _live_plant(args)
+    plant = live_plant(args)
     recipe = _recipe(args.recipe, RecipeLibrary())
     start = StartJob(
         ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln, who="terminal"
@@ -470,7 +449,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    plant = _live_plant(args)
+    plant = live_plant(args)
     run_id = args.run
     if run_id is None:
         with Journal(args.journal or plant.journal_path) as journal:

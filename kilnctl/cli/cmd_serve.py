@@ -16,8 +16,14 @@ import signal
 import sys
 from pathlib import Path
 
-from kilnctl.cli.cmd_run import _clock, _close_devices, _open_devices, _plant
 from kilnctl.cli.main import UserError
+from kilnctl.cli.plant_devices import (
+    clock_for,
+    close_devices,
+    freeze_startup_objects,
+    live_plant,
+    open_devices,
+)
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal, JournalError
@@ -76,10 +82,10 @@ async def serve(
         journal = Journal(journal_path)
     except JournalError as exc:
         raise UserError(str(exc)) from None
-    devices = _open_devices(plant)
+    devices = open_devices(plant)
     library = RecipeLibrary()
     settings = EngineSettings(period_s=plant.sample_period_s)
-    engine = Engine(devices, plant, library, journal, _clock(speed), settings)
+    engine = Engine(devices, plant, library, journal, clock_for(speed), settings)
     telemetry = _telemetry(plant, journal)
     service = Service(
         engine,
@@ -100,6 +106,7 @@ async def serve(
                 await engine.resume(info.run_id)
             except EngineError as exc:
                 log.warning("cannot resume %s: %s", info.run_id, exc)
+        freeze_startup_objects()
         log.info("kilnctl service listening on %s", socket_path)
         if ready is not None:
             ready.set()
@@ -108,7 +115,7 @@ async def serve(
     finally:
         await service.close()
         await engine.close()  # aborts what is still running; devices end safe
-        await _close_devices(devices)
+        await close_devices(devices)
         if telemetry is not None:
             await asyncio.to_thread(telemetry.stop)
             telemetry.writer.journal.close()
@@ -133,7 +140,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
         )
-    plant = _plant(args.config)
+    plant = live_plant(args)
     path = Path(args.socket) if args.socket else default_socket_path()
     return asyncio.run(
         _serve_until_signalled(plant, path, args.journal or plant.journal_path, args.speed)

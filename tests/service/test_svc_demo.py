@@ -4,27 +4,42 @@ its simulators and service (no stray processes)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 
-from kilnctl.cli.cmd_demo import kilnctl_argv, plant_with_urls
-from kilnctl.plant import EXAMPLE_PLANT, Plant
-from kilnctl.recipes.loader import parse_toml
+import pytest
+
+from kilnctl.cli.cmd_demo import kilnctl_argv
+from kilnctl.plant import EXAMPLE_PLANT, load_plant, resolve_plant
+from kilnctl.sim_link import SIM_URLS_ENV
 
 
-def test_plant_config_gets_the_simulator_urls() -> None:
-    text = EXAMPLE_PLANT.read_text(encoding="utf-8")
-    plant = Plant.model_validate(parse_toml(text, EXAMPLE_PLANT))
+def test_the_bundled_plant_follows_the_running_simulators(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's service finds its private simulators through $KILNCTL_SIM_URLS."""
+    example = load_plant(EXAMPLE_PLANT)
     urls = {
-        name: f"modbus-tcp://127.0.0.1:{5000 + i}?unit=1" for i, name in enumerate(plant.devices)
+        name: f"modbus-tcp://127.0.0.1:{5000 + i}?unit=1" for i, name in enumerate(example.devices)
     }
-    urls["not_in_config"] = "serial:///dev/null"
-    patched = Plant.model_validate(parse_toml(plant_with_urls(text, urls), EXAMPLE_PLANT))
-    assert {n: d.url for n, d in patched.devices.items()} == {n: urls[n] for n in plant.devices}
-    assert {n: d.driver for n, d in patched.devices.items()} == {
-        n: d.driver for n, d in plant.devices.items()
+    urls_file = tmp_path / "urls.json"
+    doc = {"pid": os.getpid(), "speed": 60, "control": "tcp://127.0.0.1:1",
+           "devices": {name: {"url": url} for name, url in urls.items()}}  # fmt: skip
+    urls_file.write_text(json.dumps(doc))
+    monkeypatch.setenv(SIM_URLS_ENV, str(urls_file))
+    plant, sim = resolve_plant(EXAMPLE_PLANT)
+    assert sim is not None and sim.speed == 60
+    assert {n: d.url for n, d in plant.devices.items()} == urls
+    assert {n: d.driver for n, d in plant.devices.items()} == {
+        n: d.driver for n, d in example.devices.items()
     }
-    assert patched.kilns == plant.kilns and patched.tanks == plant.tanks
+    assert plant.kilns == example.kilns and plant.tanks == example.tanks
+    # a stale file (its simulator gone) is ignored: the placeholders stay
+    doc["pid"] = 2**22 + 12345
+    urls_file.write_text(json.dumps(doc))
+    plant, sim = resolve_plant(EXAMPLE_PLANT)
+    assert sim is None and plant == example
 
 
 def _processes_mentioning(text: str) -> list[str]:

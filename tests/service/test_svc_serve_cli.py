@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.registry import open_device
-from kilnctl.cli.cmd_demo import kilnctl_argv, plant_with_urls
+from kilnctl.cli.cmd_demo import kilnctl_argv
 from kilnctl.service.client import ServiceClient, ServiceUnavailable
 from simulators.plant import Plant as SimPlant
 from simulators.plant_config import load_plant_config
@@ -31,7 +31,7 @@ PLANT = """
 sample_period = "1 s"
 [devices.kiln2]
 driver = "omron_e5cc"
-url = "placeholder"
+url = "{url}"
 [kilns.kiln2]
 controller = "kiln2"
 max_temp = "1000 C"
@@ -47,7 +47,7 @@ async def simulated_plant(tmp: Path) -> AsyncIterator[str]:
         url = sim.devices["kiln2"].url
         (tmp / "profiles").mkdir()
         (tmp / "profiles" / "svc-bake.toml").write_text(PROFILE)
-        (tmp / "kilnctl.toml").write_text(plant_with_urls(PLANT, {"kiln2": url}))
+        (tmp / "kilnctl.toml").write_text(PLANT.format(url=url))
         yield url
     finally:
         await sim.close()
