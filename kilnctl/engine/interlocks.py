@@ -169,6 +169,8 @@ class TankLimits:
     over_voltage_margin_v: float = 0.5
     open_circuit_v: float = 1.0
     open_circuit_frac: float = 0.05
+    under_current_frac: float = 0.10
+    """In CV this far below the current setpoint from the start: never reached CC."""
     settle_s: float = 3.0
     """After output on or a current change, transients are not judged for this long."""
 
@@ -226,6 +228,13 @@ class TankInterlocks:
                 self._seen_cc = True
             elif self._seen_cc:
                 found["cc_cv_change"] = f"CC -> CV at {reading.volts:.2f} V"
+            elif reading.amps < amps_sp * (1 - lim.under_current_frac):
+                # Never reached constant current: the voltage limit is too low for this
+                # load, or a contact is poor. The deposit will come out thin.
+                found["cc_cv_change"] = (
+                    f"in CV at {reading.volts:.2f} V: {reading.amps:.2f} A, "
+                    f"below the {amps_sp:.2f} A setpoint"
+                )
         if bath_c is not None and bath_band is not None:
             low, high = bath_band
             if not low <= bath_c <= high:

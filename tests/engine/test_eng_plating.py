@@ -245,3 +245,21 @@ async def test_comms_loss_turns_output_off_then_stops_the_run() -> None:
     codes = [e.code for e in events if isinstance(e, AlarmRaised)]
     assert codes == ["comms_loss", "comms_lost"]
     assert rect.is_safe
+
+
+async def test_never_reaching_constant_current_is_a_warning() -> None:
+    # 90 A through 0.2 ohm needs 19.5 V: with a 12 V limit the rectifier sits in CV at
+    # (12 - 1.5) / 0.2 = 52.5 A from the first reading, never having been in CC
+    rec = recipe({**NICKEL, "current": 90, "current_density": None, "end": {"time": 30}})
+
+    async def high_resistance(
+        eng: Engine, run_id: str, clock: VirtualClock, rect: TinyRectifier, q: asyncio.Queue[Event]
+    ) -> None:
+        rect.ohms = 0.2
+
+    outcome, events, _, _, _ = await plate(
+        rec, during=high_resistance, settings=EngineSettings(auto_answer=True)
+    )
+    assert outcome == "completed"
+    raised = [e for e in events if isinstance(e, AlarmRaised) and e.code == "cc_cv_change"]
+    assert raised and "52.50 A, below the 90.00 A setpoint" in raised[0].message
