@@ -9,7 +9,7 @@ from drivers.errors import ConfigError
 from drivers.protocols import RectifierReading, RegulationMode
 from drivers.register_io import read_block, write_confirmed
 from drivers.register_map import RegisterMap, load_map
-from drivers.safe_state import SafeAction
+from drivers.safe_state import RectifierSafeState
 from drivers.transport.modbus_bus import ModbusLink
 
 
@@ -59,7 +59,7 @@ RECTIFIER_REGISTERS = ("volts", "amps", "current_setpoint", "voltage_limit", "ou
 RECTIFIER_BITS = ("output_on", "cc")
 
 
-class GenericRectifier:
+class GenericRectifier(RectifierSafeState):
     """Rectifier over a GenericModbusDevice whose map names the registers in
     RECTIFIER_REGISTERS and bits in RECTIFIER_BITS (optional: amp_hours, bits fault and
     over_temperature)."""
@@ -72,7 +72,6 @@ class GenericRectifier:
         self.name = name
         self.device = GenericModbusDevice(name, link, register_map)
         self.health = link.health
-        self._safe = SafeAction(self._make_safe)
 
     async def read(self) -> RectifierReading:
         d = self.device
@@ -101,14 +100,6 @@ class GenericRectifier:
 
     async def disable(self) -> None:
         await self.device.write("output_enable", 0)
-
-    async def safe(self) -> None:
-        """Output off, current setpoint 0."""
-        await self._safe()
-
-    async def _make_safe(self) -> None:
-        await self.disable()
-        await self.set_current(0.0)
 
     async def close(self) -> None:
         await self.device.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from drivers.errors import FrameError, WriteNotConfirmed
 from drivers.protocols import RectifierReading, RegulationMode
-from drivers.safe_state import SafeAction
+from drivers.safe_state import RectifierSafeState
 from drivers.transport.ascii_serial import AsciiSerialPort
 
 # Commands and the length of their unterminated replies.
@@ -30,7 +30,7 @@ VOLTS_RESOLUTION = 0.01
 AMPS_RESOLUTION = 0.001
 
 
-class KoradKA3005P:
+class KoradKA3005P(RectifierSafeState):
     """Rectifier for a Korad KA3005P on a serial line."""
 
     def __init__(self, name: str, port: AsciiSerialPort, *, settle_s: float = SET_SETTLE_S):
@@ -38,7 +38,6 @@ class KoradKA3005P:
         self.port = port
         self.health = port.health
         self.settle_s = settle_s
-        self._safe = SafeAction(self._make_safe)
 
     def _frame_error(self, command: str, reply: str) -> FrameError:
         error = FrameError(self.name, self.port.address_text, f"{command} -> {reply!r}")
@@ -111,14 +110,6 @@ class KoradKA3005P:
 
     async def disable(self) -> None:
         await self._output(False)
-
-    async def safe(self) -> None:
-        """Output off, current setpoint 0."""
-        await self._safe()
-
-    async def _make_safe(self) -> None:
-        await self.disable()
-        await self.set_current(0.0)
 
     async def close(self) -> None:
         self.port.close()

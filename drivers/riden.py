@@ -12,7 +12,7 @@ from drivers.codec import DataType, Register, RegisterBlock
 from drivers.errors import ConfigError
 from drivers.protocols import RectifierReading, RegulationMode
 from drivers.register_io import read_block, read_register, write_confirmed
-from drivers.safe_state import SafeAction
+from drivers.safe_state import RectifierSafeState
 from drivers.transport.modbus_bus import ModbusLink
 
 MODEL_ID = 0
@@ -57,7 +57,7 @@ def model_for_id(model_id: int) -> RidenModel:
 MODEL_REGISTER = Register("model", MODEL_ID)
 
 
-class Riden:
+class Riden(RectifierSafeState):
     """Rectifier for a Riden RD60xx supply."""
 
     def __init__(self, name: str, link: ModbusLink, *, model_id: int | None = None) -> None:
@@ -69,7 +69,6 @@ class Riden:
         self._block: RegisterBlock | None = None
         if model_id is not None:
             self._use(model_for_id(model_id))
-        self._safe = SafeAction(self._make_safe)
 
     def _use(self, model: RidenModel) -> None:
         v, i = model.volts_scale, model.amps_scale
@@ -128,14 +127,6 @@ class Riden:
 
     async def disable(self) -> None:
         await self._write("output", 0)
-
-    async def safe(self) -> None:
-        """Output off, current setpoint 0."""
-        await self._safe()
-
-    async def _make_safe(self) -> None:
-        await self.disable()
-        await self.set_current(0.0)
 
     async def close(self) -> None:
         self.link.close()

@@ -25,3 +25,26 @@ class SafeAction:
             self._failed = True
             raise
         self._failed = False
+
+
+class RectifierSafeState:
+    """Mixin for rectifier drivers: safe() turns the output off, then the current setpoint
+    to 0 (output first: it is what stops plating), with the raise-at-most-once rule."""
+
+    _safe_action: SafeAction | None = None
+
+    async def disable(self) -> None:
+        raise NotImplementedError
+
+    async def set_current(self, amps: float) -> None:
+        raise NotImplementedError
+
+    async def safe(self) -> None:
+        """Output off, current setpoint 0."""
+        if self._safe_action is None:
+            self._safe_action = SafeAction(self._output_off)
+        await self._safe_action()
+
+    async def _output_off(self) -> None:
+        await self.disable()
+        await self.set_current(0.0)

@@ -13,10 +13,10 @@ import argparse
 import asyncio
 import logging
 import signal
-import sys
 from pathlib import Path
 
-from kilnctl.cli.main import UserError
+from kilnctl.cli.cmd_telemetry import influx_sink
+from kilnctl.cli.main import UserError, log_to_stderr
 from kilnctl.cli.plant_devices import (
     clock_for,
     close_devices,
@@ -31,7 +31,7 @@ from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeLibrary
 from kilnctl.service.protocol import default_socket_path
 from kilnctl.service.server import Service, ServiceError
-from kilnctl.telemetry import BackgroundWriter, TelemetryWriter, make_sink
+from kilnctl.telemetry import BackgroundWriter, TelemetryWriter
 
 log = logging.getLogger("kilnctl.serve")
 
@@ -53,17 +53,7 @@ def _telemetry(plant: Plant, journal: Journal) -> BackgroundWriter | None:
     if plant.influx is None:
         return None
     cfg = plant.influx
-    try:
-        sink = make_sink(
-            cfg.url,
-            api=cfg.api,
-            org=cfg.org,
-            bucket=cfg.bucket,
-            token=cfg.token,
-            database=cfg.database,
-        )
-    except ValueError as exc:
-        raise UserError(f"[influx]: {exc}") from None
+    sink = influx_sink(cfg)
     # the writer reads the journal from its own connection: SQLite objects stay per-thread
     writer = TelemetryWriter(Journal(journal.path), sink, batch_size=cfg.batch_size)
     return BackgroundWriter(writer)
@@ -136,10 +126,7 @@ async def _serve_until_signalled(
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         raise UserError(f"--speed must be > 0, got {args.speed:g}")
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-        )
+    log_to_stderr()
     plant = live_plant(args)
     path = Path(args.socket) if args.socket else default_socket_path()
     return asyncio.run(

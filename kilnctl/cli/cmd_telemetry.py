@@ -10,19 +10,18 @@ import contextlib
 import logging
 import os
 import signal
-import sys
 import threading
 from types import FrameType
 
 from pydantic import ValidationError
 
 from kilnctl.cli.cmd_runs import add_journal_option, journal_path
-from kilnctl.cli.main import UserError
+from kilnctl.cli.main import UserError, log_to_stderr
 from kilnctl.cli.plant_arg import plant_for
 from kilnctl.journal import Journal, JournalError
 from kilnctl.plant import InfluxConfig
 from kilnctl.telemetry import SinkError, TelemetryWriter, make_sink
-from kilnctl.telemetry.sinks import API_CHOICES
+from kilnctl.telemetry.sinks import API_CHOICES, Sink
 
 log = logging.getLogger("kilnctl.telemetry")
 
@@ -76,10 +75,10 @@ def influx_settings(args: argparse.Namespace) -> InfluxConfig:
         raise UserError(f"[influx]: {problems}") from None
 
 
-def cmd_telemetry(args: argparse.Namespace) -> int:
-    settings = influx_settings(args)
+def influx_sink(settings: InfluxConfig) -> Sink:
+    """The InfluxDB sink an [influx] section describes; a bad section is a user error."""
     try:
-        sink = make_sink(
+        return make_sink(
             settings.url,
             api=settings.api,
             org=settings.org,
@@ -89,10 +88,12 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UserError(f"[influx]: {exc}") from None
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-        )
+
+
+def cmd_telemetry(args: argparse.Namespace) -> int:
+    settings = influx_settings(args)
+    sink = influx_sink(settings)
+    log_to_stderr()
     try:
         journal = Journal(journal_path(args))
     except JournalError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,14 @@ from kilnctl import __version__
 
 class UserError(Exception):
     """An error the user can act on: printed as one line, exit code 2, no traceback."""
+
+
+def log_to_stderr() -> None:
+    """Log lines with times on stderr, for the long-running commands (serve, telemetry)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
