@@ -46,14 +46,20 @@ class RealClock:
 
 
 class ScaledClock:
-    """Time runs `speed` times faster than real time (matches simulators' --speed)."""
+    """Time runs `speed` times faster than real time (matches simulators' --speed).
 
-    def __init__(self, speed: float) -> None:
+    `epoch` is the Unix time at which scaled time started; processes given the same epoch
+    (the simulators' own) agree on the time, so a run resumed by another process sees how
+    much simulated time its outage really lasted.
+    """
+
+    def __init__(self, speed: float, epoch: float | None = None) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.speed = speed
-        self._t0 = time.monotonic()
-        self._wall0 = time.time()
+        real_now, mono_now = time.time(), time.monotonic()
+        self._wall0 = real_now if epoch is None else epoch
+        self._t0 = mono_now - (real_now - self._wall0)  # the monotonic instant of the epoch
 
     def now(self) -> float:
         return (time.monotonic() - self._t0) * self.speed

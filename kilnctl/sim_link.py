@@ -35,6 +35,8 @@ class RunningSim:
     speed: float
     control: str
     """address of the fault-injection control port"""
+    epoch: float | None = None
+    """Unix time at which the simulators' time started (their clock runs `speed` x)"""
 
 
 def running_sim(path: Path | None = None) -> RunningSim | None:
@@ -45,7 +47,13 @@ def running_sim(path: Path | None = None) -> RunningSim | None:
         pid = int(doc["pid"])
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
         urls = {name: str(dev["url"]) for name, dev in doc["devices"].items()}
-        return RunningSim(urls, float(doc.get("speed", 1.0)), str(doc.get("control", "")))
+        epoch = doc.get("epoch")
+        return RunningSim(
+            urls,
+            float(doc.get("speed", 1.0)),
+            str(doc.get("control", "")),
+            None if epoch is None else float(epoch),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         # no file, a stale file from a killed simulator, or one we cannot read: no simulator
         return None

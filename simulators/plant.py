@@ -165,6 +165,7 @@ class Plant:
             "control": self.control.address,
             "pid": os.getpid(),
             "speed": self.speed,
+            "epoch": getattr(self.time_fn, "epoch", None),
             "seed": self.seed,
             "devices": {
                 dev.name: {"kind": dev.kind, "protocol": dev.protocol, "url": dev.url}

@@ -17,6 +17,8 @@ class ScaledTime:
         self.speed = speed
         self._real = real
         self._t0 = real()
+        self.epoch = time.time()
+        """Unix time of simulated time 0: lets other processes keep the same simulated time."""
 
     def __call__(self) -> float:
         return (self._real() - self._t0) * self.speed

@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,12 @@ from kilnctl.cli.event_lines import EventLines
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
 from kilnctl.cli.plant_devices import (
-    clock_for,
     close_devices,
     freeze_startup_objects,
     live_plant,
     open_devices,
 )
-from kilnctl.clock import VirtualClock
+from kilnctl.clock import Clock, VirtualClock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import (
     Abort,
@@ -345,6 +345,10 @@ class _Console:
                 AnswerPrompt(self.run_id, prompt_id=event.prompt_id, answer=answer, who="terminal")
             )
 
+    async def abort(self, reason: str) -> None:
+        with contextlib.suppress(EngineError):  # the run ended meanwhile
+            await self.engine.submit(Abort(self.run_id, who="terminal", reason=reason))
+
     async def interrupted(self) -> None:
         answer = await self._ask("\n^C: [p]ause, [a]bort, or [c]ontinue? ")
         try:
@@ -354,10 +358,10 @@ class _Console:
                 if answer.startswith("r"):
                     await self.engine.submit(Resume(self.run_id, who="terminal"))
                     return
-            if not answer.startswith("c"):
-                await self.engine.submit(Abort(self.run_id, who="terminal", reason="Ctrl-C"))
         except EngineError:
-            pass  # the run ended meanwhile
+            return  # the run ended meanwhile
+        if not answer.startswith("c"):
+            await self.abort("Ctrl-C")
 
     def show(self, event: Event) -> None:
         if self.as_json:
@@ -378,14 +382,25 @@ class _Console:
         loop = asyncio.get_running_loop()
         tasks: set[asyncio.Task[None]] = set()
 
-        def on_sigint() -> None:
-            task = loop.create_task(self.interrupted())
+        def spawn(coro: Coroutine[Any, Any, None]) -> None:
+            task = loop.create_task(coro)
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+
+        def on_sigint() -> None:
+            spawn(self.interrupted())
+
+        def on_terminate(signum: signal.Signals) -> None:
+            # No operator is left to answer (SIGTERM from a service manager or `timeout`,
+            # SIGHUP from a closed terminal): abort, which leaves every device safe.
+            # A firing that must outlive its terminal runs under `kilnctl serve`.
+            spawn(self.abort(f"{signum.name} received"))
 
         # not in the main thread, Ctrl-C stays a KeyboardInterrupt
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGINT, on_sigint)
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(signum, on_terminate, signum)
         try:
             while True:
                 event = await queue.get()
@@ -399,7 +414,8 @@ class _Console:
                 if isinstance(event, RunFinished):
                     return event.outcome
         finally:
-            loop.remove_signal_handler(signal.SIGINT)
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(signum)
             for task in tasks:
                 task.cancel()
 
@@ -407,12 +423,16 @@ class _Console:
 
 
 async def _drive(
-    args: argparse.Namespace, plant: Plant, start: StartJob | None, resume_id: str | None
+    args: argparse.Namespace,
+    plant: Plant,
+    clock: Clock,
+    start: StartJob | None,
+    resume_id: str | None,
 ) -> int:
     journal = Journal(args.journal or plant.journal_path)
     devices = open_devices(plant)
     settings = EngineSettings(period_s=plant.sample_period_s)
-    engine = Engine(devices, plant, RecipeLibrary(), journal, clock_for(args.speed), settings)
+    engine = Engine(devices, plant, RecipeLibrary(), journal, clock, settings)
     queue = engine.subscribe(maxsize=10_000)
     freeze_startup_objects()
     try:
@@ -440,16 +460,16 @@ async def _drive(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    plant = live_plant(args)
+    plant, clock = live_plant(args)
     recipe = _recipe(args.recipe, RecipeLibrary())
     start = StartJob(
         ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln, who="terminal"
     )
-    return asyncio.run(_drive(args, plant, start, None))
+    return asyncio.run(_drive(args, plant, clock, start, None))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    plant = live_plant(args)
+    plant, clock = live_plant(args)
     run_id = args.run
     if run_id is None:
         with Journal(args.journal or plant.journal_path) as journal:
@@ -457,4 +477,4 @@ def cmd_resume(args: argparse.Namespace) -> int:
         if not unfinished:
             raise UserError("no unfinished run in the journal")
         run_id = unfinished[-1].run_id
-    return asyncio.run(_drive(args, plant, None, run_id))
+    return asyncio.run(_drive(args, plant, clock, None, run_id))

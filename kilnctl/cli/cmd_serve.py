@@ -18,12 +18,12 @@ from pathlib import Path
 from kilnctl.cli.cmd_telemetry import influx_sink
 from kilnctl.cli.main import UserError, log_to_stderr
 from kilnctl.cli.plant_devices import (
-    clock_for,
     close_devices,
     freeze_startup_objects,
     live_plant,
     open_devices,
 )
+from kilnctl.clock import Clock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal, JournalError
@@ -63,7 +63,7 @@ async def serve(
     plant: Plant,
     socket_path: Path,
     journal_path: str,
-    speed: float | None,
+    clock: Clock,
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
 ) -> int:
@@ -75,7 +75,7 @@ async def serve(
     devices = open_devices(plant)
     library = RecipeLibrary()
     settings = EngineSettings(period_s=plant.sample_period_s)
-    engine = Engine(devices, plant, library, journal, clock_for(speed), settings)
+    engine = Engine(devices, plant, library, journal, clock, settings)
     telemetry = _telemetry(plant, journal)
     service = Service(
         engine,
@@ -114,21 +114,21 @@ async def serve(
 
 
 async def _serve_until_signalled(
-    plant: Plant, socket_path: Path, journal_path: str, speed: float | None
+    plant: Plant, socket_path: Path, journal_path: str, clock: Clock
 ) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    return await serve(plant, socket_path, journal_path, speed, stop)
+    return await serve(plant, socket_path, journal_path, clock, stop)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         raise UserError(f"--speed must be > 0, got {args.speed:g}")
     log_to_stderr()
-    plant = live_plant(args)
+    plant, clock = live_plant(args)
     path = Path(args.socket) if args.socket else default_socket_path()
     return asyncio.run(
-        _serve_until_signalled(plant, path, args.journal or plant.journal_path, args.speed)
+        _serve_until_signalled(plant, path, args.journal or plant.journal_path, clock)
     )

@@ -14,17 +14,18 @@ from kilnctl.clock import Clock, RealClock, ScaledClock
 from kilnctl.plant import Plant
 
 
-def live_plant(args: argparse.Namespace) -> Plant:
-    """The plant to control; on the bundled simulator plant the clock runs at its speed."""
+def live_plant(args: argparse.Namespace) -> tuple[Plant, Clock]:
+    """The plant to control and the clock to control it by: `--speed`, or on the bundled
+    simulator plant the simulators' own speed and time."""
     plant, sim = plant_and_sim(args.config)
-    if sim is not None and args.speed is None:
-        args.speed = sim.speed
+    if sim is not None and args.speed in (None, sim.speed):
         print(f"kilnctl: on the running simulator plant, clock at {sim.speed:g}x", file=sys.stderr)
-    return plant
+        return plant, clock_for(sim.speed, sim.epoch)
+    return plant, clock_for(args.speed)
 
 
-def clock_for(speed: float | None) -> Clock:
-    return ScaledClock(speed) if speed and speed != 1.0 else RealClock()
+def clock_for(speed: float | None, epoch: float | None = None) -> Clock:
+    return ScaledClock(speed, epoch) if speed and speed != 1.0 else RealClock()
 
 
 def open_devices(plant: Plant) -> dict[str, object]:

@@ -32,7 +32,10 @@ def resume_refusal(
     schedule.state.paused = False
     sp = schedule.advance(now, pv_c, catch_up=False)
     schedule.state.paused = paused
-    if abs(pv_c - sp) > settings.resume_band_c:
+    # A "max" ramp puts the setpoint at the target at once and the kiln heats at full power
+    # behind it: any PV below the target is where that schedule should be.
+    heating_at_max = schedule.heating and schedule.segment.rate_c_per_h is None and pv_c <= sp
+    if not heating_at_max and abs(pv_c - sp) > settings.resume_band_c:
         return (
             f"PV {pv_c:.1f} °C is {abs(pv_c - sp):.1f} °C from where the schedule should "
             f"be ({sp:.1f} °C), more than {settings.resume_band_c:.0f} °C: stopped safely"

@@ -43,6 +43,7 @@ prompt_before = "load the tray"
 @asynccontextmanager
 async def simulated_kiln(tmp: Path, hold: str) -> AsyncIterator[tuple[Path, str]]:
     """The simulated plant running; a plant config and profiles/ for kiln2 in `tmp`."""
+    tmp.mkdir(exist_ok=True)
     sim = SimPlant(load_plant_config(), speed=60.0, seed=4)
     await sim.start()
     try:
@@ -124,3 +125,25 @@ async def test_ctrl_c_asks_and_abort_leaves_the_kiln_safe(tmp_path: Path) -> Non
             assert await proc.wait() == 1
         assert outcome == "aborted"
         assert await heat_output(url) == 0.0
+
+
+async def test_sigterm_and_sighup_abort_and_leave_the_kiln_safe(tmp_path: Path) -> None:
+    # no operator is left to answer after a service manager's SIGTERM or a closed terminal
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        async with simulated_kiln(tmp_path / signum.name, "1 h") as (config, url):
+            args = ("--config", str(config), "run", "cli-bake", "--kiln", "kiln2", "--lot", "L9")
+            proc = await kilnctl(tmp_path / signum.name, *args, "--json", "--speed", "60")
+            finished = None
+            async with asyncio.timeout(45):
+                samples = 0
+                async for event in events(proc):
+                    if event["kind"] == "sample":
+                        samples += 1
+                        if samples == 10:
+                            proc.send_signal(signum)
+                    if event["kind"] == "run_finished":
+                        finished = event
+                assert await proc.wait() == 1
+            assert finished is not None and finished["outcome"] == "aborted"
+            assert f"{signum.name} received" in finished["reason"]
+            assert await heat_output(url) == 0.0

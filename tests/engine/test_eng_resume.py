@@ -173,3 +173,23 @@ async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
     assert step["plating_s"] == pytest.approx(600.0, abs=1.5)
     assert clock.now() == pytest.approx(305.5 + 60 + 300, abs=3)
     journal2.close()
+
+
+def test_a_max_rate_heat_up_resumes_wherever_the_kiln_has_got_to() -> None:
+    from kilnctl.engine.resume import resume_refusal
+    from kilnctl.engine.schedule import FiringSchedule
+
+    preheat = FiringProfile.model_validate(
+        {"name": "pre", "max_temp": 830, "segments": [{"rate": "max", "target": 790, "hold": 600}]}
+    )
+    settings = EngineSettings()
+    schedule = FiringSchedule.from_profile(preheat)
+    schedule.start(0.0, 20.0)
+    schedule.advance(600.0, 300.0)  # checkpoint: 10 min into the heat-up, PV 300 °C
+    saved = schedule.to_dict()
+    # 3 min outage; the kiln cooled a little: the setpoint is 790 °C, the kiln far below it
+    # but exactly where a full-power heat-up is: resume
+    assert resume_refusal(schedule, 780.0, 280.0, settings) is None
+    # PV well above the target is no heat-up: refused
+    schedule.restore(saved)
+    assert resume_refusal(schedule, 780.0, 850.0, settings) is not None
