@@ -120,6 +120,9 @@ async def _serve_until_signalled(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    # The service outlives the terminal that started it (an SSH session dropping must not
+    # stop a firing): a hang-up is noted, not obeyed.
+    loop.add_signal_handler(signal.SIGHUP, log.info, "SIGHUP ignored: the service keeps running")
     return await serve(plant, socket_path, journal_path, clock, stop)
 
 

@@ -97,9 +97,10 @@ async def test_sigterm_leaves_the_kiln_safe_and_exits_0(tmp_path: Path) -> None:
             run = (await client.request("start", job="svc-bake", kiln="kiln2", lot="S1"))["run"]
             await first(client, "sample")
             await client.close()  # detach: the run goes on
+            proc.send_signal(signal.SIGHUP)  # the terminal that started it closed
             client = await attach(tmp_path, proc)
             (view,) = (await client.request("status"))["runs"]
-            assert view["run_id"] == run
+            assert view["run_id"] == run and view["state"] != "finished"
             await client.close()
             proc.send_signal(signal.SIGTERM)
             async with asyncio.timeout(30):
@@ -110,6 +111,7 @@ async def test_sigterm_leaves_the_kiln_safe_and_exits_0(tmp_path: Path) -> None:
                 await proc.wait()
         assert proc.returncode == 0, stderr.decode()
         assert b"Traceback" not in stderr
+        assert b"SIGHUP ignored" in stderr
         assert not (tmp_path / "s.sock").exists()
         assert await output_pct(url) == 0.0
 
