@@ -1,7 +1,9 @@
 """Eurotherm 3216 (3200 series) in setpoint mode, Modbus RTU/TCP (manual HA028651 §15.5).
 
-kilnctl selects the remote setpoint (L-R 276 = 1) once, then streams the travelling
-setpoint into Rm.SP (26). TG.SP (2) lives in EEPROM (~100k writes) and is never streamed.
+kilnctl selects the remote setpoint (L-R 276 = 1), then streams the travelling setpoint
+into Rm.SP (26). L-R is read before every Rm.SP write and re-asserted when it is not 1: a
+controller power-cycled, or switched to local at its panel, would otherwise regulate to its
+local TG.SP while kilnctl (and safe()) wrote a remote setpoint nobody uses. TG.SP (2) lives in EEPROM (~100k writes) and is never streamed.
 Readings use the full-resolution IEEE float region (0x8000 + 2*addr, high word first),
 so they do not depend on the display's decimal-point setting; integer writes do, hence
 the `decimals` option (850.0 °C with one decimal is 8500).
@@ -58,13 +60,15 @@ class Eurotherm3216:
         scale = 10.0**decimals
         self._remote_sp = Register("Rm.SP", RM_SP, DataType.INT16, scale)
         self._manual_op = Register("MAN.OP", MAN_OP, DataType.INT16, 10.0)  # % with one decimal
-        self._remote_selected = False
         self._manual_selected = False
+        self._panel_manual = False
+        """The last StAt read showed manual (set by kilnctl, or at the panel)."""
         self._safe = SafeAction(self._make_safe)
 
     async def read(self) -> TemperatureReading:
         values = await read_block(self.link, READINGS)
         stat = int(await read_register(self.link, STATUS))
+        self._panel_manual = bool(stat & MANUAL_BIT)
         return TemperatureReading(
             pv_c=values["pv"],
             sp_c=values["wkg_sp"],
@@ -79,25 +83,27 @@ class Eurotherm3216:
     async def start(self) -> None:
         """Select the remote (comms) setpoint: L-R = 1, read back."""
         await write_confirmed(self.link, LOCAL_REMOTE, 1)
-        self._remote_selected = True
 
     async def set_setpoint(self, sp_c: float) -> None:
-        """Stream the travelling setpoint into Rm.SP (selecting remote SP first, and back
-        to automatic if set_output had switched to manual)."""
-        if not self._remote_selected:
+        """Stream the travelling setpoint into Rm.SP (selecting remote SP first whenever
+        L-R is not remote, and back to automatic if manual was selected here or seen at
+        the panel)."""
+        # A read costs no EEPROM wear; L-R is only written when it has to change.
+        if int(await read_register(self.link, LOCAL_REMOTE)) != 1:
             await self.start()
-        if self._manual_selected:
+        if self._manual_selected or self._panel_manual:
             await write_confirmed(self.link, AUTO_MANUAL, 0)
-            self._manual_selected = False
+            self._manual_selected = self._panel_manual = False
         await write_confirmed(self.link, self._remote_sp, sp_c)
 
     async def set_output(self, pct: float) -> None:
         """Manual output: A-M = 1, then MAN.OP. For direct (software PID) control."""
         if not 0.0 <= pct <= 100.0:
             raise ValueError(f"output must be 0..100 %, got {pct}")
-        if not self._manual_selected:
+        # Re-asserted when the last StAt read showed auto (switched at the panel).
+        if not (self._manual_selected and self._panel_manual):
             await write_confirmed(self.link, AUTO_MANUAL, 1)
-            self._manual_selected = True
+            self._manual_selected = self._panel_manual = True
         await write_confirmed(self.link, self._manual_op, pct)
 
     async def safe(self) -> None:
@@ -105,7 +111,10 @@ class Eurotherm3216:
         await self._safe()
 
     async def _make_safe(self) -> None:
-        if self._manual_selected:
+        # Ask the controller rather than trust the last reading: someone at the panel may
+        # have switched it to manual since.
+        if self._manual_selected or int(await read_register(self.link, AUTO_MANUAL)) == 1:
+            self._manual_selected = True
             # Output 0 first: it takes effect at once, whatever the setpoint path does.
             await write_confirmed(self.link, self._manual_op, 0.0)
         await self.set_setpoint(SAFE_SETPOINT_C)

@@ -68,20 +68,43 @@ async def test_status_bits(stat: int, flag: str) -> None:
         await kiln.close()
 
 
-async def test_setpoint_selects_remote_once_then_streams_rm_sp_never_tg_sp() -> None:
+async def test_setpoint_selects_remote_when_local_then_streams_rm_sp_never_tg_sp() -> None:
     async with pty_device() as dev:
         kiln = open_kiln(dev)
         task = asyncio.create_task(kiln.set_setpoint(512.3))
-        # L-R (276) = 1, echo, read back
+        # L-R (276) is read first: local (0), so it is written 1, echo, read back
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [0]))
         await dev.expect(fc06(UNIT, 276, 1), fc06(UNIT, 276, 1))
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
         # Rm.SP (26) = 5123 with one decimal, echo, read back
         await dev.expect(fc06(UNIT, 26, 5123), fc06(UNIT, 26, 5123))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [5123]))
         await task
+        # L-R still remote: not written again (no EEPROM wear), only Rm.SP
         task = asyncio.create_task(kiln.set_setpoint(515.0))
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
         await dev.expect(fc06(UNIT, 26, 5150), fc06(UNIT, 26, 5150))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [5150]))
+        await task
+        await kiln.close()
+
+
+async def test_remote_setpoint_reasserted_after_panel_switch_or_power_cycle() -> None:
+    """Someone switched the controller to local at its panel (or it was power-cycled):
+    the next setpoint write selects remote again instead of writing an unused Rm.SP."""
+    async with pty_device() as dev:
+        kiln = open_kiln(dev)
+        task = asyncio.create_task(kiln.set_setpoint(500.0))
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await dev.expect(fc06(UNIT, 26, 5000), fc06(UNIT, 26, 5000))
+        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [5000]))
+        await task
+        task = asyncio.create_task(kiln.set_setpoint(501.0))
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [0]))  # local now
+        await dev.expect(fc06(UNIT, 276, 1), fc06(UNIT, 276, 1))
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await dev.expect(fc06(UNIT, 26, 5010), fc06(UNIT, 26, 5010))
+        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [5010]))
         await task
         await kiln.close()
 
@@ -90,6 +113,7 @@ async def test_setpoint_read_back_mismatch_is_not_confirmed() -> None:
     async with pty_device() as dev:
         kiln = open_kiln(dev)
         task = asyncio.create_task(kiln.set_setpoint(100.0))
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [0]))
         await dev.expect(fc06(UNIT, 276, 1), fc06(UNIT, 276, 1))
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
         await dev.expect(fc06(UNIT, 26, 1000), fc06(UNIT, 26, 1000))
@@ -103,8 +127,26 @@ async def test_safe_sets_remote_setpoint_to_zero() -> None:
     async with pty_device() as dev:
         kiln = open_kiln(dev)
         task = asyncio.create_task(kiln.safe())
+        await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [0]))  # A-M: auto
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [0]))  # L-R: local
         await dev.expect(fc06(UNIT, 276, 1), fc06(UNIT, 276, 1))
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
+        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await task
+        await kiln.close()
+
+
+async def test_safe_when_put_in_manual_at_the_panel_zeroes_the_output_first() -> None:
+    async with pty_device() as dev:
+        kiln = open_kiln(dev)
+        task = asyncio.create_task(kiln.safe())
+        await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [1]))  # A-M: manual
+        await dev.expect(fc06(UNIT, 3, 0), fc06(UNIT, 3, 0))  # MAN.OP 0 at once
+        await dev.expect(fc03(UNIT, 3, 1), fc03_reply(UNIT, [0]))
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await dev.expect(fc06(UNIT, 273, 0), fc06(UNIT, 273, 0))  # back to auto
+        await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [0]))
         await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
         await task
