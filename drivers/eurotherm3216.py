@@ -3,7 +3,8 @@
 kilnctl selects the remote setpoint (L-R 276 = 1), then streams the travelling setpoint
 into Rm.SP (26). L-R is read before every Rm.SP write and re-asserted when it is not 1: a
 controller power-cycled, or switched to local at its panel, would otherwise regulate to its
-local TG.SP while kilnctl (and safe()) wrote a remote setpoint nobody uses. TG.SP (2) lives in EEPROM (~100k writes) and is never streamed.
+local TG.SP while kilnctl (and safe()) wrote a remote setpoint nobody uses. TG.SP (2)
+lives in EEPROM (~100k writes) and is never streamed.
 Readings use the full-resolution IEEE float region (0x8000 + 2*addr, high word first),
 so they do not depend on the display's decimal-point setting; integer writes do, hence
 the `decimals` option (850.0 °C with one decimal is 8500).
@@ -12,6 +13,7 @@ the `decimals` option (850.0 °C with one decimal is 8500).
 from __future__ import annotations
 
 from drivers.codec import DataType, Register, RegisterBlock
+from drivers.errors import ModbusExceptionError
 from drivers.protocols import TemperatureReading
 from drivers.register_io import read_block, read_register, write_confirmed
 from drivers.safe_state import SafeAction
@@ -61,14 +63,11 @@ class Eurotherm3216:
         self._remote_sp = Register("Rm.SP", RM_SP, DataType.INT16, scale)
         self._manual_op = Register("MAN.OP", MAN_OP, DataType.INT16, 10.0)  # % with one decimal
         self._manual_selected = False
-        self._panel_manual = False
-        """The last StAt read showed manual (set by kilnctl, or at the panel)."""
         self._safe = SafeAction(self._make_safe)
 
     async def read(self) -> TemperatureReading:
         values = await read_block(self.link, READINGS)
         stat = int(await read_register(self.link, STATUS))
-        self._panel_manual = bool(stat & MANUAL_BIT)
         return TemperatureReading(
             pv_c=values["pv"],
             sp_c=values["wkg_sp"],
@@ -86,38 +85,45 @@ class Eurotherm3216:
 
     async def set_setpoint(self, sp_c: float) -> None:
         """Stream the travelling setpoint into Rm.SP (selecting remote SP first whenever
-        L-R is not remote, and back to automatic if manual was selected here or seen at
-        the panel)."""
+        L-R is not remote, and back to automatic if set_output had switched to manual)."""
         # A read costs no EEPROM wear; L-R is only written when it has to change.
         if int(await read_register(self.link, LOCAL_REMOTE)) != 1:
             await self.start()
-        if self._manual_selected or self._panel_manual:
+        if self._manual_selected:
             await write_confirmed(self.link, AUTO_MANUAL, 0)
-            self._manual_selected = self._panel_manual = False
+            self._manual_selected = False
         await write_confirmed(self.link, self._remote_sp, sp_c)
 
     async def set_output(self, pct: float) -> None:
         """Manual output: A-M = 1, then MAN.OP. For direct (software PID) control."""
         if not 0.0 <= pct <= 100.0:
             raise ValueError(f"output must be 0..100 %, got {pct}")
-        # Re-asserted when the last StAt read showed auto (switched at the panel).
-        if not (self._manual_selected and self._panel_manual):
+        if not self._manual_selected:
             await write_confirmed(self.link, AUTO_MANUAL, 1)
-            self._manual_selected = self._panel_manual = True
+            self._manual_selected = True
         await write_confirmed(self.link, self._manual_op, pct)
 
     async def safe(self) -> None:
-        """Heat off: manual output 0 if manual was used, remote setpoint to 0 °C."""
+        """Heat off: manual output 0 if in manual (chosen here or at the panel), then
+        automatic on the remote setpoint at 0 °C."""
         await self._safe()
 
     async def _make_safe(self) -> None:
-        # Ask the controller rather than trust the last reading: someone at the panel may
-        # have switched it to manual since.
-        if self._manual_selected or int(await read_register(self.link, AUTO_MANUAL)) == 1:
+        # Ask the controller: someone at the panel may have switched it to manual, where a
+        # setpoint of 0 °C alone would leave the manual output heating.
+        if self._manual_selected or await self._in_manual():
             self._manual_selected = True
             # Output 0 first: it takes effect at once, whatever the setpoint path does.
             await write_confirmed(self.link, self._manual_op, 0.0)
         await self.set_setpoint(SAFE_SETPOINT_C)
+
+    async def _in_manual(self) -> bool:
+        try:
+            return int(await read_register(self.link, AUTO_MANUAL)) == 1
+        except ModbusExceptionError:
+            # A-M is a 2000-series address (DEVICES.md): a unit without it refuses the
+            # read; heat-off must not depend on it, so go on with the setpoint path.
+            return False
 
     async def close(self) -> None:
         self.link.close()

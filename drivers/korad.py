@@ -47,6 +47,8 @@ class KoradKA3005P(RectifierSafeState):
     async def _number(self, command: str, length: int) -> float:
         reply = await self.port.query(command, length)
         try:
+            if len(reply) != length:  # cut short: "1.250" read as "1." would be 1.0
+                raise ValueError(reply)
             return float(reply)
         except ValueError:
             raise self._frame_error(command, reply) from None

@@ -1,7 +1,9 @@
 """Omron E5CC / E5EC (E5_C family), Modbus RTU, two-byte mode (manuals H175/H186).
 
 Writes are refused by the controller until the operation command 00 "communications
-writing ON" has been sent, so the driver sends it once before its first write. The
+writing ON" has been sent, so the driver sends it before its first write, again when a
+setpoint write is refused (a power cycle or the panel turned comms writing off), and at
+every safe() (the heat-off write must not be the one refused). The
 controller wants >= 2 ms between a response and the next command: the RTU bus default
 gap (>= 2 ms) covers it. PV and setpoints are integers scaled by the decimal-point setting
 (`decimals` option, default 0 as shipped for thermocouple inputs).
@@ -10,7 +12,7 @@ gap (>= 2 ms) covers it. PV and setpoints are integers scaled by the decimal-poi
 from __future__ import annotations
 
 from drivers.codec import DataType, Register, RegisterBlock
-from drivers.errors import ConfigError
+from drivers.errors import ConfigError, ModbusExceptionError
 from drivers.protocols import TemperatureReading
 from drivers.register_io import read_block, read_register, write_confirmed
 from drivers.safe_state import SafeAction
@@ -53,7 +55,7 @@ class OmronE5cc:
         self._status_2 = Register("status_2", STATUS_2)
         self._setpoint = Register("SP", SETPOINT, DataType.INT16, scale)
         self._writing_enabled = False
-        self._safe = SafeAction(lambda: self.set_setpoint(SAFE_SETPOINT_C))
+        self._safe = SafeAction(self._make_safe)
 
     async def read(self) -> TemperatureReading:
         values = await read_block(self.link, self._readings)
@@ -77,7 +79,12 @@ class OmronE5cc:
         """Write the setpoint (0x2103) and read it back."""
         if not self._writing_enabled:
             await self.enable_writing()
-        await write_confirmed(self.link, self._setpoint, sp_c)
+        try:
+            await write_confirmed(self.link, self._setpoint, sp_c)
+        except ModbusExceptionError:
+            # Comms writing may be off again (power cycle, panel): turn it on, try once more.
+            await self.enable_writing()
+            await write_confirmed(self.link, self._setpoint, sp_c)
 
     async def set_output(self, pct: float) -> None:
         """Not offered: this driver runs the E5CC in setpoint mode only (ConfigError, since
@@ -90,6 +97,10 @@ class OmronE5cc:
     async def safe(self) -> None:
         """Heat off: setpoint to 0 °C."""
         await self._safe()
+
+    async def _make_safe(self) -> None:
+        await self.enable_writing()
+        await write_confirmed(self.link, self._setpoint, SAFE_SETPOINT_C)
 
     async def close(self) -> None:
         self.link.close()

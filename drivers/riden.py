@@ -55,6 +55,9 @@ def model_for_id(model_id: int) -> RidenModel:
 
 
 MODEL_REGISTER = Register("model", MODEL_ID)
+OUTPUT_REGISTER = Register("output", OUTPUT_ENABLE)
+ZERO_CURRENT = Register("i_set", I_SET)
+"""The current setpoint as written by safe(): 0 is 0 at every model's scale."""
 
 
 class Riden(RectifierSafeState):
@@ -126,7 +129,12 @@ class Riden(RectifierSafeState):
         await self._write("output", 1)
 
     async def disable(self) -> None:
-        await self._write("output", 0)
+        # No model id needed: a supply whose id is unknown (or unreadable) still turns off.
+        await write_confirmed(self.link, OUTPUT_REGISTER, 0)
+
+    async def _output_off(self) -> None:
+        await self.disable()
+        await write_confirmed(self.link, ZERO_CURRENT, 0)
 
     async def close(self) -> None:
         self.link.close()

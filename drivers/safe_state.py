@@ -1,5 +1,7 @@
-"""The `safe()` contract shared by drivers: try to make the device safe; on a dead line
-raise once (so the caller learns of it), then stay quiet on repeated calls."""
+"""The `safe()` contract shared by drivers: try to make the device safe; every failure
+raises a DeviceError, so a caller can tell a device made safe from one still live and retry.
+(It once raised only the first of consecutive failures: a second, failed safe() then looked
+like success, and a kiln whose safe write timed out twice was recorded as safe.)"""
 
 from __future__ import annotations
 
@@ -9,27 +11,25 @@ from drivers.errors import DeviceError
 
 
 class SafeAction:
-    """Wraps a driver's safe-state action with the raise-at-most-once rule."""
+    """Wraps a driver's safe-state action; `failed` tells whether the last attempt failed."""
 
     def __init__(self, action: Callable[[], Awaitable[None]]) -> None:
         self._action = action
-        self._failed = False
+        self.failed = False
 
     async def __call__(self) -> None:
-        """Run the safe action; raise only the first of consecutive failures."""
+        """Run the safe action; a failure raises (callers retry and report: make_safe)."""
         try:
             await self._action()
         except DeviceError:
-            if self._failed:
-                return  # already reported; callers call safe() in `finally` blocks
-            self._failed = True
+            self.failed = True
             raise
-        self._failed = False
+        self.failed = False
 
 
 class RectifierSafeState:
     """Mixin for rectifier drivers: safe() turns the output off, then the current setpoint
-    to 0 (output first: it is what stops plating), with the raise-at-most-once rule."""
+    to 0 (output first: it is what stops plating)."""
 
     _safe_action: SafeAction | None = None
 

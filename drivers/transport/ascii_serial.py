@@ -77,20 +77,23 @@ class AsciiSerialPort:
             port.flush()
             if reply_len == 0:
                 return b""
-            return self._read_reply(port, reply_len or MAX_REPLY)
+            return self._read_reply(port, reply_len)
         except (serial.SerialException, OSError) as exc:
             self._drop()
             raise Disconnected(self.name, self.address_text, f"line error: {exc}") from None
 
-    def _read_reply(self, port: serial.SerialBase, limit: int) -> bytes:
-        # Wait up to the timeout for the first byte, then take whatever arrives until
-        # `limit` bytes or an idle gap. pyserial's inter_byte_timeout is not honoured by
-        # its POSIX read(), hence the loop.
+    def _read_reply(self, port: serial.SerialBase, reply_len: int | None) -> bytes:
+        # Wait up to the timeout for the first byte, then take what arrives until the
+        # expected length (a pause inside a reply of known length is waited out up to the
+        # timeout: cutting "1.250" to "1." would read as 1.0 A), or, for a reply of unknown
+        # length, until an idle gap. pyserial's inter_byte_timeout is not honoured by its
+        # POSIX read(), hence the loop.
         deadline = time.monotonic() + self.timeout_s
+        limit = reply_len or MAX_REPLY
         reply = bytearray()
         while len(reply) < limit:
             remaining = deadline - time.monotonic()
-            wait = min(self.idle_gap_s, remaining) if reply else remaining
+            wait = min(self.idle_gap_s, remaining) if reply and reply_len is None else remaining
             if wait <= 0:
                 break
             port.timeout = wait
@@ -122,7 +125,7 @@ class AsciiSerialPort:
             for _attempt in range(self.retries + 1):
                 start = self._time()
                 try:
-                    raw = await asyncio.to_thread(self._exchange, command.encode(), reply_len)
+                    raw = await self._in_thread(command.encode(), reply_len)
                 except Disconnected as exc:
                     error = exc
                     continue
@@ -135,6 +138,19 @@ class AsciiSerialPort:
         assert error is not None
         self.note_error(error)
         raise error
+
+    async def _in_thread(self, command: bytes, reply_len: int | None) -> bytes:
+        work = asyncio.ensure_future(asyncio.to_thread(self._exchange, command, reply_len))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # The worker thread still owns the port: keep the lock until it is done, or the
+            # next request (the safe() in a `finally`) would share the line with it and one
+            # of them would read the other's reply.
+            await asyncio.wait((work,))
+            if not work.cancelled():
+                work.exception()  # the caller is gone; nobody else will look at it
+            raise
 
     def note_error(self, error: DeviceError) -> None:
         """Count an error found above the transport (e.g. an unparseable reply)."""

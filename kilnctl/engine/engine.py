@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.errors import DeviceError
 from kilnctl.clock import Clock
 from kilnctl.engine.alarms import Action
 from kilnctl.engine.firing import make_safe
@@ -260,6 +261,12 @@ class Engine:
         except asyncio.CancelledError:
             outcome, reason = "stopped", "cancelled"
             raise
+        except DeviceError as exc:
+            # A device failing where no unit retries it (e.g. a rectifier refusing its
+            # setpoints at a step's start): the run fails with the device's own words; no
+            # traceback (it would reach the user's terminal), nothing raised from wait().
+            log.error("run %s failed: %s", ctx.run_id, exc)
+            reason = str(exc)
         except Exception as exc:  # any bug must still end with devices safe and a record
             log.exception("run %s failed", ctx.run_id)
             reason = f"{type(exc).__name__}: {exc}"
@@ -268,7 +275,9 @@ class Engine:
             for name in sorted(used):
                 device = self.devices.get(name)
                 if device is not None:
-                    await make_safe(device, f"end of run {ctx.run_id}")
+                    problem = await make_safe(device, f"end of run {ctx.run_id}")
+                    if problem is not None:  # the record must say a device may be live
+                        ctx.notice(name, "unsafe", f"could not make {name} safe: {problem}")
             handle = self.runs.get(ctx.run_id)
             if handle is not None:
                 handle.outcome, handle.reason, handle.results = outcome, reason, ctx.results

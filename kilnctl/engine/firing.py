@@ -55,12 +55,32 @@ class HandOver:
     stepped twice at one instant would lose its derivative term)."""
 
 
-async def make_safe(device: Any, why: str) -> None:
-    """Put a device in its safe state; a failure is logged, never masks the original error."""
-    try:
-        await device.safe()
-    except DeviceError as exc:
-        log.error("could not make %s safe (%s): %s", getattr(device, "name", device), why, exc)
+SAFE_ATTEMPTS = 3
+"""safe() is tried this often before a device is given up as unsafe: one write lost on a
+flaky line must not leave a kiln heating."""
+SAFE_RETRY_GAP_S = 0.2
+"""Real time between attempts (a line that just dropped may reconnect in between)."""
+
+
+async def make_safe(device: Any, why: str) -> str | None:
+    """Put a device in its safe state, retrying; returns None once it is safe, else why it
+    could not be made safe (logged). Never raises, so it never masks the original error."""
+    name = getattr(device, "name", device)
+    problem = ""
+    for attempt in range(1, SAFE_ATTEMPTS + 1):
+        try:
+            await device.safe()
+            return None
+        except DeviceError as exc:
+            problem = str(exc)
+        except Exception as exc:  # a driver bug must not stop the other devices' safe()
+            log.exception("safe() of %s raised", name)
+            problem = f"{type(exc).__name__}: {exc}"
+        log.info("making %s safe (%s), attempt %d failed: %s", name, why, attempt, problem)
+        if attempt < SAFE_ATTEMPTS:
+            await asyncio.sleep(SAFE_RETRY_GAP_S)
+    log.error("could not make %s safe (%s): %s", name, why, problem)
+    return problem
 
 
 class FiringRun:
@@ -101,7 +121,9 @@ class FiringRun:
             reach_band_c=s.reach_band_c,
             max_temp_c=max_temp,
         )
-        trip = profile.trip_c if profile.trip_c is not None else kiln.max_temp_c
+        # The lower of the profile's trip and the kiln's rating: a profile written for a
+        # hotter kiln must not lift this kiln's trip above what it is rated for.
+        trip = min((v for v in (profile.trip_c, kiln.max_temp_c) if v is not None), default=None)
         limits: KilnLimits = replace(
             s.kiln_limits,
             trip_c=trip,

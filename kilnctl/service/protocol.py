@@ -26,6 +26,7 @@ OPS: dict[str, str] = {
     "subscribe": "stream the engine's events on this connection",
     "runs": "runs recorded in the journal",
     "recipes": "recipes the service can start",
+    "history": "a run's samples of one source, thinned: run, source, optional since, max_points",
 }
 """Every operation and a one-line description (used in error messages)."""
 

@@ -31,7 +31,10 @@ class RunView:
     outcome: str | None = None
     reason: str = ""
     time_left_s: float | None = None
-    """Estimated time left in the current firing (from "status"; None when unknown)."""
+    """Estimated time left in the current firing or plating step (from "status"; None
+    when unknown)."""
+    plating_left_s: float | None = None
+    """Estimated time left in the current plating recipe (from "status")."""
 
     def apply(self, event: dict[str, Any]) -> None:
         """Update the picture with one event in its JSON form (Event.to_dict())."""
@@ -42,13 +45,20 @@ class RunView:
             self.job, self.lot, self.started_at = event["job_name"], event["lot_id"], event["t"]
         elif kind == "step_started":
             self.step, self.plating_step = event["label"], ""
+            self.time_left_s = self.plating_left_s = None  # the last step's; "status" says anew
         elif kind == "plating_step_started":
             self.plating_step = event["label"]
+            self.time_left_s = self.plating_left_s = None
         elif kind == "plating_step_finished":
             tank = event["details"].get("tank")
             thickness = event["details"].get("thickness_um")
             if isinstance(tank, str) and isinstance(thickness, int | float):
                 self.thickness_um[tank] = self.thickness_um.get(tank, 0.0) + float(thickness)
+            if isinstance(tank, str) and tank in self.samples:
+                # the rectifier is off now: its last reading would read as current flowing
+                ah = event["details"].get("amp_hours", self.samples[tank].get("amp_hours"))
+                self.samples[tank] = {"t": event["t"], "off": 1.0, "amp_hours": ah}
+                self.samples.pop(f"{tank}.bath", None)  # sampled only while plating
         elif kind == "state" and event["source"] == "run":
             self.state = event["state"]
         elif kind == "segment":
@@ -75,6 +85,7 @@ class RunView:
             setattr(view, key, data.get(key, getattr(view, key)))
         view.reason = data.get("reason", "")
         view.time_left_s = data.get("time_left_s")
+        view.plating_left_s = data.get("plating_left_s")
         view.samples = dict(data.get("samples", {}))
         view.segments = dict(data.get("segments", {}))
         view.alarms = {a["alarm_id"]: dict(a) for a in data.get("alarms", [])}

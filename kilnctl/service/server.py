@@ -29,11 +29,14 @@ from kilnctl.engine.messages import (
     SkipSegment,
     StartJob,
 )
+from kilnctl.journal import JournalError
 from kilnctl.recipes.loader import RecipeError
 from kilnctl.service import protocol
 from kilnctl.service.feed import EventFeed
+from kilnctl.service.history import RecentSamples, merge_and_thin, read_journal
 from kilnctl.service.protocol import MAX_LINE, ProtocolError, Request
 from kilnctl.service.runview import RunBook, RunView
+from kilnctl.service.timeleft import PlatingProgress
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,10 @@ _SIMPLE_COMMANDS: dict[str, type[RunCommand]] = {
     "resume": Resume,
     "skip": SkipSegment,
 }
+
+
+MAX_HISTORY_POINTS = 5000
+"""Most points per series a "history" reply may ask for (a reply line stays small)."""
 
 
 class ServiceError(Exception):
@@ -69,6 +76,8 @@ class Service:
         self.telemetry = telemetry
         """Where telemetry goes ("" when none), shown in the status header."""
         self.book = RunBook()
+        self.recent = RecentSamples()
+        self._plating: dict[str, PlatingProgress] = {}
         self.feeds: set[EventFeed] = set()
         self.clients = 0
         self._queue = engine.subscribe(maxsize=100_000)
@@ -136,10 +145,18 @@ class Service:
     def _dispatch(self, event: Event) -> None:
         data = event.to_dict()
         self.book.apply(data)
+        progress = self._plating.get(event.run_id)
+        if progress is None:
+            progress = self._plating[event.run_id] = PlatingProgress(self.library)
+        progress.apply(data)
+        if event.kind == "sample":
+            self.recent.add(event.run_id, data["source"], event.t, data["values"])
         for feed in self.feeds:
             feed.put(data)
         if event.kind == "run_finished":
             self.book.forget_finished()
+            self.recent.forget(event.run_id)
+            self._plating.pop(event.run_id, None)
 
     # ------------------------------------------------------------------ requests
 
@@ -149,16 +166,22 @@ class Service:
         return {
             "plant": self.plant_name,
             "time": self.engine.clock.wall_time(),
-            "runs": [
-                {**v.to_dict(), "time_left_s": self._time_left(v.run_id)}
-                for v in self.book.active()
-            ],
+            "runs": [{**v.to_dict(), **self._time_left(v.run_id)} for v in self.book.active()],
             "clients": self.clients,
             "subscribers": len(self.feeds),
             "telemetry": self.telemetry,
         }
 
-    def _time_left(self, run_id: str) -> float | None:
+    def _time_left(self, run_id: str) -> dict[str, float | None]:
+        """time_left_s: the current firing or plating step; plating_left_s: the plating
+        recipe (None when unknown)."""
+        progress = self._plating.get(run_id)
+        plating = progress.estimate(self.engine.clock.wall_time()) if progress else None
+        if plating is not None:
+            return {"time_left_s": plating.step_s, "plating_left_s": plating.recipe_s}
+        return {"time_left_s": self._firing_left(run_id), "plating_left_s": None}
+
+    def _firing_left(self, run_id: str) -> float | None:
         """Estimated time left in the current firing, if one is going.
 
         The engine has no progress API yet: this asks the firing schedule behind the run's
@@ -191,6 +214,8 @@ class Service:
             return protocol.ok(req.id, runs=self._runs(int(req.number("limit", 50))))
         if op == "recipes":
             return protocol.ok(req.id, recipes=self._recipes())
+        if op == "history":
+            return protocol.ok(req.id, **await self._history(req))
         command = self._command(req)
         await self.engine.submit(command)
         self.drain_events()
@@ -274,6 +299,30 @@ class Service:
             }
             for r in infos
         ]
+
+    async def _history(self, req: Request) -> dict[str, Any]:
+        run, source = req.text("run"), req.text("source")
+        if not run or not source:
+            raise ProtocolError('history: give "run" (a run id) and "source" (a kiln or tank)')
+        since = req.number("since", 0.0)
+        max_points = int(req.number("max_points", 200))
+        if not 2 <= max_points <= MAX_HISTORY_POINTS:
+            raise ProtocolError(
+                f"history: max_points must be 2..{MAX_HISTORY_POINTS}, got {max_points}"
+            )
+        series: dict[str, list[tuple[float, float]]] = {}
+        if self.journal is not None:
+            # read on its own connection in a worker thread: see service/history.py
+            try:
+                series = await asyncio.to_thread(
+                    read_journal, Path(self.journal.path), run, source, since
+                )
+            except JournalError as exc:
+                raise EngineError(str(exc)) from None
+        self.drain_events()
+        recent = self.recent.after(run, source, since)
+        thinned, count = merge_and_thin(series, recent, max_points)
+        return {"run": run, "source": source, "count": count, "series": thinned}
 
     def _recipes(self) -> list[dict[str, Any]]:
         if self.library is None:

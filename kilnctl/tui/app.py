@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Coroutine
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Static
+from textual.worker import Worker
 
 from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
 from kilnctl.service.runview import RunView
@@ -28,6 +31,10 @@ from kilnctl.tui.widgets import AlarmList, KilnChart, RunPanel
 EXTEND_S = 60.0
 """What one press of the extend key adds to the current hold."""
 
+HISTORY_MIN_POINTS = 40
+"""Fewest points asked of "history" (before the chart has its size)."""
+
+_STEP_KINDS = frozenset({"step_started", "plating_step_started", "state"})
 _ALARM_KINDS = frozenset({"alarm_raised", "alarm_ack", "alarm_cleared"})
 
 
@@ -36,14 +43,16 @@ class KilnApp(App[None]):
 
     CSS_PATH = "kilnctl.tcss"
     TITLE = "kilnctl"
+    ENABLE_COMMAND_PALETTE = False  # its footer space goes to the operator's keys at 80x24
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "start", "Start"),
         Binding("p", "pause", "Pause"),
         Binding("r", "resume", "Resume"),
-        Binding("k", "skip", "Skip seg"),
-        Binding("e", "extend", "+1 min"),
+        Binding("k", "skip", "Skip"),
+        Binding("e", "extend", "+1min"),
         Binding("a", "abort", "Abort"),
-        Binding("c", "ack", "Ack alarm"),
+        Binding("c", "ack", "Ack"),
+        Binding("o", "answer", "Answer"),
         Binding("q", "quit", "Detach"),
     ]
 
@@ -120,6 +129,13 @@ class KilnApp(App[None]):
             self.post_message(Disconnected(reason))
             await asyncio.sleep(self.retry_s)
 
+    def _spawn(
+        self, work: Callable[[], Coroutine[None, None, None]], group: str, exclusive: bool = False
+    ) -> Worker[None]:
+        """Run `work` in a worker (given uncalled: a worker cancelled before it starts
+        then leaves no coroutine never awaited)."""
+        return self.run_worker(work, group=group, exclusive=exclusive)
+
     async def _poll_status(self) -> None:
         """Refresh what events do not carry (time left) from a "status" snapshot."""
         client = self.client
@@ -131,8 +147,9 @@ class KilnApp(App[None]):
             return  # the link worker notices a lost connection and says so
         for run in status.get("runs", []):
             view = self.runs.get(run["run_id"])
-            if view is not None and view.time_left_s != run.get("time_left_s"):
-                view.time_left_s = run.get("time_left_s")
+            left = (run.get("time_left_s"), run.get("plating_left_s"))
+            if view is not None and (view.time_left_s, view.plating_left_s) != left:
+                view.time_left_s, view.plating_left_s = left
                 self._redraw_run(view)
 
     @on(Connected)
@@ -143,7 +160,7 @@ class KilnApp(App[None]):
         self.chart.reset()
         for view in self.runs.values():
             for source, values in view.samples.items():
-                self._chart(source, values, values.get("t", 0.0))
+                self._chart(view.run_id, source, values, values.get("t", 0.0))
         self._redraw_runs()
         self._redraw_alarms()
         self._redraw_status()
@@ -170,9 +187,13 @@ class KilnApp(App[None]):
             view = self.runs[run_id] = RunView(run_id)
         view.apply(event)
         if kind == "sample":
-            self._chart(event["source"], event["values"], event["t"])
+            self._chart(run_id, event["source"], event["values"], event["t"])
+        elif kind in _STEP_KINDS:
+            # the time left belongs to the step: fetch the new step's now, not at the next poll
+            self._spawn(self._poll_status, "status", exclusive=True)
         if view.outcome is not None:
             del self.runs[run_id]
+            self.chart.finish(run_id)
             self.notify(f"{view.job} ({run_id}) {view.outcome} {view.reason}".strip())
             self._redraw_runs()
             self._redraw_alarms()
@@ -191,13 +212,40 @@ class KilnApp(App[None]):
 
     # ------------------------------------------------------------------ drawing
 
-    def _chart(self, source: str, values: dict[str, Any], t: float) -> None:
-        if "pv_c" in values and "sp_c" in values:
-            self.chart.add(source, t, values["pv_c"], values["sp_c"])
+    def _chart(self, run_id: str, source: str, values: dict[str, Any], t: float) -> None:
+        if "pv_c" not in values or "sp_c" not in values:
+            return
+        if self.chart.take(run_id, source):
+            # the chart starts on this kiln: fetch what the run did before we saw it
+            self._spawn(partial(self._load_history, run_id, source), "history")
+        self.chart.add(run_id, source, t, values["pv_c"], values["sp_c"])
+
+    @on(events.DescendantFocus)
+    def _panel_focused(self, event: events.DescendantFocus) -> None:
+        """Tab to a run's panel: the chart shows that run's kiln, from the run's start."""
+        panel = event.widget
+        view = self.runs.get(panel.run_id) if isinstance(panel, RunPanel) else None
+        if view is None:
+            return
+        kilns = [s for s, v in sorted(view.samples.items()) if "pv_c" in v and "sp_c" in v]
+        chart = self.chart
+        if not kilns or (chart.run_id == view.run_id and chart.source in kilns):
+            return
+        chart.show(view.run_id, kilns[0])
+        self._spawn(partial(self._load_history, view.run_id, kilns[0]), "history")
+
+    async def _load_history(self, run_id: str, source: str) -> None:
+        width = self.chart.size.width or self.size.width
+        reply = await self._send(
+            "history", run=run_id, source=source, max_points=max(2 * width, HISTORY_MIN_POINTS)
+        )
+        if reply is not None:
+            self.chart.load_history(run_id, source, reply.get("series", {}))
 
     def _redraw_status(self) -> None:
         bar = self.status_bar
         bar.set_class(not self.connected, "disconnected")
+        self.runs_box.set_class(not self.connected, "stale")  # last known, not live
         if not self.connected:
             bar.update(f"disconnected, retrying: {self.status.get('reason', '')}")
             return
@@ -242,8 +290,16 @@ class KilnApp(App[None]):
                     self._show_prompt(prompt)
                     return
 
+    def action_answer(self) -> None:
+        """Show the open prompts again, those put off with Escape included."""
+        self._deferred_prompts.clear()
+        if not any(v.prompts for v in self.runs.values()):
+            self.notify("no prompt is waiting")
+        self._next_prompt()
+
     def _show_prompt(self, prompt: dict[str, Any]) -> None:
-        dialog = PromptDialog(prompt, self.auto_answer_s)
+        view = self.runs.get(prompt["run_id"])
+        dialog = PromptDialog(prompt, self.auto_answer_s, job=view.job if view else "")
         self._prompt_dialog = dialog
 
         async def answered(answer: str | None) -> None:

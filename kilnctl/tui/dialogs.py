@@ -15,10 +15,18 @@ class PromptDialog(ModalScreen[str]):
     """An operator prompt from a run; dismissed with the chosen answer. With
     `auto_answer_s` (the demo) it answers the first choice by itself after that delay."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [("escape", "later", "Later")]
+    # a modal screen hides the app's keys: detaching must still work with a prompt open
+    BINDINGS: ClassVar[list[BindingType]] = [
+        ("escape", "later", "Later (o: back)"),
+        ("q", "app.quit", "Detach"),
+    ]
 
-    def __init__(self, prompt: dict[str, Any], auto_answer_s: float | None = None) -> None:
+    def __init__(
+        self, prompt: dict[str, Any], auto_answer_s: float | None = None, job: str = ""
+    ) -> None:
         super().__init__(classes="dialog")
+        self.job = job
+        """The run's job, so the operator knows which load the prompt is about."""
         self.prompt = prompt
         self.prompt_id: str = prompt["prompt_id"]
         self.run_id: str = prompt["run_id"]
@@ -27,7 +35,7 @@ class PromptDialog(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         choices = list(self.prompt.get("choices") or ("ok", "abort"))
         with Vertical(id="prompt-box", classes="box"):
-            yield Label("Operator prompt", classes="title")
+            yield Label(f"Operator prompt: {self.job or self.run_id}", classes="title")
             yield Label(self.prompt["text"], id="prompt-text", markup=False)
             if self.auto_answer_s is not None:
                 yield Label(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from rich.text import Text
@@ -10,11 +9,14 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
+from kilnctl.report import thin
 from kilnctl.service.runview import RunView
 from kilnctl.tui.format import alarm_line, run_text
 
 CHART_POINTS = 4000
-"""Samples kept per kiln for the chart (a 1-h window at 1 s periods)."""
+"""Points kept per series; past this the series is thinned to half (min/max kept)."""
+
+Point = tuple[float, float]
 
 
 class RunPanel(Static, can_focus=True):
@@ -35,23 +37,22 @@ def panel_id(run_id: str) -> str:
     return "run-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in run_id)
 
 
-def thin(points: list[tuple[float, float, float]], limit: int) -> list[tuple[float, float, float]]:
-    """At most `limit` points, evenly strided, always keeping the newest."""
-    if len(points) <= limit or limit < 2:
-        return points
-    stride = -(-len(points) // (limit - 1))  # ceiling division
-    kept = points[::stride]
-    return kept if kept[-1] is points[-1] else [*kept, points[-1]]
-
-
 class KilnChart(PlotextPlot):
-    """PV and SP of one kiln over time. Points are thinned to ~2x the plot width before a
-    redraw: a redraw costs time in proportion to its points."""
+    """PV and SP of one kiln of one run over the whole run.
+
+    Attaching mid-run, the app loads the run's past from the service ("history") and the
+    live samples continue it. Points are thinned (report.thin: each bucket's min and max)
+    to ~2x the plot width before a redraw, whose cost grows with its points, and the kept
+    series are compacted the same way past CHART_POINTS, so a 10-hour run stays whole."""
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
+        self.run_id: str | None = None
         self.source: str | None = None
-        self.points: deque[tuple[float, float, float]] = deque(maxlen=CHART_POINTS)
+        self.finished = False
+        """The run shown ended: its curve stays until another run's kiln samples arrive."""
+        self.pv: list[Point] = []
+        self.sp: list[Point] = []
         self.drawn_points = 0
         self._dirty = False
 
@@ -59,19 +60,53 @@ class KilnChart(PlotextPlot):
         super().on_mount()
         self.set_interval(1.0, self.redraw)
 
-    def add(self, source: str, t: float, pv: float, sp: float) -> None:
-        """Record a sample of `source` (the chart follows the first kiln it sees)."""
-        if self.source is None:
-            self.source = source
-        if source != self.source:
+    def take(self, run_id: str, source: str) -> bool:
+        """Follow this kiln of this run if the chart is free (nothing shown, or the run
+        shown has ended); True when it starts following it now."""
+        if self.source is not None and not (self.finished and run_id != self.run_id):
+            return False
+        self.show(run_id, source)
+        return True
+
+    def show(self, run_id: str, source: str) -> None:
+        """Follow this kiln of this run from now on (its past comes by load_history)."""
+        self.reset()
+        self.run_id, self.source = run_id, source
+
+    def add(self, run_id: str, source: str, t: float, pv: float, sp: float) -> None:
+        """Record a live sample (ignored unless it is the kiln shown)."""
+        if (run_id, source) != (self.run_id, self.source):
             return
-        self.points.append((t, pv, sp))
+        self.pv.append((t, pv))
+        self.sp.append((t, sp))
+        if len(self.pv) > CHART_POINTS:
+            self.pv, self.sp = thin(self.pv, CHART_POINTS // 2), thin(self.sp, CHART_POINTS // 2)
         self._dirty = True
 
+    def load_history(self, run_id: str, source: str, series: dict[str, list[Any]]) -> None:
+        """Put the run's past (the "history" reply's series) before the live samples."""
+        if (run_id, source) != (self.run_id, self.source):
+            return  # the chart moved on while the history was on its way
+
+        def before(points: list[Point], key: str) -> list[Point]:
+            first = points[0][0] if points else float("inf")
+            return [(float(t), float(v)) for t, v in series.get(key, []) if t < first]
+
+        self.pv = before(self.pv, "pv_c") + self.pv
+        self.sp = before(self.sp, "sp_c") + self.sp
+        self._dirty = True
+
+    def finish(self, run_id: str) -> None:
+        """The run `run_id` ended: keep its curve until another run's kiln shows up."""
+        if run_id == self.run_id:
+            self.finished = True
+            self._dirty = True
+
     def reset(self) -> None:
-        """Forget the data (the run ended or another run is shown)."""
-        self.source = None
-        self.points.clear()
+        """Forget the data (reattached, or another run is shown)."""
+        self.run_id = self.source = None
+        self.finished = False
+        self.pv, self.sp = [], []
         self._dirty = True
 
     def redraw(self) -> None:
@@ -81,15 +116,19 @@ class KilnChart(PlotextPlot):
         self._dirty = False
         plt = self.plt
         plt.clear_data()
-        plt.title(f"{self.source or 'no kiln'}: PV / SP °C")
-        if self.points:
-            pts = thin(list(self.points), max(2 * self.size.width, 20))
-            t0 = pts[0][0]
-            minutes = [(p[0] - t0) / 60 for p in pts]
-            plt.plot(minutes, [p[2] for p in pts], label="SP")
-            plt.plot(minutes, [p[1] for p in pts], label="PV")
-            plt.xlabel("min")
-            self.drawn_points = len(pts)
+        ended = " (ended)" if self.finished else ""
+        plt.title(f"{self.source or 'no kiln'}{ended}: PV / SP °C")
+        self.drawn_points = 0
+        if self.pv:
+            limit = max(2 * self.size.width, 20)
+            pv, sp = thin(self.pv, limit), thin(self.sp, limit)
+            t0 = min(pv[0][0], sp[0][0])
+            span_h = (max(pv[-1][0], sp[-1][0]) - t0) / 3600
+            unit, scale = ("h", 3600.0) if span_h >= 2 else ("min", 60.0)
+            plt.plot([(t - t0) / scale for t, _ in sp], [v for _, v in sp], label="SP")
+            plt.plot([(t - t0) / scale for t, _ in pv], [v for _, v in pv], label="PV")
+            plt.xlabel(unit)
+            self.drawn_points = max(len(pv), len(sp))
         self.refresh()
 
 

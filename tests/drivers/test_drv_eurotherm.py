@@ -5,7 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from drv_wire import PtyDevice, fc03, fc03_reply, fc06, float_words, pty_device
+from drv_wire import (
+    PtyDevice,
+    exception_reply,
+    fc03,
+    fc03_reply,
+    fc06,
+    float_words,
+    pty_device,
+)
 
 from drivers.errors import WriteNotConfirmed
 from drivers.protocols import TemperatureController
@@ -153,12 +161,25 @@ async def test_safe_when_put_in_manual_at_the_panel_zeroes_the_output_first() ->
         await kiln.close()
 
 
-async def test_safe_on_a_dead_line_raises_once_then_stays_quiet() -> None:
+async def test_safe_goes_on_when_the_unit_has_no_auto_manual_register() -> None:
+    async with pty_device() as dev:
+        kiln = open_kiln(dev)
+        task = asyncio.create_task(kiln.safe())
+        await dev.expect(fc03(UNIT, 273, 1), exception_reply(UNIT, 0x03, 2))
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
+        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await task
+        await kiln.close()
+
+
+async def test_safe_on_a_dead_line_raises_every_time() -> None:
     from drivers.errors import DeviceTimeout
 
     async with pty_device() as dev:
         kiln = open_kiln(dev)
         with pytest.raises(DeviceTimeout):
             await kiln.safe()
-        await kiln.safe()  # already reported: no second raise
+        with pytest.raises(DeviceTimeout):
+            await kiln.safe()  # every failure is reported: the caller retries
         await kiln.close()

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from drv_wire import PtyDevice, pty_device
 
-from drivers.errors import DeviceTimeout, WriteNotConfirmed
+from drivers.errors import DeviceTimeout, FrameError, WriteNotConfirmed
 from drivers.protocols import RegulationMode
 from drivers.registry import open_device, probe
 
@@ -82,3 +82,48 @@ async def test_probe_identifies_by_idn_framed_by_idle_gap() -> None:
         task = asyncio.create_task(probe(f"serial://{dev.path}?timeout=0.5"))
         await expect(dev, b"*IDN?", b"KORAD KA3005P V5.5 SN:03412345")
         assert await task == "korad_ka3005p (KORAD KA3005P V5.5 SN:03412345)"
+
+
+async def test_a_reply_paused_midway_is_waited_for_not_cut_short() -> None:
+    """A slow supply pauses longer than the idle gap inside a reply of known length: the
+    driver waits for all of it (cut at the pause, "0.250" A would read as "0." = 0 A)."""
+    async with pty_device() as dev:
+        psu = open_korad(dev)
+        task = asyncio.create_task(psu.read())
+        await expect(dev, b"VOUT1?", b"02.31")
+        await expect(dev, b"IOUT1?", b"0.")
+        await asyncio.sleep(0.1)  # the device's pause on the wire (> the 30 ms idle gap)
+        dev.write(b"250")
+        await expect(dev, b"VSET1?", b"05.00")
+        await expect(dev, b"ISET1?", b"0.250")
+        await expect(dev, b"STATUS?", bytes([0b0100_0000]))
+        r = await task
+        assert (r.volts, r.amps) == (2.31, 0.25)
+        await psu.close()
+
+
+async def test_a_truncated_reply_is_a_frame_error_not_a_number() -> None:
+    async with pty_device() as dev:
+        psu = open_korad(dev)
+        task = asyncio.create_task(psu.read())
+        await expect(dev, b"VOUT1?", b"12.")  # then silence
+        with pytest.raises(FrameError, match="VOUT1"):
+            await task
+        await psu.close()
+
+
+async def test_a_cancelled_request_keeps_the_line_until_its_exchange_ends() -> None:
+    """A read cancelled mid-exchange (the run's task cancelled) while its worker thread
+    still waits on the port: the safe() that follows must not share the line with it."""
+    async with pty_device() as dev:
+        psu = open_korad(dev)
+        task = asyncio.create_task(psu.read())
+        await expect(dev, b"VOUT1?", None)  # the supply is slow to answer
+        task.cancel()
+        off = asyncio.create_task(psu.disable())
+        await expect(dev, b"OUT0", None)
+        await expect(dev, b"STATUS?", bytes([0]))  # output off
+        await off  # confirmed: the status byte went to it, not to the cancelled read
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await psu.close()

@@ -75,6 +75,20 @@ async def test_unknown_model_is_refused_by_name() -> None:
         await psu.close()
 
 
+async def test_a_supply_of_unknown_model_is_still_made_safe() -> None:
+    """safe() needs no scaling (output off, current 0): it works before the model id was
+    read, and for a model this driver does not know."""
+    async with pty_device() as dev:
+        psu = open_riden(dev)
+        task = asyncio.create_task(psu.safe())
+        await dev.expect(fc06(1, 18, 0), fc06(1, 18, 0))
+        await dev.expect(fc03(1, 18, 1), fc03_reply(1, [0]))
+        await dev.expect(fc06(1, 9, 0), fc06(1, 9, 0))
+        await dev.expect(fc03(1, 9, 1), fc03_reply(1, [0]))
+        await task
+        await psu.close()
+
+
 async def test_set_current_and_enable_are_read_back() -> None:
     async with pty_device() as dev:
         psu = open_riden(dev)

@@ -164,3 +164,49 @@ async def test_eurotherm_manual_output_then_back_to_remote_setpoint(
     r = await kiln.read()  # type: ignore[union-attr]
     assert r.sp_c <= 400.0 and not r.manual
     await kiln.close()
+
+
+async def test_eurotherm_safe_after_panel_switched_to_local_and_manual(
+    cell: tuple[ModbusTcpServer, SimTime],
+) -> None:
+    """A controller switched at its panel to local SP (or power-cycled) and to manual
+    output while kilnctl streamed: safe() must still take the heat off, not write a remote
+    setpoint the controller ignores."""
+    server, clock = cell
+    kiln = open_device("kiln1", "eurotherm3216", url(server, 3))
+    await kiln.set_setpoint(400.0)  # type: ignore[union-attr]
+    panel = server.slaves[3]
+    panel.write_register(2, 8000)  # TG.SP 800.0 °C
+    panel.write_register(276, 0)  # L-R: local
+    clock.t += 1.0
+    await kiln.set_setpoint(420.0)  # type: ignore[union-attr]
+    clock.t += 1.0
+    assert (await kiln.read()).sp_c == pytest.approx(420.0)  # type: ignore[union-attr]
+    panel.write_register(276, 0)
+    panel.write_register(273, 1)  # A-M: manual
+    panel.write_register(3, 800)  # MAN.OP 80 %
+    await kiln.safe()  # type: ignore[union-attr]
+    clock.t += 1.0
+    r = await kiln.read()  # type: ignore[union-attr]
+    assert r.sp_c == 0.0 and r.output_pct == 0.0 and not r.manual
+    await kiln.close()
+
+
+async def test_omron_writes_again_after_a_power_cycle_turned_comms_writing_off(
+    cell: tuple[ModbusTcpServer, SimTime],
+) -> None:
+    """After a power cycle the E5CC refuses writes until command 00 again: the setpoint
+    stream and safe() turn comms writing back on instead of failing forever."""
+    server, clock = cell
+    tank = open_device("tank", "omron_e5cc", url(server, 5))
+    await tank.set_setpoint(60.0)  # type: ignore[union-attr]
+    sim = server.slaves[5]
+    sim.comms_writing = False  # type: ignore[attr-defined]  # power cycled
+    await tank.set_setpoint(62.0)  # type: ignore[union-attr]
+    clock.t += 1.0
+    assert (await tank.read()).sp_c == 62.0  # type: ignore[union-attr]
+    sim.comms_writing = False  # type: ignore[attr-defined]
+    await tank.safe()  # type: ignore[union-attr]
+    clock.t += 1.0
+    assert (await tank.read()).sp_c == 0.0  # type: ignore[union-attr]
+    await tank.close()

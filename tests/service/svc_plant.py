@@ -70,6 +70,39 @@ JOB = Job.model_validate(
         ],
     }
 )
+RINSE_S, GOLD_AH, STRIKE_S = 20.0, 0.02, 30.0
+LINE = PlatingRecipe.model_validate(
+    {
+        "name": "line",
+        "steps": [
+            {"name": "rinse", "kind": "timed", "duration": f"{RINSE_S:g} s"},
+            {
+                "name": "gold",
+                "kind": "electro",
+                "tank": "gold",
+                "current_density": "1.2 A/dm2",
+                "voltage_limit": "6 V",
+                "end": {"amp_hours": f"{GOLD_AH:g} Ah"},
+            },
+            {
+                "name": "strike",
+                "kind": "electro",
+                "tank": "gold",
+                "current": "2 A",
+                "voltage_limit": "6 V",
+                "end": {"time": f"{STRIKE_S:g} s"},
+            },
+        ],
+    }
+)
+PLATE = Job.model_validate(
+    {
+        "name": "plate",
+        "lot": {"material": "brass", "pin_count": 25, "area_per_pin": "0.12 dm2"},
+        "steps": [{"kind": "plating", "ref": "line"}],
+    }
+)
+"""A plating-only job: 3 dm2 at 1.2 A/dm2 = 3.6 A, so the gold step takes ~20 s."""
 
 
 class Library:
@@ -115,7 +148,7 @@ async def running_service(
     clock = clock or ScaledClock(SPEED)
     devices = devices_for(clock)
     journal = Journal(tmp_path / "journal.sqlite")
-    library = Library(BAKE, LONG, FLASH, JOB)
+    library = Library(BAKE, LONG, FLASH, JOB, LINE, PLATE)
     engine = Engine(devices, PLANT, library, journal, clock, EngineSettings(checkpoint_s=5))
     service = Service(engine, library=library, journal=journal, plant_name="test plant", **kw)
     path = socket or tmp_path / "kilnctl.sock"

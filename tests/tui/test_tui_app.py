@@ -103,7 +103,8 @@ async def test_alarm_is_acknowledged_with_a_key(tmp_path: Path) -> None:
             await until(pilot, lambda: all(a.acked for a in book.active))
             await until(pilot, lambda: "ack" in str(alarms.get_option_at_index(0).prompt))
             await pilot.press("q")
-        assert h.engine.runs[run].outcome is None  # detaching leaves the run going
+        # detaching leaves the run going (on a loaded machine the short bake may be done)
+        assert h.engine.runs[run].outcome in (None, "completed")
 
 
 async def test_start_dialog_starts_a_job(tmp_path: Path) -> None:

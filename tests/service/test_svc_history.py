@@ -1,0 +1,99 @@
+"""The "history" op: a run's past samples of one source, thinned, with no gap before the
+live stream (the journal's uncommitted buffer is covered by the service's live tail)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from svc_plant import running_service
+
+from kilnctl.service.client import RequestFailed, ServiceClient
+
+HOURS_10 = 36_000
+
+
+async def seen_samples(client: ServiceClient, source: str, n: int) -> list[float]:
+    """Times of the first `n` live samples of `source`."""
+    times: list[float] = []
+    async with asyncio.timeout(20):
+        async for event in client.events():
+            if event.get("kind") == "sample" and event["source"] == source:
+                times.append(event["t"])
+                if len(times) >= n:
+                    return times
+    raise AssertionError("stream ended")
+
+
+async def test_history_is_the_whole_run_thinned_with_no_gap(tmp_path: Path) -> None:
+    async with running_service(tmp_path) as h:
+        client = await ServiceClient.connect(h.socket)
+        await client.request("subscribe")
+        run = (await client.request("start", job="long", kiln="k1", lot="H1"))["run"]
+        seen = await seen_samples(client, "k1", 300)
+        reply = await client.request("history", run=run, source="k1", max_points=60)
+        assert reply["count"] >= len(seen)  # journal + live tail: nothing missing
+        pv, sp = reply["series"]["pv_c"], reply["series"]["sp_c"]
+        assert 2 <= len(pv) <= 60 and 2 <= len(sp) <= 60
+        assert [p[0] for p in pv] == sorted(p[0] for p in pv)
+        assert pv[0][0] == pytest.approx(seen[0], abs=2.0)  # from the start of the run
+        assert max(v for _, v in sp) > min(v for _, v in sp)  # the ramp is there
+
+        since = seen[150]
+        later = await client.request("history", run=run, source="k1", since=since)
+        assert all(t > since for t, _ in later["series"]["pv_c"])
+        assert later["count"] < reply["count"]
+        await client.close()
+
+
+async def test_history_refuses_what_it_cannot_answer(tmp_path: Path) -> None:
+    async with running_service(tmp_path) as h:
+        client = await ServiceClient.connect(h.socket)
+        with pytest.raises(RequestFailed, match="unknown run"):
+            await client.request("history", run="nope", source="k1")
+        with pytest.raises(RequestFailed, match='give "run"'):
+            await client.request("history", run="x")
+        with pytest.raises(RequestFailed, match="max_points"):
+            await client.request("history", run="x", source="k1", max_points=1)
+        await client.close()
+
+
+async def test_ten_hour_run_is_read_once_without_stalling_the_loop(tmp_path: Path) -> None:
+    async with running_service(tmp_path) as h:
+        t0 = 1_700_000_000.0
+        run = h.journal.start_run(
+            job_name="long", lot_id="BIG", recipe_hashes={}, started_at=t0, meta={}
+        )
+        for i in range(HOURS_10):
+            t = t0 + i
+            sp = min(20 + i / 36, 800.0)
+            h.journal.record_sample(run, i, t, "k1", {"pv_c": sp - 1, "sp_c": sp, "out_pct": 50})
+            h.journal.record_sample(run, i, t, "gold", {"amps": 3.0, "volts": 2.0})
+        h.journal.flush()
+
+        gaps: list[float] = []
+        stop = asyncio.Event()
+
+        async def ticker() -> None:  # how long the event loop (the engine's) goes unserved
+            last = time.perf_counter()
+            while not stop.is_set():
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        client = await ServiceClient.connect(h.socket)
+        tick = asyncio.get_running_loop().create_task(ticker())
+        began = time.perf_counter()
+        reply = await client.request("history", run=run, source="k1", max_points=160)
+        took = time.perf_counter() - began
+        stop.set()
+        await tick
+        await client.close()
+        assert reply["count"] == HOURS_10
+        assert len(reply["series"]["pv_c"]) <= 160
+        assert reply["series"]["sp_c"][-1][1] == 800.0
+        print(f"\n10-h history: {took * 1000:.0f} ms, longest loop stall {max(gaps) * 1000:.0f} ms")
+        assert max(gaps) < 0.5  # read in a worker thread, not in the loop
