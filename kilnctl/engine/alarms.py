@@ -62,6 +62,22 @@ _SPECS = [
     AlarmSpec("hold_warn", Severity.WARNING, Action.NOTIFY, "long at temperature"),
     AlarmSpec("over_fire", Severity.ALARM, Action.HEAT_OFF, "maximum hold time exceeded"),
     AlarmSpec("material_limit", Severity.CRITICAL, Action.HEAT_OFF, "material limit of the lot"),
+    # The panel overrides the comms: heat-off writes may not take effect, so hold the
+    # schedule (no ramp run through blind) and call a person to the kiln.
+    AlarmSpec(
+        "controller_manual",
+        Severity.CRITICAL,
+        Action.HOLD,
+        "controller in manual at its panel: go to the kiln",
+    ),
+    AlarmSpec(
+        "remote_sp_fail",
+        Severity.ALARM,
+        Action.HOLD,
+        "controller not following the remote setpoint",
+    ),
+    AlarmSpec("pv_over_range", Severity.CRITICAL, Action.HEAT_OFF, "PV over the input range"),
+    AlarmSpec("controller_alarm", Severity.WARNING, Action.NOTIFY, "controller alarm"),
     # any device
     AlarmSpec("comms_loss", Severity.ALARM, Action.HOLD, "no answer from the device"),
     AlarmSpec("comms_lost", Severity.CRITICAL, Action.ABORT, "device lost for too long"),

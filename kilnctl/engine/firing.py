@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 
 SP_RESOLUTION_C = 0.01
 """Setpoint changes smaller than this are not written (a held setpoint is not re-sent)."""
-SP_KEEPALIVE_S = 10.0
-"""A held setpoint is re-sent this often, so the controller always has a fresh one."""
+SP_KEEPALIVE_S = 5.0
+"""A held setpoint is re-sent this often, so the controller always has a fresh one: well
+inside a remote-setpoint timeout of 10 s (the Eurotherm's), which would flag "remote SP
+fail" (b14) between two keep-alives of a held setpoint."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class FiringRun:
             deviation_c=profile.deviation_c,
             material_max_c=material_max_c,
         )
-        self.interlocks = KilnInterlocks(limits)
+        self.interlocks = KilnInterlocks(limits, remote_sp=kiln.mode != "direct")
         self.pid: Pid | None = None
         if kiln.mode == "direct":
             handed = take_over.pid if take_over is not None else None

@@ -37,6 +37,9 @@ class KilnLimits:
     """PV outside [pv_min_c, pv_max_c] is a broken thermocouple, not a temperature."""
     material_max_c: float | None = None
     """Highest temperature the lot's material may see (e.g. ~350 °C for zinc alloy)."""
+    remote_sp_fail_s: float = 5.0
+    """The controller may flag "remote SP fail" this long (a few periods: a keep-alive
+    write arriving just after its timeout) before the run holds."""
 
 
 KILN_CODES = (
@@ -49,6 +52,10 @@ KILN_CODES = (
     "hold_warn",
     "over_fire",
     "material_limit",
+    "controller_manual",
+    "remote_sp_fail",
+    "pv_over_range",
+    "controller_alarm",
 )
 
 
@@ -71,14 +78,21 @@ class _Window:
 
 
 class KilnInterlocks:
-    """Checks one kiln's reading against its schedule."""
+    """Checks one kiln's reading against its schedule.
 
-    def __init__(self, limits: KilnLimits) -> None:
+    `remote_sp`: the controller regulates to the setpoint kilnctl streams (setpoint mode).
+    In direct mode kilnctl itself puts the controller in manual to write the output, and
+    streams no setpoint, so neither the manual nor the remote-SP-fail flag means anything.
+    """
+
+    def __init__(self, limits: KilnLimits, *, remote_sp: bool = True) -> None:
         self.limits = limits
+        self.remote_sp = remote_sp
         self._heating = _Window()
         self._idle = _Window()
         self._below_since: float | None = None
         self._above_since: float | None = None
+        self._sp_fail_since: float | None = None
 
     def check(
         self, t: float, reading: TemperatureReading, schedule: FiringSchedule
@@ -86,9 +100,16 @@ class KilnInterlocks:
         lim = self.limits
         found: dict[str, str] = {}
         pv = reading.pv_c
+        self._check_status(t, reading, found)
         if reading.sensor_break or not math.isfinite(pv) or not lim.pv_min_c <= pv <= lim.pv_max_c:
             found["tc_break"] = f"sensor break (PV {pv})"
             return found  # nothing else can be judged without a temperature
+        if reading.over_range:
+            found["pv_over_range"] = (
+                f"PV beyond the controller's input range (reads {pv:.1f} °C): "
+                "true temperature unknown"
+            )
+            return found  # the reading is not the kiln's temperature
         if lim.trip_c is not None and pv > lim.trip_c:
             found["over_temperature"] = f"PV {pv:.1f} °C > trip {lim.trip_c:.1f} °C"
         if lim.material_max_c is not None and pv > lim.material_max_c:
@@ -103,6 +124,28 @@ class KilnInterlocks:
         self._check_hold(t, pv, schedule, found)
         self._check_heating(t, reading, schedule, found)
         return found
+
+    def _check_status(self, t: float, reading: TemperatureReading, found: dict[str, str]) -> None:
+        """The controller's own status flags."""
+        if reading.alarm:
+            found["controller_alarm"] = "the controller's own alarm is on (see its panel)"
+        if not self.remote_sp:
+            return
+        if reading.manual:
+            found["controller_manual"] = (
+                f"switched to manual at the panel (output {reading.output_pct:.0f} %): kilnctl "
+                "no longer controls the heat and cannot switch it off; put it back in "
+                "automatic, or switch the kiln off at the panel"
+            )
+        if reading.remote_sp_fail:
+            self._sp_fail_since = t if self._sp_fail_since is None else self._sp_fail_since
+            if t - self._sp_fail_since > self.limits.remote_sp_fail_s:
+                found["remote_sp_fail"] = (
+                    f"not following the streamed setpoint for {t - self._sp_fail_since:.0f} s "
+                    f"(regulating to {reading.sp_c:.1f} °C)"
+                )
+        else:
+            self._sp_fail_since = None
 
     def _check_hold(
         self, t: float, pv: float, schedule: FiringSchedule, found: dict[str, str]

@@ -9,6 +9,7 @@ reminders every `dose_every_ah`. Every electro step ends with the rectifier safe
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -236,6 +237,33 @@ class _ElectroStep:
         self._output_on = on
         self._last_amps = None
 
+    def _held(self) -> bool:
+        return self.ctx.paused or self.ctx.alarms.holds(self.tank.name)
+
+    async def _start(self) -> None:
+        """Turn the output on. A device error is retried every period under the comms-loss
+        policy, as on any other command: the comms_loss alarm after a few errors, the step
+        failed (RunAborted, the device's message) past comms_stop_s; output off between
+        attempts. Returns early, output off, when the operator pauses."""
+        ctx = self.ctx
+        while not ctx.paused:
+            ctx.check_abort()
+            try:
+                await self._output(True)
+            except DeviceError as exc:
+                self.comms.failed(exc)
+                await self._off_after_failed_start()
+                await ctx.clock.sleep(ctx.settings.period_s)
+                continue
+            self.comms.ok()
+            return
+
+    async def _off_after_failed_start(self) -> None:
+        # The enable may have reached the device though its answer was lost. One try: the
+        # next attempt follows within a period, and the step's end makes the rectifier safe.
+        with contextlib.suppress(DeviceError):
+            await self.tank.rectifier.disable()
+
     def _done(self) -> bool:
         if self.target_ah is not None:
             return self.amp_hours >= self.target_ah - 1e-9
@@ -253,10 +281,12 @@ class _ElectroStep:
         period = ctx.settings.period_s
         started = ctx.clock.now()
         self.ctx.state(self.tank.name, "plating", self.step.name)
-        await self._output(True)
         last_t = ctx.clock.now()
         while True:
             ctx.check_abort()
+            if not self._output_on and not self._held():
+                await self._start()
+                last_t = ctx.clock.now()  # time spent starting is not plating time
             now = ctx.clock.now()
             dt = now - last_t
             last_t = now
@@ -283,14 +313,13 @@ class _ElectroStep:
 
     async def _tick(self, dt: float) -> bool:
         """Integrate the last period, read, check, command; True when the step is done."""
-        ctx = self.ctx
-        paused = ctx.paused or ctx.alarms.holds(self.tank.name)
+        paused = self._held()
         if self._output_on and not paused:
             self.elapsed_s += dt
             self._since_change += dt
         try:
-            if paused != (not self._output_on):
-                await self._output(not paused)
+            if paused and self._output_on:
+                await self._output(False)
             amps = self._current_now()
             if self._output_on and abs(amps - self.amps_sp) > 1e-6:
                 # soft-start ramp: command before reading, so the reading shows this period

@@ -34,7 +34,9 @@ EXTEND_S = 60.0
 HISTORY_MIN_POINTS = 40
 """Fewest points asked of "history" (before the chart has its size)."""
 
-_STEP_KINDS = frozenset({"step_started", "plating_step_started", "state"})
+_STEP_KINDS = frozenset(
+    {"step_started", "plating_step_started", "state", "prompt", "prompt_answer"}
+)
 _ALARM_KINDS = frozenset({"alarm_raised", "alarm_ack", "alarm_cleared"})
 
 

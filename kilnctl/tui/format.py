@@ -7,6 +7,9 @@ from typing import Any
 from kilnctl.report import format_duration
 from kilnctl.service.runview import RunView
 
+LINE_WIDTH = 74
+"""Characters a run panel shows per line at 80 columns (border and padding off)."""
+
 
 def _num(values: dict[str, Any], key: str, fmt: str) -> str:
     value = values.get(key)
@@ -38,13 +41,36 @@ def source_line(view: RunView, source: str, values: dict[str, Any]) -> str:
     return f"{source}: " + "  ".join(f"{k} {v}" for k, v in values.items() if k != "t")
 
 
+LAG_C = 15.0
+"""A ramping kiln further than this from its setpoint is not keeping up with the schedule."""
+
+
+def _kiln_behind(view: RunView) -> float | None:
+    """The target of a ramp the kiln is not keeping up with, if any."""
+    for source, seg in view.segments.items():
+        values = view.samples.get(source, {})
+        pv, sp = values.get("pv_c"), values.get("sp_c")
+        if not isinstance(pv, int | float) or not isinstance(sp, int | float):
+            continue
+        if seg.get("phase") == "ramp" and abs(pv - sp) > LAG_C:
+            return float(seg["target_c"])
+    return None
+
+
 def time_left(view: RunView) -> str:
     """ "  firing left ~h:mm:ss", or the plating step's and recipe's time left ("" when
     not known)."""
     if view.time_left_s is None:
         return ""
     if not view.plating_step:
-        return f"  firing left ~{format_duration(view.time_left_s)}"
+        behind = _kiln_behind(view)
+        if behind is None:
+            return f"  firing left ~{format_duration(view.time_left_s)}"
+        # the schedule's estimate assumes the kiln keeps up: here it does not (a max-rate
+        # ramp, natural cooling), so the estimate is only a lower bound
+        if view.time_left_s < 60:
+            return f"  firing: kiln on its way to {behind:.0f} °C"
+        return f"  firing left ≥{format_duration(view.time_left_s)}"
     text = f"  left ~{format_duration(view.time_left_s)}"
     if view.plating_left_s is not None and view.plating_left_s > view.time_left_s + 1:
         text += f", recipe ~{format_duration(view.plating_left_s)}"
@@ -53,8 +79,10 @@ def time_left(view: RunView) -> str:
 
 def run_text(view: RunView) -> str:
     """The body of a run panel."""
-    step = view.step + (f" / {view.plating_step}" if view.plating_step else "")
     left = time_left(view)
+    step = view.step + (f" / {view.plating_step}" if view.plating_step else "")
+    if len(f"step: {step}{left}") > LINE_WIDTH and view.plating_step:
+        step = view.plating_step  # one line at 80 columns: the step going on comes first
     lines = [
         f"{view.job}  lot {view.lot or '-'}  [{view.state.upper()}]",
         f"step: {step or '-'}{left}",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from drivers.errors import DeviceTimeout
+from drivers.errors import DeviceTimeout, FrameError
 from drivers.protocols import RectifierReading, RegulationMode, TemperatureReading
 
 
@@ -36,6 +36,9 @@ class TinyKiln:
         self.safe_calls = 0
         self.setpoints: list[float] = []
         self._t = time_fn()
+        self.flags: set[str] = set()
+        """Status flags the controller reports (TemperatureReading's manual,
+        remote_sp_fail, over_range, alarm), set by the test."""
 
     def inject(self, fault: str) -> None:
         self.faults.add(fault)
@@ -80,6 +83,10 @@ class TinyKiln:
             sp_c=self.sp,
             output_pct=self.out,
             sensor_break=broken,
+            manual="manual" in self.flags,
+            remote_sp_fail="remote_sp_fail" in self.flags,
+            over_range="over_range" in self.flags,
+            alarm="alarm" in self.flags,
         )
 
     async def set_setpoint(self, sp_c: float) -> None:
@@ -120,12 +127,26 @@ class TinyRectifier:
         self.on = False
         self.faults: set[str] = set()
         self.safe_calls = 0
+        self.failing_commands = 0
+        """This many set_voltage_limit / set_current / enable calls fail (a flaky line: the
+        reply is garbled after the command reached the device)..."""
+        self.commands_before_failing = 0
+        """... after the first this many succeed."""
+        self.failed_commands = 0
 
     def inject(self, fault: str) -> None:
         self.faults.add(fault)
 
     def clear(self) -> None:
         self.faults.clear()
+
+    def _command(self) -> None:
+        if self.commands_before_failing > 0:
+            self.commands_before_failing -= 1
+        elif self.failing_commands > 0:
+            self.failing_commands -= 1
+            self.failed_commands += 1
+            raise FrameError(self.name, "inprocess://", "bad CRC in the reply")
 
     async def read(self) -> RectifierReading:
         if "no_response" in self.faults:
@@ -151,12 +172,15 @@ class TinyRectifier:
 
     async def set_current(self, amps: float) -> None:
         self.amps_sp = amps
+        self._command()
 
     async def set_voltage_limit(self, volts: float) -> None:
         self.volts_limit = volts
+        self._command()
 
     async def enable(self) -> None:
         self.on = True
+        self._command()
 
     async def disable(self) -> None:
         self.on = False
