@@ -370,17 +370,27 @@ class Journal:
                 return info
         raise JournalError(f"unknown run {run_id!r} in journal {self.path}")
 
-    def samples(self, run_id: str) -> Iterator[Sample]:
-        """The run's samples in journal order (buffered ones are committed first)."""
+    def samples(self, run_id: str, source: str | None = None) -> Iterator[Sample]:
+        """The run's samples in journal order, of every source or of one in seq order
+        (buffered ones are committed first)."""
         self.flush()
-        last = 0
+        args: tuple[str, ...]
+        if source is None:
+            query = (
+                "SELECT id, seq, t, source, vals FROM samples WHERE run_id = ? AND id > ? "
+                "ORDER BY id LIMIT ?"
+            )
+            key, args = 0, (run_id,)
+        else:  # walks the (run_id, source, seq) unique index in order
+            query = (
+                "SELECT seq, seq, t, source, vals FROM samples "
+                "WHERE run_id = ? AND source = ? AND seq > ? ORDER BY seq LIMIT ?"
+            )
+            key, args = -1, (run_id, source)
+        last = key
         while True:
             with self._lock:
-                rows = self._conn.execute(
-                    "SELECT id, seq, t, source, vals FROM samples WHERE run_id = ? AND id > ? "
-                    "ORDER BY id LIMIT ?",
-                    (run_id, last, _PAGE),
-                ).fetchall()
+                rows = self._conn.execute(query, (*args, last, _PAGE)).fetchall()
             for row in rows:
                 yield Sample(int(row[1]), float(row[2]), row[3], json.loads(row[4]))
             if len(rows) < _PAGE:

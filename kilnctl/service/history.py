@@ -67,8 +67,8 @@ def read_journal(path: Path, run_id: str, source: str, since: float) -> dict[str
     try:
         journal.run(run_id)
         series: dict[str, list[Point]] = {}
-        for sample in journal.samples(run_id):
-            if sample.source != source or sample.t <= since:
+        for sample in journal.samples(run_id, source):
+            if sample.t <= since:
                 continue
             for key, value in _numeric(sample.values):
                 series.setdefault(key, []).append((sample.t, value))
