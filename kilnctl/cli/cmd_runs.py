@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kilnctl.chart import svg_chart
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
 from kilnctl.journal import Journal, JournalError, RunInfo
@@ -22,7 +23,6 @@ from kilnctl.report import (
     render_html,
     render_json,
     render_markdown,
-    svg_chart,
 )
 
 DEFAULT_JOURNAL = "kilnctl-journal.sqlite"

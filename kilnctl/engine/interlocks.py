@@ -133,9 +133,9 @@ class KilnInterlocks:
             return
         if reading.manual:
             found["controller_manual"] = (
-                f"switched to manual at the panel (output {reading.output_pct:.0f} %): kilnctl "
-                "no longer controls the heat and cannot switch it off; put it back in "
-                "automatic, or switch the kiln off at the panel"
+                f"output {reading.output_pct:.0f} % set by hand: kilnctl no longer controls "
+                "the heat and cannot switch it off; put the controller back in automatic, "
+                "or switch the kiln off there"
             )
         if reading.remote_sp_fail:
             self._sp_fail_since = t if self._sp_fail_since is None else self._sp_fail_since

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from kilnctl.chart import thin
 from kilnctl.journal import Journal
-from kilnctl.report import thin
 
 TAIL_SAMPLES = 1000
 """Live samples kept per (run, source): the journal's default buffer (max_buffered) holds
@@ -83,7 +83,7 @@ def merge_and_thin(
     max_points: int,
 ) -> tuple[dict[str, list[Point]], int]:
     """Append the live tail after the journal's last sample, thin each series to about
-    `max_points` (report.thin keeps each bucket's min and max); also the raw count."""
+    `max_points` (chart.thin keeps each bucket's min and max); also the raw count."""
     last = max((pts[-1][0] for pts in series.values() if pts), default=float("-inf"))
     for t, values in recent:
         if t > last:

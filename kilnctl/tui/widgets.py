@@ -9,7 +9,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
-from kilnctl.report import thin
+from kilnctl.chart import thin
 from kilnctl.service.runview import RunView
 from kilnctl.tui.format import alarm_line, run_text
 
@@ -41,7 +41,7 @@ class KilnChart(PlotextPlot):
     """PV and SP of one kiln of one run over the whole run.
 
     Attaching mid-run, the app loads the run's past from the service ("history") and the
-    live samples continue it. Points are thinned (report.thin: each bucket's min and max)
+    live samples continue it. Points are thinned (chart.thin: each bucket's min and max)
     to ~2x the plot width before a redraw, whose cost grows with its points, and the kept
     series are compacted the same way past CHART_POINTS, so a 10-hour run stays whole."""
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from kilnctl.chart import CHART_WIDTH, thin
 from kilnctl.cli.main import main
 from kilnctl.journal import Journal
-from kilnctl.report import CHART_WIDTH, assess_qc, lot_qc_verdict, thin
+from kilnctl.report import assess_qc, lot_qc_verdict
 
 T0 = 1_790_000_000.0
 FIRING_S = 1800  # one sample a second: more points than the chart is wide

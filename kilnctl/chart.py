@@ -1,0 +1,150 @@
+"""The batch record's chart: samples as an inline SVG (no plotting dependency), and the
+min/max thinning every chart here uses (report, TUI) so a redraw costs in proportion to the
+chart's width, not the run's length."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+from kilnctl.journal import Sample
+
+# Chart: series drawn per panel, in this order; units for the axis label.
+CHART_PANELS = (
+    ("Temperature (°C)", ("pv_c", "sp_c", "bath_c")),
+    ("Current (A)", ("amps", "amps_sp")),
+)
+CHART_WIDTH = 800
+PANEL_HEIGHT = 260
+_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
+
+
+
+
+def thin(points: Sequence[tuple[float, float]], max_points: int) -> list[tuple[float, float]]:
+    """At most ~max_points points that keep each x-bucket's min and max (peaks survive)."""
+    if len(points) <= max_points:
+        return list(points)
+    buckets = max(1, max_points // 2)
+    x0, x1 = points[0][0], points[-1][0]
+    span = (x1 - x0) or 1.0
+    out: list[tuple[float, float]] = []
+    current: list[tuple[float, float]] = []
+    current_bucket = 0
+    for p in points:
+        b = min(buckets - 1, int((p[0] - x0) / span * buckets))
+        if b != current_bucket and current:
+            out += _min_max(current)
+            current = []
+        current_bucket = b
+        current.append(p)
+    out += _min_max(current)
+    return out
+
+
+def _min_max(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    lo = min(bucket, key=lambda p: p[1])
+    hi = max(bucket, key=lambda p: p[1])
+    return sorted({lo, hi})
+
+
+def svg_chart(samples: Sequence[Sample], started_at: float, width: int = CHART_WIDTH) -> str:
+    """An SVG of the run's temperatures and currents against minutes since start (one
+    panel each, one time axis); each series thinned to ~2x the chart width. Empty string
+    when there is nothing to plot."""
+    panels = []
+    for title, keys in CHART_PANELS:
+        series: dict[str, list[tuple[float, float]]] = {}
+        for s in samples:
+            for key in keys:
+                value = s.values.get(key)
+                if isinstance(value, int | float) and math.isfinite(value):
+                    point = ((s.t - started_at) / 60.0, float(value))
+                    series.setdefault(f"{s.source} {key}", []).append(point)
+        if series:
+            panels.append((title, {k: thin(v, 2 * width) for k, v in series.items()}))
+    if not panels:
+        return ""
+    xs = [p[0] for _, series in panels for pts in series.values() for p in pts]
+    x_ticks = nice_ticks(min(0.0, *xs), max(xs))
+    height = PANEL_HEIGHT * len(panels)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+    ]
+    for i, (title, series) in enumerate(panels):
+        parts += _panel(title, series, x_ticks, width, PANEL_HEIGHT * i)
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 x 10^k apart) covering [lo, hi], about `target` of them."""
+    if hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / target
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = math.floor(lo / step) * step
+    count = math.ceil((hi - first) / step - 1e-9)
+    return [first + i * step for i in range(count + 1)]
+
+
+def _panel(
+    title: str,
+    series: dict[str, list[tuple[float, float]]],
+    x_ticks: list[float],
+    width: int,
+    top: int,
+) -> list[str]:
+    left, right, pad_top, pad_bottom = 60, 150, 24, 34
+    plot_w, plot_h = width - left - right, PANEL_HEIGHT - pad_top - pad_bottom
+    y_ticks = nice_ticks(
+        min(p[1] for pts in series.values() for p in pts),
+        max(p[1] for pts in series.values() for p in pts),
+    )
+    x_lo, x_hi, y_lo, y_hi = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
+    y0 = top + pad_top
+
+    def sx(x: float) -> float:
+        return left + (x - x_lo) / (x_hi - x_lo) * plot_w
+
+    def sy(y: float) -> float:
+        return y0 + plot_h - (y - y_lo) / (y_hi - y_lo) * plot_h
+
+    out = [
+        f'<text x="{left}" y="{top + 16}" font-weight="bold">{html.escape(title)}</text>',
+        f'<rect x="{left}" y="{y0}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>',
+    ]
+    for yv in y_ticks:
+        out.append(
+            f'<line x1="{left}" y1="{sy(yv):.1f}" x2="{left + plot_w}" y2="{sy(yv):.1f}" '
+            'stroke="#eee"/>'
+        )
+        out.append(f'<text x="{left - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end">{yv:g}</text>')
+    for xv in x_ticks:
+        out.append(
+            f'<text x="{sx(xv):.1f}" y="{y0 + plot_h + 14}" text-anchor="middle">{xv:g}</text>'
+        )
+    out.append(
+        f'<text x="{left + plot_w / 2}" y="{y0 + plot_h + 28}" text-anchor="middle">'
+        "minutes since start</text>"
+    )
+    for j, (name, pts) in enumerate(sorted(series.items())):
+        colour = _COLOURS[j % len(_COLOURS)]
+        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
+        out.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.3" points="{coords}">'
+            f"<title>{html.escape(name)}</title></polyline>"
+        )
+        ly = y0 + 12 + 16 * j
+        out.append(
+            f'<line x1="{width - right + 10}" y1="{ly - 4}" x2="{width - right + 28}" '
+            f'y2="{ly - 4}" stroke="{colour}" stroke-width="2"/>'
+        )
+        out.append(f'<text x="{width - right + 32}" y="{ly}">{html.escape(name)}</text>')
+    return out
+
+
