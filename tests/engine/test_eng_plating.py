@@ -263,3 +263,48 @@ async def test_never_reaching_constant_current_is_a_warning() -> None:
     assert outcome == "completed"
     raised = [e for e in events if isinstance(e, AlarmRaised) and e.code == "cc_cv_change"]
     assert raised and "52.50 A, below the 90.00 A setpoint" in raised[0].message
+
+
+async def test_a_timed_step_ends_on_time_even_when_readings_are_slow() -> None:
+    # A paced RTU line at 60x makes every reading cost seconds of simulated time: the
+    # output must still go off at the step's end, not one reading later.
+    clock = VirtualClock()
+    enabled_at: list[float] = []
+    disabled_at: list[float] = []
+
+    class SlowRectifier(TinyRectifier):
+        async def read(self) -> Any:
+            await clock.sleep(2.0)
+            return await super().read()
+
+        async def enable(self) -> None:
+            enabled_at.append(clock.now())
+            await super().enable()
+
+        async def disable(self) -> None:
+            if self.on:
+                disabled_at.append(clock.now())
+            await super().disable()
+
+    rect = SlowRectifier("rect", clock.now)
+    eng = Engine(
+        {"rect": rect, "heat": TinyHeater("heat", clock.now, 62.0)},
+        plant(tanks={"au": {"rectifier": "rect", "heater": "heat"}}),
+        None,
+        None,
+        clock,
+        EngineSettings(auto_answer=True),
+    )
+    flash = {"name": "gold flash", "kind": "electro", "tank": "au", "current_density": 1.2,
+             "voltage_limit": 6, "deposit": "gold", "end": {"time": 18}}  # fmt: skip
+    q = eng.subscribe(maxsize=10_000)
+    run_id = await eng.submit(StartJob(ref="r", recipe=recipe(flash), lot=LOT))
+    assert run_id is not None
+    assert await eng.wait(run_id) == "completed"
+    events = [q.get_nowait() for _ in range(q.qsize())]
+    (res,) = step_results(events)
+    # 1.2 A/dm² × 12 dm² = 14.4 A for 18 s = 0.072 Ah
+    assert res["plating_s"] == pytest.approx(18.0, abs=0.01)
+    assert res["amp_hours"] == pytest.approx(14.4 * 18 / 3600, rel=1e-3)
+    assert len(enabled_at) == len(disabled_at) == 1
+    assert disabled_at[0] - enabled_at[0] == pytest.approx(18.0, abs=0.01)
