@@ -78,9 +78,16 @@ async def events(proc: asyncio.subprocess.Process) -> AsyncIterator[dict[str, An
 
 
 async def heat_output(url: str) -> float:
+    """Heat output once the controller has acted on its last setpoint (it answers a new
+    setpoint at its next control update, one simulated second later)."""
     kiln = open_device("kiln2", "omron_e5cc", url)
     try:
-        return (await kiln.read()).output_pct  # type: ignore[union-attr]
+        reading = await kiln.read()  # type: ignore[union-attr]
+        async with asyncio.timeout(5):
+            while reading.output_pct > 0 and reading.sp_c <= 0:
+                await asyncio.sleep(0.02)
+                reading = await kiln.read()  # type: ignore[union-attr]
+        return float(reading.output_pct)
     finally:
         await kiln.close()
 

@@ -81,9 +81,17 @@ async def first(client: ServiceClient, kind: str) -> dict[str, Any]:
 
 
 async def output_pct(url: str) -> float:
+    """The kiln's heat output once its controller has acted on the last setpoint: it answers
+    a new setpoint at its next control update (one simulated second, 17 ms here), so a
+    reading taken sooner may still show the output before."""
     kiln = open_device("kiln2", "omron_e5cc", url)
     try:
-        return float((await kiln.read()).output_pct)  # type: ignore[union-attr]
+        reading = await kiln.read()  # type: ignore[union-attr]
+        async with asyncio.timeout(5):
+            while reading.output_pct > 0 and reading.sp_c <= 0:
+                await asyncio.sleep(0.02)
+                reading = await kiln.read()  # type: ignore[union-attr]
+        return float(reading.output_pct)
     finally:
         await kiln.close()
 
