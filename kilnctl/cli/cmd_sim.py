@@ -150,7 +150,14 @@ def _send(args: argparse.Namespace, command: str) -> str:
 
 def cmd_sim_fault(args: argparse.Namespace) -> int:
     """Inject or clear one fault."""
-    _send(args, fault_command(args.device, args.fault, args.clear, args.seconds))
+    try:
+        _send(args, fault_command(args.device, args.fault, args.clear, args.seconds))
+    except UserError as exc:
+        if "unknown fault" not in str(exc):
+            raise
+        # the simulator knows its device faults; the wire faults and the door are ours
+        others = ", ".join([*sorted(WIRE_FAULTS), DOOR_FAULT])
+        raise UserError(f"{exc}; or a wire fault / the door: {others}") from None
     print("ok")
     return 0
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from srv_helpers import PtyClient, rtu
 
 from kilnctl.cli.main import main
@@ -122,7 +123,9 @@ async def read_listing(stdout: asyncio.StreamReader) -> list[list[str]]:
         lines.append(line.split())
 
 
-async def test_kilnctl_sim_runs_the_default_plant_and_takes_faults(tmp_path: Path) -> None:
+async def test_kilnctl_sim_runs_the_default_plant_and_takes_faults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     urls = tmp_path / "urls.json"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "kilnctl.cli.main", "sim", "--urls", str(urls), "--speed", "60",
@@ -147,8 +150,11 @@ async def test_kilnctl_sim_runs_the_default_plant_and_takes_faults(tmp_path: Pat
         assert reply[4] & 0x20 == 0
         bus.close()
         assert await asyncio.to_thread(main, ["sim-ctl", "list", "--urls", str(urls)]) == 0
+        capsys.readouterr()
         assert await asyncio.to_thread(main, ["sim-fault", "kiln1", "melted", "--urls",
                                               str(urls)]) == 2  # fmt: skip
+        err = capsys.readouterr().err  # every fault a tester may name
+        assert "tc_open" in err and "no_response" in err and "door_open" in err
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = await asyncio.wait_for(proc.communicate(), 20)
