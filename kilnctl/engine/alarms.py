@@ -61,6 +61,7 @@ _SPECS = [
     ),
     AlarmSpec("hold_warn", Severity.WARNING, Action.NOTIFY, "long at temperature"),
     AlarmSpec("over_fire", Severity.ALARM, Action.HEAT_OFF, "maximum hold time exceeded"),
+    AlarmSpec("unload_late", Severity.ALARM, Action.NOTIFY, "unload the kiln now (over-firing)"),
     AlarmSpec("material_limit", Severity.CRITICAL, Action.HEAT_OFF, "material limit of the lot"),
     # The panel overrides the comms: heat-off writes may not take effect, so hold the
     # schedule (no ramp run through blind) and call a person to the kiln.

@@ -11,6 +11,7 @@ job's end, an abort or a failure ends the standby with the kiln safe.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,11 @@ from kilnctl.engine.plating import PlatingRun, TankSetup
 from kilnctl.engine.runtime import RunAborted, RunContext
 from kilnctl.engine.standby import KilnStandby
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
+
+UNLOAD_MARGIN_S = 60.0
+"""After a firing whose kiln is kept hot, how long the unload prompt may stay open before
+the operator is alarmed (when the profile gives no warn time)."""
+UNLOAD_MARGIN_MIN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -172,8 +178,36 @@ class JobRun:
         elif step.kind == "prompt":
             details = {"answer": await ctx.ask(step.text or step.label)}
         if step.prompt_after:
-            await ctx.ask(step.prompt_after)
+            if self._standby is not None and isinstance(step.recipe, FiringProfile):
+                await self._ask_to_unload(step.prompt_after, self._standby, step.recipe)
+            else:
+                await ctx.ask(step.prompt_after)
         return details
+
+    async def _ask_to_unload(
+        self, text: str, standby: KilnStandby, profile: FiringProfile
+    ) -> None:
+        """Ask the step's after-prompt while the standby keeps the kiln hot with the fired
+        pins still inside: every minute there is over-firing (bubbles, cracks), so past the
+        profile's margin the operator is alarmed to unload; answered, the alarm clears."""
+        ctx, kiln = self.ctx, standby.kiln.name
+        last = profile.segments[-1]
+        margin_s = UNLOAD_MARGIN_S
+        if last.warn_hold_s is not None:
+            margin_s = max(UNLOAD_MARGIN_MIN_S, last.warn_hold_s - last.hold_s)
+
+        async def alarm_when_late() -> None:
+            await ctx.clock.sleep(margin_s)
+            ctx.alarms.raise_alarm(
+                kiln, "unload_late", f"fired pins still in the hot kiln after {margin_s:.0f} s"
+            )
+
+        late = asyncio.get_running_loop().create_task(alarm_when_late())
+        try:
+            await ctx.ask(text)
+        finally:
+            late.cancel()
+            ctx.alarms.clear(kiln, "unload_late")
 
     def _unit(self, step: PlanStep) -> str:
         """The kiln or tanks a step uses, for the operator's log."""

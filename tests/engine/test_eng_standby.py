@@ -390,3 +390,20 @@ async def test_resume_after_the_kiln_cooled_during_standby_stops_safely(
     assert not [e for e in events if isinstance(e, PromptRaised)]
     assert shop.journal is not None and shop.journal.runs()[0].outcome == "stopped"
     await assert_left_safe(shop, shop.kilns["ctl1"])
+
+
+async def test_pins_left_in_the_hot_kiln_raise_an_unload_alarm_until_unloaded() -> None:
+    from kilnctl.engine.messages import AlarmCleared, AlarmRaised
+
+    coat2 = {**COAT, "label": "coat 2", "prompt_before": "load coat 2"}
+    job = Job.model_validate({"name": "two-coats", "lot": LOT, "steps": [PREHEAT, COAT, coat2]})
+    shop = Shop()
+    # the technician takes 10 minutes to unload coat 1 while the kiln is kept hot
+    _, events = await shop.run(job, {"unload the tray": answer_after(TEN_MIN, shop.clock)})
+    raised = [e for e in events if isinstance(e, AlarmRaised) and e.code == "unload_late"]
+    assert len(raised) == 1 and raised[0].source == "k1"
+    asked = at(events, PromptRaised, text="unload the tray")
+    # enamel-coat-base: warn past 3 min at temperature, 2 min hold -> a 60 s margin
+    assert raised[0].t - asked == pytest.approx(60.0, abs=1.0)
+    cleared = [e for e in events if isinstance(e, AlarmCleared) and e.code == "unload_late"]
+    assert len(cleared) == 1 and cleared[0].t - asked == pytest.approx(TEN_MIN, abs=2.0)
