@@ -35,6 +35,7 @@ WKG_SP = 5  # working (ramped) setpoint
 RM_SP = 26  # remote (comms) setpoint
 STAT = 75  # status word
 A_M = 273  # auto/manual, 1 = manual
+AC_ALL = 274  # write: acknowledge all alarms
 L_R = 276  # local/remote setpoint select, 1 = remote
 
 READINGS = RegisterBlock((_float("pv", PV_IN), _float("wrk_op", WRK_OP), _float("wkg_sp", WKG_SP)))
@@ -82,6 +83,10 @@ class Eurotherm3216:
     async def start(self) -> None:
         """Select the remote (comms) setpoint: L-R = 1, read back."""
         await write_confirmed(self.link, LOCAL_REMOTE, 1)
+
+    async def acknowledge_alarms(self) -> None:
+        """AC.ALL: acknowledge the controller's latched alarms (acknowledged in kilnctl)."""
+        await self.link.write_register(AC_ALL, 1)
 
     async def set_setpoint(self, sp_c: float) -> None:
         """Stream the travelling setpoint into Rm.SP (selecting remote SP first whenever

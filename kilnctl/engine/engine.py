@@ -135,13 +135,32 @@ class Engine:
         elif isinstance(command, Abort):
             ctx.operator(command.who, "abort", command.reason)
             ctx.request_abort(f"{command.reason} ({command.who})")
-        elif isinstance(command, AckAlarm) and not ctx.alarms.ack(command.alarm_id, command.who):
-            raise EngineError(f"no unacknowledged alarm {command.alarm_id!r}")
+        elif isinstance(command, AckAlarm):
+            alarm = next((a for a in ctx.alarms.active if a.alarm_id == command.alarm_id), None)
+            if not ctx.alarms.ack(command.alarm_id, command.who):
+                raise EngineError(f"no unacknowledged alarm {command.alarm_id!r}")
+            if alarm is not None and alarm.spec.code == "controller_alarm":
+                await self._acknowledge_at_controller(alarm.source)
         elif isinstance(command, AnswerPrompt) and not ctx.answer(
             command.prompt_id, command.answer, command.who
         ):
             raise EngineError(f"no open prompt {command.prompt_id!r}")
         return command.run_id
+
+    async def _acknowledge_at_controller(self, kiln: str) -> None:
+        """The controller latches its own alarm until acknowledged at its panel or over
+        comms: pass the operator's acknowledgement on, where the driver can."""
+        try:
+            controller = kiln_setup(self.plant, self.devices, kiln).controller
+        except PlantError:
+            return
+        acknowledge = getattr(controller, "acknowledge_alarms", None)
+        if acknowledge is None:
+            return
+        try:
+            await acknowledge()
+        except DeviceError as exc:
+            log.warning("could not acknowledge the alarm at %s's controller: %s", kiln, exc)
 
     async def wait(self, run_id: str) -> str:
         """Wait for a run to finish; returns its outcome."""

@@ -131,6 +131,15 @@ async def test_setpoint_read_back_mismatch_is_not_confirmed() -> None:
         await kiln.close()
 
 
+async def test_acknowledge_alarms_writes_ac_all() -> None:
+    async with pty_device() as dev:
+        kiln = open_kiln(dev)
+        task = asyncio.create_task(kiln.acknowledge_alarms())  # type: ignore[attr-defined]
+        await dev.expect(fc06(UNIT, 274, 1), fc06(UNIT, 274, 1))  # AC.ALL
+        await task
+        await kiln.close()
+
+
 async def test_safe_sets_remote_setpoint_to_zero() -> None:
     async with pty_device() as dev:
         kiln = open_kiln(dev)

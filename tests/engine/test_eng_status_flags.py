@@ -133,3 +133,31 @@ async def test_controller_alarm_is_a_warning_that_clears() -> None:
     assert (alarm.severity, alarm.action) == ("warning", "notify")
     assert cleared(events, "controller_alarm")[0].t - T0 == pytest.approx(700, abs=2)
     assert end_t(events) == pytest.approx(4620, abs=3)  # the run went on
+
+
+async def test_acknowledging_the_controller_alarm_acknowledges_it_at_the_controller() -> None:
+    from kilnctl.engine.messages import AckAlarm
+
+    class LatchingKiln(TinyKiln):
+        """A controller whose alarm stays latched until acknowledged (Eurotherm AC.ALL)."""
+
+        acks = 0
+
+        async def acknowledge_alarms(self) -> None:
+            self.acks += 1
+            self.flags.discard("alarm")
+
+    clock = VirtualClock()
+    kiln = LatchingKiln("ctl", clock.now)
+    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), None, None, clock)
+    q: asyncio.Queue[Event] = eng.subscribe(maxsize=100_000)
+    run_id = await eng.submit(StartJob(ref="p", kiln="k1", recipe=RAMP))
+    assert run_id is not None
+    await clock.sleep(600)
+    kiln.flags.add("alarm")  # latched: it would stay for the rest of the run
+    await clock.sleep(100)
+    await eng.submit(AckAlarm(run_id, alarm_id="k1:controller_alarm", who="test"))
+    assert await eng.wait(run_id) == "completed"
+    events = [q.get_nowait() for _ in range(q.qsize())]
+    assert kiln.acks == 1
+    assert cleared(events, "controller_alarm")[0].t - T0 == pytest.approx(700, abs=2)
