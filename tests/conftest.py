@@ -25,3 +25,11 @@ def require_binary():  # type: ignore[no-untyped-def]
     """`require_binary("mbpoll")` -> path of an external program a test needs; skips when
     absent, or fails when KILNCTL_REQUIRE_SERVERS=1 (CI installs every server)."""
     return _require_binary
+
+
+@pytest.fixture(autouse=True)
+def _no_developer_simulators(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """Tests never see a `kilnctl sim` the developer has running: the bundled plant would
+    otherwise point at it (kilnctl.sim_link)."""
+    path = tmp_path_factory.getbasetemp() / "no-running-sim.json"
+    monkeypatch.setenv("KILNCTL_SIM_URLS", str(path))
