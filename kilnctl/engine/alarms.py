@@ -145,10 +145,6 @@ class AlarmBook:
     def action_of(self, alarm: ActiveAlarm) -> Action:
         return self._actions.get(alarm.spec.code, alarm.spec.action)
 
-    def actions(self, source: str | None = None) -> set[Action]:
-        """Actions of the active alarms (of one source, or all)."""
-        return {self.action_of(a) for a in self._active.values() if source in (None, a.source)}
-
     def stopping(self, source: str) -> ActiveAlarm | None:
         """The first active alarm of `source` whose action stops the run, if any."""
         for alarm in self._active.values():

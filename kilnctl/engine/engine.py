@@ -15,7 +15,6 @@ from typing import Any
 
 from drivers.errors import DeviceError
 from kilnctl.clock import Clock
-from kilnctl.engine.alarms import Action
 from kilnctl.engine.firing import make_safe
 from kilnctl.engine.job import JobRun, PlanStep, plan_job
 from kilnctl.engine.messages import (
@@ -355,7 +354,3 @@ class Engine:
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
             return run_id
         return self._start(cmd, run_id=run_id, resume=checkpoint[1])
-
-    def hold_actions(self, run_id: str) -> set[Action]:
-        """Actions of the run's active alarms (for status displays)."""
-        return self.runs[run_id].ctx.alarms.actions()

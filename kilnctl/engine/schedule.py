@@ -126,10 +126,6 @@ class FiringSchedule:
             return 0.0
         return math.copysign(seg.rate_c_per_h, seg.target_c - st.ramp_start_c)
 
-    @property
-    def hold_total_s(self) -> float:
-        return self.segment.hold_s + self.state.extra_hold_s
-
     def remaining_s(self, max_rate_c_per_h: float = 999.0) -> float:
         """Estimated time to the end, assuming the kiln follows (max rate taken as given)."""
         st = self.state
@@ -285,9 +281,3 @@ class FiringSchedule:
         """Continue from a checkpointed state."""
         self.state = ScheduleState(**data)
 
-
-def profile_duration_s(segments: Sequence[ScheduleSegment], start_c: float) -> float:
-    """Nominal duration of a profile from start_c (max-rate ramps counted as 0 s)."""
-    schedule = FiringSchedule(segments, catchup_band_c=None)
-    schedule.start(0.0, start_c, seek=False)
-    return schedule.remaining_s(max_rate_c_per_h=math.inf)
