@@ -23,7 +23,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,6 +86,13 @@ CREATE TABLE IF NOT EXISTS cursors (
     stream TEXT NOT NULL,
     last_id INTEGER NOT NULL,
     PRIMARY KEY (consumer, stream)
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    consumer TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    row_id INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (consumer, stream, row_id)
 );
 """
 
@@ -451,12 +458,38 @@ class Journal:
 
     def save_cursor(self, consumer: str, cursor: OutboxCursor) -> None:
         """Persist `consumer`'s cursor (call only after the records were delivered)."""
+        self.save_delivery(consumer, cursor)
+
+    def save_delivery(
+        self,
+        consumer: str,
+        cursor: OutboxCursor,
+        rejected: Sequence[OutboxRecord] = (),
+        reason: str = "",
+    ) -> None:
+        """Move `consumer`'s cursor and set aside the records the server refused (with its
+        reason), in one transaction: a refused record is never retried and never lost."""
         with self._lock, self._transaction():
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO quarantine (consumer, stream, row_id, reason) "
+                "VALUES (?, ?, ?, ?)",
+                [(consumer, r.stream, r.row_id, reason) for r in rejected],
+            )
             self._conn.executemany(
                 "INSERT INTO cursors (consumer, stream, last_id) VALUES (?, ?, ?) "
                 "ON CONFLICT (consumer, stream) DO UPDATE SET last_id = excluded.last_id",
                 [(consumer, "sample", cursor.sample_id), (consumer, "event", cursor.event_id)],
             )
+
+    def quarantined(self, consumer: str) -> list[tuple[str, int, str]]:
+        """(stream, row id, the server's reason) of every record `consumer` set aside."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT stream, row_id, reason FROM quarantine WHERE consumer = ? "
+                "ORDER BY stream, row_id",
+                (consumer,),
+            ).fetchall()
+        return [(str(a), int(b), str(c)) for a, b, c in rows]
 
     def outbox(self, cursor: OutboxCursor, limit: int) -> list[OutboxRecord]:
         """Up to `limit` committed records after `cursor`, samples and events merged by time.

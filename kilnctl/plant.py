@@ -4,11 +4,13 @@ tanks built from them, their limits, the journal path and the optional InfluxDB 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
+from kilnctl.identifiers import identifier_problem
 from kilnctl.recipes.loader import NO_VALUE, Problem, RecipeError, load_model
 from kilnctl.recipes.models import (
     CrossFieldError,
@@ -122,6 +124,16 @@ class Plant(_Config):
             if name is not None and name not in self.devices:
                 problems.append((loc, name, f"no such device (allowed: {known})"))
 
+        # Device, kiln and tank names are telemetry tags (the samples' source).
+        tables: dict[str, Iterable[str]] = {
+            "devices": self.devices,
+            "kilns": self.kilns,
+            "tanks": self.tanks,
+        }
+        for table, names in tables.items():
+            for name in names:
+                if problem := identifier_problem(name):
+                    problems.append(((table, name), name, f"name {problem}"))
         for kiln_name, kiln in self.kilns.items():
             check(("kilns", kiln_name, "controller"), kiln.controller)
         for tank_name, tank in self.tanks.items():

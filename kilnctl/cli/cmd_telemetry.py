@@ -20,7 +20,7 @@ from kilnctl.cli.main import UserError, log_to_stderr
 from kilnctl.cli.plant_arg import plant_for
 from kilnctl.journal import Journal, JournalError
 from kilnctl.plant import InfluxConfig
-from kilnctl.telemetry import SinkError, TelemetryWriter, make_sink
+from kilnctl.telemetry import SinkConfigError, SinkError, TelemetryWriter, make_sink
 from kilnctl.telemetry.sinks import API_CHOICES, Sink
 
 log = logging.getLogger("kilnctl.telemetry")
@@ -104,11 +104,21 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
     try:
         if args.once:
             try:
-                n = writer.drain()
+                writer.drain()
+            except SinkConfigError as exc:
+                log.error("telemetry: stopped writing to %s: %s", sink.description, exc)
+                return 2
             except SinkError as exc:
                 log.error("telemetry: cannot write to %s: %s", sink.description, exc)
                 return 1
-            log.info("telemetry: delivered %d records to %s", n, sink.description)
+            log.info(
+                "telemetry: delivered %d records to %s%s",
+                writer.delivered,
+                sink.description,
+                f"; {writer.quarantined} refused by the server and set aside in the journal"
+                if writer.quarantined
+                else "",
+            )
             return 0
         return _run_until_signalled(writer)
     finally:
@@ -132,4 +142,4 @@ def _run_until_signalled(writer: TelemetryWriter) -> int:
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a sidecar is stopped
         writer.run(stop)
     log.info("telemetry: stopped after delivering %d records", writer.delivered)
-    return 0
+    return 2 if writer.stopped_by is not None else 0

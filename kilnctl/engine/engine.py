@@ -37,6 +37,7 @@ from kilnctl.engine.plantview import PlantError, devices_of, kiln_setup, tank_se
 from kilnctl.engine.resume import outage_refusal
 from kilnctl.engine.runtime import RunAborted, RunContext
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal
 from kilnctl.recipes.loader import RecipeError, content_hash
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
@@ -183,6 +184,10 @@ class Engine:
             raise EngineError(str(exc)) from exc
 
     def _prepare(self, cmd: StartJob) -> _Prepared:
+        # The lot id is a telemetry tag: refuse here, where it enters, what could not be
+        # stored exactly (every client's start goes through this one place).
+        if cmd.lot_id and (problem := identifier_problem(cmd.lot_id)):
+            raise EngineError(f"lot id {cmd.lot_id!r} {problem}")
         recipe = cmd.recipe if cmd.recipe is not None else self._get(cmd.ref)
         hashes = {recipe.name: content_hash(recipe)}
         lot: Lot | None = cmd.lot

@@ -8,6 +8,7 @@ does. Keys inside inline tables and arrays map to the line of their enclosing ke
 from __future__ import annotations
 
 import re
+import tomllib
 
 Loc = tuple[str | int, ...]
 
@@ -19,7 +20,18 @@ _KEY_PART_RE = re.compile(_KEY)
 
 
 def _split(dotted: str) -> tuple[str, ...]:
-    return tuple(part.strip("\"'") for part in _KEY_PART_RE.findall(dotted))
+    return tuple(_unquote(part) for part in _KEY_PART_RE.findall(dotted))
+
+
+def _unquote(part: str) -> str:
+    if part.startswith('"'):
+        # A basic-string key may hold escapes (`"kiln\t1"`): decode them as TOML does, so
+        # the path matches the key the parser produced.
+        try:
+            return str(tomllib.loads(f"k = {part}")["k"])
+        except tomllib.TOMLDecodeError:
+            pass
+    return part.strip("\"'")
 
 
 def key_lines(text: str) -> dict[Loc, int]:

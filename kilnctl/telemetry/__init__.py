@@ -9,13 +9,22 @@ succeeded.
 from __future__ import annotations
 
 from kilnctl.telemetry.layout import to_point
-from kilnctl.telemetry.sinks import Sink, SinkError, detect_api, make_sink
+from kilnctl.telemetry.sinks import (
+    Sink,
+    SinkConfigError,
+    SinkError,
+    SinkRejected,
+    detect_api,
+    make_sink,
+)
 from kilnctl.telemetry.writer import BackgroundWriter, TelemetryWriter
 
 __all__ = [
     "BackgroundWriter",
     "Sink",
+    "SinkConfigError",
     "SinkError",
+    "SinkRejected",
     "TelemetryWriter",
     "detect_api",
     "make_sink",

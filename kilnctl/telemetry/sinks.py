@@ -1,7 +1,14 @@
 """Where points go: the InfluxDB 2.x write API (also VictoriaMetrics) or InfluxDB 1.x /write.
 
 Both forms send the same line protocol (influxdb-client's Point serialisation). Every
-failure surfaces as SinkError with a one-line message; the writer decides to retry.
+failure surfaces as a SinkError with a one-line message, classified by what the writer
+should do about it (InfluxDB's HTTP API docs, "/write" status codes):
+- SinkError: the server or the network is down, overloaded (5xx, 429) -> retry with backoff;
+- SinkRejected: the server refused the data itself (400 bad line, beyond the retention
+  policy, field type conflict; 413 too large; 422) -> retrying the same batch can never
+  succeed: isolate the bad records and move on;
+- SinkConfigError: 401/403 (credentials) or a database/bucket that does not exist and cannot
+  be created -> a person must fix a setting; retrying is pointless.
 """
 
 from __future__ import annotations
@@ -22,7 +29,29 @@ API_CHOICES = ("auto", "v1", "v2")
 
 
 class SinkError(Exception):
-    """A write that did not happen (server down, refused, rejected): retry later."""
+    """A write that did not happen because the server or network is unavailable: retry."""
+
+
+class SinkRejected(SinkError):
+    """The server refused these points themselves (HTTP 400, 413, 422): never retry them as
+    they are. Carries the server's reason."""
+
+
+class SinkConfigError(SinkError):
+    """A setting must be fixed (HTTP 401/403, missing database or bucket): stop writing."""
+
+
+REJECTED_STATUSES = frozenset({400, 413, 422})
+AUTH_STATUSES = frozenset({401, 403})
+
+
+def classify_http(status: int, message: str, *, setting: str) -> SinkError:
+    """The SinkError for an HTTP error status; `setting` names what a 401/403 asks to fix."""
+    if status in AUTH_STATUSES:
+        return SinkConfigError(f"{message} (check {setting})")
+    if status in REJECTED_STATUSES:
+        return SinkRejected(message)
+    return SinkError(message)
 
 
 class Sink(Protocol):
@@ -61,7 +90,19 @@ class InfluxV2Sink:
                 # The library's enum members are plain str constants; its annotation is not.
                 write_precision=cast(WritePrecision, WritePrecision.NS),
             )
-        except (InfluxDBError, urllib3.exceptions.HTTPError, OSError) as exc:
+        except InfluxDBError as exc:
+            status = getattr(exc, "status", None) or getattr(exc.response, "status", None)
+            message = f"HTTP {status} from {self.description}: {exc.message}"
+            if status == 404:
+                # The v2 API answers 404 for a bucket (or org) that does not exist.
+                raise SinkConfigError(
+                    f"{message}; create it: influx bucket create --name {self._bucket} "
+                    f"--org {self._org} (or fix [influx] bucket/org)"
+                ) from exc
+            if status is None:
+                raise SinkError(_first_line(exc)) from exc
+            raise classify_http(status, message, setting="[influx] token") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise SinkError(_first_line(exc)) from exc
 
     def close(self) -> None:
@@ -73,28 +114,71 @@ class InfluxV1Sink:
 
     def __init__(self, url: str, *, database: str, token: str = "", timeout_s: float) -> None:
         self.description = f"{url} (v1 db={database})"
-        params = {"db": database, "precision": "ns"}
+        self._database = database
+        auth: dict[str, str] = {}
         if token:
             user, _, password = token.partition(":")
-            params.update(u=user, p=password)
-        self._endpoint = f"{url.rstrip('/')}/write?{urllib.parse.urlencode(params)}"
+            auth = {"u": user, "p": password}
+        base = url.rstrip("/")
+        self._endpoint = f"{base}/write?" + urllib.parse.urlencode(
+            {"db": database, "precision": "ns", **auth}
+        )
+        self._create_endpoint = f"{base}/query?" + urllib.parse.urlencode(
+            {"q": f'CREATE DATABASE "{database}"', **auth}
+        )
         self._timeout_s = timeout_s
 
     def write(self, points: list[Point]) -> None:
         body = "\n".join(p.to_line_protocol() for p in points).encode()
-        request = urllib.request.Request(self._endpoint, data=body, method="POST")
+        try:
+            self._post(self._endpoint, body)
+        except _HttpStatus as exc:
+            if exc.status != 404:
+                raise classify_http(exc.status, exc.message, setting="[influx] token") from None
+            # InfluxDB 1.x answers 404 "database not found" until it exists: create it once
+            # (CREATE DATABASE is idempotent), then write again.
+            self._create_database(exc.message)
+            try:
+                self._post(self._endpoint, body)
+            except _HttpStatus as again:
+                raise classify_http(again.status, again.message, setting="[influx] token") from None
+
+    def _create_database(self, why: str) -> None:
+        try:
+            self._post(self._create_endpoint, b"")
+        except _HttpStatus as exc:
+            raise SinkConfigError(
+                f"{why}; kilnctl may not create it ({exc.message}): ask an admin to run "
+                f"influx -execute 'CREATE DATABASE \"{self._database}\"' "
+                "(or fix [influx] database)"
+            ) from None
+
+    def _post(self, endpoint: str, body: bytes) -> None:
+        request = urllib.request.Request(endpoint, data=body, method="POST")
         request.add_header("Content-Type", "text/plain; charset=utf-8")
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:
-                response.read()
+                text = response.read().decode(errors="replace")
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace").strip()
-            raise SinkError(f"HTTP {exc.code} from {self.description}: {detail}") from exc
+            message = f"HTTP {exc.code} from {self.description}: {detail}"
+            raise _HttpStatus(exc.code, message) from exc
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             raise SinkError(_first_line(exc)) from exc
+        # /query answers 200 with {"results":[{"error": ...}]} when a statement fails,
+        # e.g. a non-admin user's CREATE DATABASE.
+        if '"error"' in text:
+            raise _HttpStatus(403, f"{self.description}: {text.strip()}")
 
     def close(self) -> None:
         """Nothing to release: one connection per request."""
+
+
+class _HttpStatus(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def detect_api(url: str, timeout_s: float) -> ApiName:

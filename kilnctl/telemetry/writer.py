@@ -3,22 +3,37 @@
 Delivery is at-least-once with idempotent points (see layout): the cursor advances only
 after the sink accepted a batch, so an outage or a crash never loses a record; a record is
 re-sent only if the process dies between a successful write and the cursor update.
+
+What the server answers decides what happens next (classes in `sinks`):
+- unavailable (network, 5xx, 429): keep the cursor, retry with capped exponential backoff;
+- rejected (400/413/422: a bad point, beyond the retention policy, a field type conflict):
+  the batch is halved until the refused records stand alone; those are set aside in the
+  journal's quarantine with the server's reason and the cursor moves past them, so one bad
+  record never blocks the records behind it (re-sending the accepted half is harmless:
+  points are idempotent);
+- a setting to fix (401/403, a database or bucket that cannot be created): stop, saying
+  which setting.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
 
-from kilnctl.journal import Journal
+from kilnctl.journal import Journal, OutboxCursor, OutboxRecord
 from kilnctl.telemetry.layout import to_point
-from kilnctl.telemetry.sinks import Sink, SinkError
+from kilnctl.telemetry.sinks import Sink, SinkConfigError, SinkError, SinkRejected
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONSUMER = "influx"
+
+# InfluxDB 1.x: "partial write: points beyond retention policy dropped=4" (a 400 that says
+# how many points of the batch it refused).
+_DROPPED = re.compile(r"dropped=(\d+)")
 
 
 class TelemetryWriter:
@@ -51,21 +66,51 @@ class TelemetryWriter:
         self.backoff_max_s = backoff_max_s
         self.delivered = 0  # records written by this instance
         self.failures = 0  # failed write attempts by this instance
+        self.quarantined = 0  # records set aside by this instance (the server refused them)
+        self.last_error = ""  # the last failure's one-line message, "" after a success
+        self.stopped_by: SinkConfigError | None = None  # set when a setting must be fixed
 
     def backlog(self) -> int:
         """Committed journal records not yet delivered."""
         return self.journal.outbox_backlog(self.journal.load_cursor(self.consumer))
 
     def write_batch(self) -> int:
-        """Deliver up to batch_size records; return how many. Raises SinkError (cursor kept)."""
+        """Deliver (or quarantine) up to batch_size records; return how many the cursor
+        moved past. Raises SinkError when the server is unavailable (the cursor keeps what
+        was not delivered) or SinkConfigError when a setting must be fixed."""
         cursor = self.journal.load_cursor(self.consumer)
         records = self.journal.outbox(cursor, self.batch_size)
-        if not records:
-            return 0
-        self.sink.write([to_point(record) for record in records])
-        self.journal.save_cursor(self.consumer, cursor.after(records))
-        self.delivered += len(records)
+        if records:
+            self._deliver(cursor, records)
         return len(records)
+
+    def _deliver(self, cursor: OutboxCursor, records: list[OutboxRecord]) -> OutboxCursor:
+        """Write `records` (the outbox's next records after `cursor`) and return the cursor
+        past them; a refused batch is halved until its refused records are isolated."""
+        try:
+            self.sink.write([to_point(record) for record in records])
+        except SinkRejected as exc:
+            dropped = _DROPPED.search(str(exc))
+            if len(records) > 1 and not (dropped and int(dropped[1]) >= len(records)):
+                half = len(records) // 2
+                return self._deliver(self._deliver(cursor, records[:half]), records[half:])
+            after = cursor.after(records)
+            self.journal.save_delivery(self.consumer, after, records, str(exc))
+            self.quarantined += len(records)
+            log.warning(
+                "telemetry: %s refused %d record(s) (%s ... %s); set aside in the journal's "
+                "quarantine: %s",
+                self.sink.description,
+                len(records),
+                _label(records[0]),
+                _label(records[-1]),
+                exc,
+            )
+            return after
+        after = cursor.after(records)
+        self.journal.save_delivery(self.consumer, after)
+        self.delivered += len(records)
+        return after
 
     def drain(self) -> int:
         """Deliver batches until the outbox is empty; return how many records."""
@@ -87,8 +132,14 @@ class TelemetryWriter:
         while not stop.is_set():
             try:
                 n = self.write_batch()
+            except SinkConfigError as exc:
+                self.stopped_by = exc
+                self.last_error = str(exc)
+                log.error("telemetry: stopped writing to %s: %s", self.sink.description, exc)
+                return
             except (SinkError, sqlite3.OperationalError) as exc:
                 self.failures += 1
+                self.last_error = str(exc)
                 if failing_since_attempt is None:
                     failing_since_attempt = self.failures
                     # One line per outage, not per attempt and never a traceback.
@@ -111,9 +162,14 @@ class TelemetryWriter:
                     self.backlog() + n,
                 )
                 failing_since_attempt = None
+            self.last_error = ""
             delay = self.backoff_initial_s
             if n < self.batch_size and wait(self.poll_interval_s):
                 break
+
+
+def _label(record: OutboxRecord) -> str:
+    return f"run {record.run_id} {record.stream} {record.name} #{record.seq}"
 
 
 class BackgroundWriter:

@@ -10,21 +10,45 @@ import pytest
 from jnl_servers import INFLUXD_CONF, Influxd, VictoriaMetrics, free_port
 
 
-@pytest.fixture
-def influxd(require_binary: Callable[[str], str], tmp_path: Path) -> Iterator[Influxd]:
-    """A running influxd 1.6.7 with database "kiln" created."""
-    binary = require_binary("influxd")
-    root = tmp_path / "influxd"
+def _influxd(binary: str, root: Path, *, auth: bool) -> Influxd:
     root.mkdir()
     http_port = free_port()
     conf = root / "influxd.conf"
-    conf.write_text(INFLUXD_CONF.format(root=root, rpc_port=free_port(), http_port=http_port))
-    server = Influxd(
+    conf.write_text(
+        INFLUXD_CONF.format(
+            root=root, rpc_port=free_port(), http_port=http_port, auth=str(auth).lower()
+        )
+    )
+    return Influxd(
         [binary, "run", "-config", str(conf)], f"http://127.0.0.1:{http_port}", root / "log"
     )
+
+
+@pytest.fixture
+def influxd(require_binary: Callable[[str], str], tmp_path: Path) -> Iterator[Influxd]:
+    """A running influxd 1.6.7 with database "kiln" created."""
+    server = _influxd(require_binary("influxd"), tmp_path / "influxd", auth=False)
     server.start()
     try:
         server.create_database("kiln")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def influxd_auth(require_binary: Callable[[str], str], tmp_path: Path) -> Iterator[Influxd]:
+    """A running influxd 1.6.7 with authentication on: users "admin:pw" (admin) and
+    "writer:pw" (may write to database "kiln" only, may not create databases)."""
+    server = _influxd(require_binary("influxd"), tmp_path / "influxd-auth", auth=True)
+    server.start()
+    try:
+        # With no user yet, influxd lets anyone create the first admin.
+        server.execute("CREATE USER admin WITH PASSWORD 'pw' WITH ALL PRIVILEGES")
+        server.credentials = {"u": "admin", "p": "pw"}
+        server.execute("CREATE USER writer WITH PASSWORD 'pw'")
+        server.create_database("kiln")
+        server.execute('GRANT WRITE ON "kiln" TO writer')
         yield server
     finally:
         server.stop()

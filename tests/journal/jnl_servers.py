@@ -76,6 +76,7 @@ bind-address = "127.0.0.1:{rpc_port}"
 [http]
   bind-address = "127.0.0.1:{http_port}"
   log-enabled = false
+  auth-enabled = {auth}
 [monitor]
   store-enabled = false
 [continuous_queries]
@@ -88,13 +89,21 @@ bind-address = "127.0.0.1:{rpc_port}"
 class Influxd(ServerProcess):
     """InfluxDB 1.x: /write and /query only."""
 
-    def create_database(self, name: str) -> None:
-        query = urllib.parse.urlencode({"q": f'CREATE DATABASE "{name}"'})
+    def __init__(self, argv: list[str], url: str, log_path: Path) -> None:
+        super().__init__(argv, url, log_path)
+        self.credentials: dict[str, str] = {}  # the admin's, on a server with auth
+
+    def execute(self, statement: str) -> None:
+        """One InfluxQL statement (as the admin on a server with auth)."""
+        query = urllib.parse.urlencode({"q": statement, **self.credentials})
         http("POST", f"{self.url}/query?{query}")
+
+    def create_database(self, name: str) -> None:
+        self.execute(f'CREATE DATABASE "{name}"')
 
     def query(self, database: str, q: str) -> list[dict[str, Any]]:
         """Series of the first statement's result (empty list when no rows)."""
-        params = urllib.parse.urlencode({"db": database, "q": q, "epoch": "ns"})
+        params = urllib.parse.urlencode({"db": database, "q": q, "epoch": "ns", **self.credentials})
         result = json.loads(http("GET", f"{self.url}/query?{params}"))["results"][0]
         assert "error" not in result, result
         return list(result.get("series", []))
