@@ -4,6 +4,7 @@ tanks built from them, their limits, the journal path and the optional InfluxDB 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -107,6 +108,14 @@ class Plant(_Config):
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)
     kilns: dict[str, Kiln] = Field(default_factory=dict)
     tanks: dict[str, Tank] = Field(default_factory=dict)
+    site: str = Field(
+        default="", description="telemetry tag: the factory or site (optional)"
+    )
+    cell: str = Field(
+        default_factory=socket.gethostname,
+        description="telemetry tag: this service's cell (kiln room, plating line); "
+        "every cell writing to one InfluxDB needs its own (default: the host name)",
+    )
     journal_path: str = Field(
         default="kilnctl-journal.sqlite", validation_alias=AliasChoices("journal", "journal_path")
     )
@@ -134,6 +143,9 @@ class Plant(_Config):
             for name in names:
                 if problem := identifier_problem(name):
                     problems.append(((table, name), name, f"name {problem}"))
+        for key, value in (("site", self.site), ("cell", self.cell)):
+            if (value or key == "cell") and (problem := identifier_problem(value)):
+                problems.append(((key,), value, problem))
         for kiln_name, kiln in self.kilns.items():
             check(("kilns", kiln_name, "controller"), kiln.controller)
         for tank_name, tank in self.tanks.items():
@@ -142,6 +154,10 @@ class Plant(_Config):
         if problems:
             raise CrossFieldError(problems)
         return self
+
+    def telemetry_tags(self) -> dict[str, str]:
+        """The tags every point of this plant carries: cell, and site when set."""
+        return {"cell": self.cell, **({"site": self.site} if self.site else {})}
 
     def with_urls(self, urls: dict[str, str]) -> Plant:
         """This plant with the devices named in `urls` moved to those addresses."""

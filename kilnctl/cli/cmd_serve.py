@@ -55,7 +55,9 @@ def _telemetry(plant: Plant, journal: Journal) -> BackgroundWriter | None:
     cfg = plant.influx
     sink = influx_sink(cfg)
     # the writer reads the journal from its own connection: SQLite objects stay per-thread
-    writer = TelemetryWriter(Journal(journal.path), sink, batch_size=cfg.batch_size)
+    writer = TelemetryWriter(
+        Journal(journal.path), sink, batch_size=cfg.batch_size, tags=plant.telemetry_tags()
+    )
     return BackgroundWriter(writer)
 
 

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import threading
 from types import FrameType
 
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from kilnctl.cli.cmd_runs import add_journal_option, journal_path
 from kilnctl.cli.main import UserError, log_to_stderr
 from kilnctl.cli.plant_arg import plant_for
+from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal, JournalError
 from kilnctl.plant import InfluxConfig
 from kilnctl.telemetry import SinkConfigError, SinkError, TelemetryWriter, make_sink
@@ -43,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--database", help="1.x database")
     p.add_argument("--token", help="v2 token, or 1.x user:password")
     p.add_argument("--batch-size", type=int, help="records per write (default 500)")
+    p.add_argument("--cell", help="cell tag (default: the plant config's cell, else host name)")
+    p.add_argument("--site", help="site tag (default: the plant config's site)")
     p.add_argument("--poll-interval", type=float, default=1.0, help="seconds between polls")
     p.add_argument(
         "--once", action="store_true", help="deliver what is pending, then exit (1 on failure)"
@@ -75,6 +79,20 @@ def influx_settings(args: argparse.Namespace) -> InfluxConfig:
         raise UserError(f"[influx]: {problems}") from None
 
 
+def telemetry_tags(args: argparse.Namespace) -> dict[str, str]:
+    """The cell/site tags: the plant config's (its cell defaults to the host name), with
+    --cell/--site applied; a value that could not round-trip is a user error."""
+    plant = plant_for(args.config, optional=True)
+    tags = plant.telemetry_tags() if plant is not None else {"cell": socket.gethostname()}
+    for key in ("cell", "site"):
+        value = getattr(args, key)
+        if value is not None:
+            if problem := identifier_problem(value):
+                raise UserError(f"--{key} {value!r} {problem}")
+            tags[key] = value
+    return tags
+
+
 def influx_sink(settings: InfluxConfig) -> Sink:
     """The InfluxDB sink an [influx] section describes; a bad section is a user error."""
     try:
@@ -99,7 +117,11 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
     except JournalError as exc:
         raise UserError(str(exc)) from None
     writer = TelemetryWriter(
-        journal, sink, batch_size=settings.batch_size, poll_interval_s=args.poll_interval
+        journal,
+        sink,
+        batch_size=settings.batch_size,
+        poll_interval_s=args.poll_interval,
+        tags=telemetry_tags(args),
     )
     try:
         if args.once:

@@ -3,12 +3,13 @@
 Samples:
     measurement  "kiln" when the values hold pv_c/sp_c/out_pct, "tank" when they hold
                  volts/amps/amp_hours/amps_sp/bath_c, else "sample"
-    tags         run_id, lot, job, device (the sample's source: kiln, tank or device name)
+    tags         run_id, lot, job, device (the sample's source: kiln, tank or device name),
+                 and the plant's cell (and site) so cells sharing one database never collide
     fields       every value as a float (pv_c, sp_c, out_pct, volts, amps, ...), plus
                  seq (integer) so each journal row can be told apart
 Events:
     measurement  "event"
-    tags         run_id, lot, job, kind (alarm_raised, setpoint, operator, qc, ...)
+    tags         run_id, lot, job, cell, site, kind (alarm_raised, setpoint, operator, ...)
     fields       data (the event's JSON as a string) and event_id (integer, the journal
                  row id). VictoriaMetrics stores numbers only: it keeps event_event_id and
                  turns the string into a meaningless event_data = 0.
@@ -21,12 +22,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from influxdb_client import Point, WritePrecision
 
 from kilnctl.journal import OutboxRecord
 
 KILN_FIELDS = frozenset({"pv_c", "sp_c", "out_pct"})
+_NO_TAGS: Mapping[str, str] = MappingProxyType({})
 TANK_FIELDS = frozenset({"volts", "amps", "amp_hours", "amps_sp", "bath_c"})
 
 
@@ -44,8 +48,9 @@ def timestamp_ns(t: float, discriminator: int) -> int:
     return round(t * 1_000_000) * 1000 + discriminator % 1000
 
 
-def to_point(record: OutboxRecord) -> Point:
-    """The InfluxDB point for one journal sample or event (layout in the module doc)."""
+def to_point(record: OutboxRecord, tags: Mapping[str, str] = _NO_TAGS) -> Point:
+    """The InfluxDB point for one journal sample or event (layout in the module doc), with
+    the plant's constant `tags` (cell, site)."""
     if record.stream == "sample":
         point = Point(sample_measurement(record.payload)).tag("device", record.name)
         for key, value in sorted(record.payload.items()):
@@ -61,6 +66,8 @@ def to_point(record: OutboxRecord) -> Point:
             .field("data", json.dumps(record.payload, sort_keys=True, default=str))
             .field("event_id", record.row_id)
         )
+    for key, value in tags.items():
+        point = point.tag(key, value)
     return (
         point.tag("run_id", record.run_id)
         .tag("lot", record.lot_id)

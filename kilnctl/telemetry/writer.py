@@ -21,7 +21,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from kilnctl.journal import Journal, OutboxCursor, OutboxRecord
 from kilnctl.telemetry.layout import to_point
@@ -54,6 +54,7 @@ class TelemetryWriter:
         poll_interval_s: float = 1.0,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -64,6 +65,7 @@ class TelemetryWriter:
         self.poll_interval_s = poll_interval_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.tags = dict(tags or {})  # constant tags on every point: the plant's cell, site
         self.delivered = 0  # records written by this instance
         self.failures = 0  # failed write attempts by this instance
         self.quarantined = 0  # records set aside by this instance (the server refused them)
@@ -88,7 +90,7 @@ class TelemetryWriter:
         """Write `records` (the outbox's next records after `cursor`) and return the cursor
         past them; a refused batch is halved until its refused records are isolated."""
         try:
-            self.sink.write([to_point(record) for record in records])
+            self.sink.write([to_point(record, self.tags) for record in records])
         except SinkRejected as exc:
             dropped = _DROPPED.search(str(exc))
             if len(records) > 1 and not (dropped and int(dropped[1]) >= len(records)):
