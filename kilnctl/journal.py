@@ -491,38 +491,47 @@ class Journal:
             ).fetchall()
         return [(str(a), int(b), str(c)) for a, b, c in rows]
 
-    def outbox(self, cursor: OutboxCursor, limit: int) -> list[OutboxRecord]:
-        """Up to `limit` committed records after `cursor`, samples and events merged by time.
+    def outbox(
+        self, cursor: OutboxCursor, limit: int, run_id: str | None = None
+    ) -> list[OutboxRecord]:
+        """Up to `limit` committed records after `cursor` (of one run, if given), samples
+        and events merged by time.
 
         The result is a prefix of each stream in id order, so `cursor.after(result)` skips
         exactly what was returned. Row ids only grow in commit order (SQLite has one writer
         at a time and AUTOINCREMENT never reuses ids), so a cursor never jumps a row that
         commits later.
         """
+        run_filter, args = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
         with self._lock:
             sample_rows = self._conn.execute(
                 "SELECT s.id, s.run_id, r.job_name, r.lot_id, s.t, s.source, s.seq, s.vals "
-                "FROM samples s JOIN runs r USING (run_id) WHERE s.id > ? ORDER BY s.id LIMIT ?",
-                (cursor.sample_id, limit),
+                f"FROM samples s JOIN runs r USING (run_id) WHERE s.id > ? {run_filter} "
+                "ORDER BY s.id LIMIT ?",
+                (cursor.sample_id, *args, limit),
             ).fetchall()
             event_rows = self._conn.execute(
                 "SELECT e.id, e.run_id, r.job_name, r.lot_id, e.t, e.kind, e.id, e.data "
-                "FROM events e JOIN runs r USING (run_id) WHERE e.id > ? ORDER BY e.id LIMIT ?",
-                (cursor.event_id, limit),
+                f"FROM events e JOIN runs r USING (run_id) WHERE e.id > ? {run_filter} "
+                "ORDER BY e.id LIMIT ?",
+                (cursor.event_id, *args, limit),
             ).fetchall()
         samples = (_outbox_record("sample", row) for row in sample_rows)
         events = (_outbox_record("event", row) for row in event_rows)
         merged = heapq.merge(samples, events, key=lambda rec: rec.t)
         return [rec for _, rec in zip(range(limit), merged, strict=False)]
 
-    def outbox_backlog(self, cursor: OutboxCursor) -> int:
-        """How many committed records lie after `cursor`."""
+    def outbox_backlog(self, cursor: OutboxCursor, run_id: str | None = None) -> int:
+        """How many committed records (of one run, if given) lie after `cursor`."""
+        run_filter, args = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
         with self._lock:
             n_samples = self._conn.execute(
-                "SELECT count(*) FROM samples WHERE id > ?", (cursor.sample_id,)
+                f"SELECT count(*) FROM samples WHERE id > ? {run_filter}",
+                (cursor.sample_id, *args),
             ).fetchone()[0]
             n_events = self._conn.execute(
-                "SELECT count(*) FROM events WHERE id > ?", (cursor.event_id,)
+                f"SELECT count(*) FROM events WHERE id > ? {run_filter}",
+                (cursor.event_id, *args),
             ).fetchone()[0]
         return int(n_samples) + int(n_events)
 

@@ -659,12 +659,30 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def render_csv(record: BatchRecord) -> str:
-    """The run's samples, one row per sample, one column per value name."""
+# Units of the sample values, for headers that say them.
+VALUE_UNITS = {
+    "pv_c": "°C",
+    "sp_c": "°C",
+    "out_pct": "%",
+    "volts": "V",
+    "amps": "A",
+    "amps_sp": "A",
+    "amp_hours": "Ah",
+    "bath_c": "°C",
+}
+
+
+def render_csv(record: BatchRecord, *, units: bool = False) -> str:
+    """The run's samples, one row per sample, one column per value name; with `units`,
+    each header says its unit (`pv_c [°C]`, `t [s]`)."""
     keys = sorted({k for s in record.samples for k in s.values})
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["run_id", "source", "seq", "t", "time_utc", "elapsed_s", *keys])
+    header = ["run_id", "source", "seq", "t", "time_utc", "elapsed_s", *keys]
+    if units:
+        unit = {"t": "s", "elapsed_s": "s", **VALUE_UNITS}
+        header = [f"{h} [{unit[h]}]" if h in unit else h for h in header]
+    writer.writerow(header)
     for s in record.samples:
         writer.writerow(
             [

@@ -55,6 +55,7 @@ class TelemetryWriter:
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
         tags: Mapping[str, str] | None = None,
+        run_id: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -66,6 +67,7 @@ class TelemetryWriter:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.tags = dict(tags or {})  # constant tags on every point: the plant's cell, site
+        self.run_id = run_id  # only this run's records (a backfill), else every run
         self.delivered = 0  # records written by this instance
         self.failures = 0  # failed write attempts by this instance
         self.quarantined = 0  # records set aside by this instance (the server refused them)
@@ -74,14 +76,14 @@ class TelemetryWriter:
 
     def backlog(self) -> int:
         """Committed journal records not yet delivered."""
-        return self.journal.outbox_backlog(self.journal.load_cursor(self.consumer))
+        return self.journal.outbox_backlog(self.journal.load_cursor(self.consumer), self.run_id)
 
     def write_batch(self) -> int:
         """Deliver (or quarantine) up to batch_size records; return how many the cursor
         moved past. Raises SinkError when the server is unavailable (the cursor keeps what
         was not delivered) or SinkConfigError when a setting must be fixed."""
         cursor = self.journal.load_cursor(self.consumer)
-        records = self.journal.outbox(cursor, self.batch_size)
+        records = self.journal.outbox(cursor, self.batch_size, self.run_id)
         if records:
             self._deliver(cursor, records)
         return len(records)
