@@ -8,7 +8,7 @@ succeeded.
 
 from __future__ import annotations
 
-from kilnctl.telemetry.layout import to_point
+from kilnctl.telemetry.layout import to_line
 from kilnctl.telemetry.sinks import (
     Sink,
     SinkConfigError,
@@ -28,5 +28,5 @@ __all__ = [
     "TelemetryWriter",
     "detect_api",
     "make_sink",
-    "to_point",
+    "to_line",
 ]

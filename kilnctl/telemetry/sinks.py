@@ -1,6 +1,6 @@
 """Where points go: the InfluxDB 2.x write API (also VictoriaMetrics) or InfluxDB 1.x /write.
 
-Both forms send the same line protocol (influxdb-client's Point serialisation). Every
+Both forms send the same line protocol (lines made by `layout.to_line`). Every
 failure surfaces as a SinkError with a one-line message, classified by what the writer
 should do about it (InfluxDB's HTTP API docs, "/write" status codes):
 - SinkError: the server or the network is down, overloaded (5xx, 429) -> retry with backoff;
@@ -20,7 +20,7 @@ import urllib.request
 from typing import Literal, Protocol, cast
 
 import urllib3.exceptions
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.exceptions import InfluxDBError
 from influxdb_client.client.write_api import SYNCHRONOUS
 
@@ -55,11 +55,11 @@ def classify_http(status: int, message: str, *, setting: str) -> SinkError:
 
 
 class Sink(Protocol):
-    """A destination for points; `write` either stores all of them or raises SinkError."""
+    """A destination for line-protocol lines; `write` stores all of them or raises SinkError."""
 
     description: str
 
-    def write(self, points: list[Point]) -> None: ...
+    def write(self, lines: list[str]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -81,12 +81,12 @@ class InfluxV2Sink:
         self._client = InfluxDBClient(url=url, token=token, org=org, timeout=int(timeout_s * 1000))
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
 
-    def write(self, points: list[Point]) -> None:
+    def write(self, lines: list[str]) -> None:
         try:
             self._write_api.write(
                 bucket=self._bucket,
                 org=self._org,
-                record=points,
+                record=lines,
                 # The library's enum members are plain str constants; its annotation is not.
                 write_precision=cast(WritePrecision, WritePrecision.NS),
             )
@@ -128,8 +128,8 @@ class InfluxV1Sink:
         )
         self._timeout_s = timeout_s
 
-    def write(self, points: list[Point]) -> None:
-        body = "\n".join(p.to_line_protocol() for p in points).encode()
+    def write(self, lines: list[str]) -> None:
+        body = "\n".join(lines).encode()
         try:
             self._post(self._endpoint, body)
         except _HttpStatus as exc:
@@ -202,7 +202,7 @@ class AutoSink:
         self._args = (url, org, bucket, token, database, timeout_s)
         self._inner: Sink | None = None
 
-    def write(self, points: list[Point]) -> None:
+    def write(self, lines: list[str]) -> None:
         if self._inner is None:
             url, org, bucket, token, database, timeout_s = self._args
             api = detect_api(url, timeout_s)
@@ -216,7 +216,7 @@ class AutoSink:
                 timeout_s=timeout_s,
             )
             self.description = self._inner.description
-        self._inner.write(points)
+        self._inner.write(lines)
 
     def close(self) -> None:
         if self._inner is not None:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Mapping
 
 from kilnctl.journal import Journal, OutboxCursor, OutboxRecord
-from kilnctl.telemetry.layout import to_point
+from kilnctl.telemetry.layout import LineMaker
 from kilnctl.telemetry.sinks import Sink, SinkConfigError, SinkError, SinkRejected
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class TelemetryWriter:
         self.poll_interval_s = poll_interval_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
-        self.tags = dict(tags or {})  # constant tags on every point: the plant's cell, site
+        self.lines = LineMaker(tags or {})  # constant tags on every point: cell, site
         self.run_id = run_id  # only this run's records (a backfill), else every run
         self.delivered = 0  # records written by this instance
         self.failures = 0  # failed write attempts by this instance
@@ -92,7 +92,7 @@ class TelemetryWriter:
         """Write `records` (the outbox's next records after `cursor`) and return the cursor
         past them; a refused batch is halved until its refused records are isolated."""
         try:
-            self.sink.write([to_point(record, self.tags) for record in records])
+            self.sink.write([self.lines.line(record) for record in records])
         except SinkRejected as exc:
             dropped = _DROPPED.search(str(exc))
             if len(records) > 1 and not (dropped and int(dropped[1]) >= len(records)):

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from influxdb_client import Point
 from jnl_servers import Influxd
 
 from kilnctl.cli.main import main
@@ -87,7 +86,7 @@ def test_a_field_type_conflict_sets_aside_only_the_refused_records(
     run_id = record_run(journal, "LOT-C", time.time() - 60, 12)
     # Another writer made kiln.pv_c a string in this shard: every float pv_c is refused.
     sink = make_sink(influxd.url, api="v1", database="kiln", timeout_s=5)
-    sink.write([Point("kiln").field("pv_c", "text").time(int((time.time() - 30) * 1e9))])
+    sink.write([f'kiln pv_c="text" {int((time.time() - 30) * 1e9)}'])
     writer = TelemetryWriter(journal, sink, batch_size=5)
     writer.drain()
     assert seqs(influxd, "kiln", "tank", run_id) == list(range(12))
