@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the telemetry quarantine table
 
 OUTCOMES = ("completed", "aborted", "failed", "stopped")
 
@@ -209,16 +209,19 @@ class Journal:
         self._db: sqlite3.Connection | None = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is durable against a process crash in WAL mode; only an OS crash or power
-        # cut can lose the last commits, and the checkpoint then resumes from earlier.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
         try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable against a process crash in WAL mode; only an OS crash or
+            # power cut can lose the last commits, and the checkpoint then resumes earlier.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except (JournalError, sqlite3.Error):
+        except (JournalError, sqlite3.Error) as exc:
             self._db.close()
             self._db = None
+            if isinstance(exc, sqlite3.DatabaseError):
+                # e.g. --journal pointing at a file that is not SQLite at all
+                raise JournalError(f"{self.path} is not a kilnctl journal ({exc})") from None
             raise
 
     # -- plumbing ----------------------------------------------------------------------

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 
 import kilnctl.cli as cli_pkg
 from kilnctl import __version__
+from kilnctl.journal import JournalError
 
 
 class UserError(Exception):
@@ -54,12 +56,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except UserError as exc:
+    except (UserError, JournalError) as exc:
+        # JournalError: a journal that cannot be used (not a journal, newer schema), met by
+        # whichever command opened it.
         print(f"kilnctl: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("kilnctl: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`kilnctl show ... | head -1`): stop quietly. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again (Python docs,
+        # "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
