@@ -17,12 +17,7 @@ import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Literal, Protocol, cast
-
-import urllib3.exceptions
-from influxdb_client import InfluxDBClient, WritePrecision
-from influxdb_client.client.exceptions import InfluxDBError
-from influxdb_client.client.write_api import SYNCHRONOUS
+from typing import Literal, Protocol
 
 ApiName = Literal["v1", "v2"]
 API_CHOICES = ("auto", "v1", "v2")
@@ -64,49 +59,9 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
-class InfluxV2Sink:
-    """InfluxDB 2.x /api/v2/write via influxdb-client (org, bucket, token)."""
-
-    def __init__(self, url: str, *, org: str, bucket: str, token: str, timeout_s: float) -> None:
-        self.description = f"{url} (v2 org={org} bucket={bucket})"
-        self._bucket = bucket
-        self._org = org
-        # No client-side retries: the writer owns retry and backoff, and must hear of an
-        # outage at once rather than after the library's own attempts.
-        self._client = InfluxDBClient(url=url, token=token, org=org, timeout=int(timeout_s * 1000))
-        self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
-
-    def write(self, lines: list[str]) -> None:
-        try:
-            self._write_api.write(
-                bucket=self._bucket,
-                org=self._org,
-                record=lines,
-                # The library's enum members are plain str constants; its annotation is not.
-                write_precision=cast(WritePrecision, WritePrecision.NS),
-            )
-        except InfluxDBError as exc:
-            status = getattr(exc, "status", None) or getattr(exc.response, "status", None)
-            message = f"HTTP {status} from {self.description}: {exc.message}"
-            if status == 404:
-                # The v2 API answers 404 for a bucket (or org) that does not exist.
-                raise SinkConfigError(
-                    f"{message}; create it: influx bucket create --name {self._bucket} "
-                    f"--org {self._org} (or fix [influx] bucket/org)"
-                ) from exc
-            if status is None:
-                raise SinkError(_first_line(exc)) from exc
-            raise classify_http(status, message, setting="[influx] token") from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise SinkError(_first_line(exc)) from exc
-
-    def close(self) -> None:
-        self._client.close()
 
 
 class InfluxV1Sink:
@@ -164,7 +119,7 @@ class InfluxV1Sink:
             message = f"HTTP {exc.code} from {self.description}: {detail}"
             raise _HttpStatus(exc.code, message) from exc
         except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-            raise SinkError(_first_line(exc)) from exc
+            raise SinkError(first_line(exc)) from exc
         # /query answers 200 with {"results":[{"error": ...}]} when a statement fails,
         # e.g. a non-admin user's CREATE DATABASE.
         if '"error"' in text:
@@ -188,7 +143,7 @@ def detect_api(url: str, timeout_s: float) -> ApiName:
         with urllib.request.urlopen(f"{url.rstrip('/')}/ping", timeout=timeout_s) as response:
             version = response.headers.get("X-Influxdb-Version", "")
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        raise SinkError(f"cannot reach {url} to detect its API: {_first_line(exc)}") from exc
+        raise SinkError(f"cannot reach {url} to detect its API: {first_line(exc)}") from exc
     return "v1" if version.lstrip("v").startswith("1.") else "v2"
 
 
@@ -240,6 +195,9 @@ def make_sink(
         missing = [name for name, value in (("org", org), ("bucket", bucket)) if not value]
         if missing:
             raise ValueError(f"influx api v2 needs {' and '.join(missing)}")
+        # influxdb-client takes ~0.3 s to import: only a command that writes pays for it.
+        from kilnctl.telemetry.influx_v2 import InfluxV2Sink
+
         return InfluxV2Sink(url, org=org, bucket=bucket, token=token, timeout_s=timeout_s)
     if api == "v1":
         if not (database or bucket):
