@@ -166,6 +166,8 @@ class Service:
         return {
             "plant": self.plant_name,
             "time": self.engine.clock.wall_time(),
+            # how fast service time runs (1 on a real plant): clients count down with it
+            "speed": float(getattr(self.engine.clock, "speed", 1.0)),
             "runs": [{**v.to_dict(), **self._time_left(v.run_id)} for v in self.book.active()],
             "clients": self.clients,
             "subscribers": len(self.feeds),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Coroutine
 from functools import partial
 from pathlib import Path
@@ -25,6 +26,7 @@ from textual.worker import Worker
 from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
 from kilnctl.service.runview import RunView
 from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog, StartDialog
+from kilnctl.tui.format import Display, run_name
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
 from kilnctl.tui.widgets import AlarmList, KilnChart, RunPanel
 
@@ -39,6 +41,9 @@ _STEP_KINDS = frozenset(
 )
 _ALARM_KINDS = frozenset({"alarm_raised", "alarm_ack", "alarm_cleared"})
 
+MIN_SIZE = (60, 16)
+"""Smallest terminal the screen is drawn in; below it a notice says what is needed."""
+
 
 class KilnApp(App[None]):
     """Live runs, chart, alarms; operator commands by key."""
@@ -51,10 +56,14 @@ class KilnApp(App[None]):
         Binding("p", "pause", "Pause"),
         Binding("r", "resume", "Resume"),
         Binding("k", "skip", "Skip"),
-        Binding("e", "extend", "+1min"),
+        Binding("e", "extend", "+1m"),
         Binding("a", "abort", "Abort"),
         Binding("c", "ack", "Ack"),
         Binding("o", "answer", "Answer"),
+        # priority: the screen's own Tab binding (hidden) would otherwise shadow this one
+        Binding("tab", "focus_next", "Next", priority=True),
+        # off the footer for want of room at 80 columns; in the README's key list
+        Binding("f", "toggle_unit", "°C/°F", show=False),
         Binding("q", "quit", "Detach"),
     ]
 
@@ -80,6 +89,15 @@ class KilnApp(App[None]):
         self._panels: dict[str, RunPanel] = {}
         self._prompt_dialog: PromptDialog | None = None
         self._deferred_prompts: set[tuple[str, str]] = set()
+        self._run_dialogs: dict[str, list[ConfirmDialog]] = {}
+        """Open questions about a run (abort, skip): closed when the run ends."""
+        self.unit = "C"
+        """Temperature display unit (display only: the journal stays in °C)."""
+        self._service_time: tuple[float, float, float] | None = None
+        """(service time, local monotonic time, speed) of the last status: the service's
+        time now is estimated from it, for reading ages and the countdown."""
+        self._left_at: dict[str, float] = {}
+        """Service time of each run's time-left estimate."""
 
     # ------------------------------------------------------------------ layout
 
@@ -90,8 +108,10 @@ class KilnApp(App[None]):
         self.no_runs = Static("no active runs", id="no-runs")
         self.chart = KilnChart(id="chart")
         self.alarm_list = AlarmList(id="alarms")
+        self.too_small = Static("", id="too-small", markup=False)
         yield Header()
         yield self.status_bar
+        yield self.too_small
         with Vertical(id="body"):
             with self.runs_box:
                 yield self.no_runs
@@ -104,6 +124,48 @@ class KilnApp(App[None]):
         self.alarm_list.show([])
         self.run_worker(self._link(), name="service-link", group="link", exclusive=True)
         self.set_interval(self.status_every_s, self._poll_status)
+        self.set_interval(1.0, self._tick)
+        self._fit(self.size.width, self.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Below MIN_SIZE, a notice instead of a screen squeezed out of shape."""
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.too_small.update(
+            f"terminal {width}x{height} is too small: kilnctl needs {MIN_SIZE[0]}x{MIN_SIZE[1]}"
+            " (q detaches)"
+        )
+        self.too_small.display = small
+        self.query_one("#body").display = not small
+        self._redraw_status()
+
+    def _tick(self) -> None:
+        """Once a second: ages of readings and the countdown of time left move on."""
+        if self.runs:
+            for view in self.runs.values():
+                self._redraw_run(view)
+
+    def service_now(self) -> float | None:
+        """The service's time now, estimated from its last status (None before one)."""
+        if self._service_time is None:
+            return None
+        t, at, speed = self._service_time
+        return t + (time.monotonic() - at) * speed
+
+    def display_now(self) -> Display:
+        """How values are shown now."""
+        return Display(
+            unit="F" if self.unit == "F" else "C", now=self.service_now(), live=self.connected
+        )
+
+    def _note_service_time(self, status: dict[str, Any]) -> None:
+        t = status.get("time")
+        if isinstance(t, int | float):
+            speed = status.get("speed")
+            speed = float(speed) if isinstance(speed, int | float) and speed > 0 else 1.0
+            self._service_time = (float(t), time.monotonic(), speed)
 
     # ------------------------------------------------------------------ the link
 
@@ -147,18 +209,22 @@ class KilnApp(App[None]):
             status = await client.request("status")
         except (ServiceUnavailable, RequestFailed):
             return  # the link worker notices a lost connection and says so
+        self._note_service_time(status)
         for run in status.get("runs", []):
             view = self.runs.get(run["run_id"])
-            left = (run.get("time_left_s"), run.get("plating_left_s"))
-            if view is not None and (view.time_left_s, view.plating_left_s) != left:
-                view.time_left_s, view.plating_left_s = left
+            if view is not None:
+                view.time_left_s = run.get("time_left_s")
+                view.plating_left_s = run.get("plating_left_s")
+                self._left_at[view.run_id] = float(status.get("time") or 0.0)
                 self._redraw_run(view)
 
     @on(Connected)
     def _connected(self, message: Connected) -> None:
         self.connected = True
         self.status = message.status
+        self._note_service_time(message.status)
         self.runs = {r["run_id"]: RunView.from_dict(r) for r in message.status.get("runs", [])}
+        self._left_at = {r: float(message.status.get("time") or 0.0) for r in self.runs}
         self.chart.reset()
         for view in self.runs.values():
             for source, values in view.samples.items():
@@ -173,6 +239,7 @@ class KilnApp(App[None]):
         self.connected = False
         self.status = {"reason": message.reason}
         self._redraw_status()
+        self._redraw_runs()  # what they show is last known now, not live
 
     @on(ServiceEvent)
     def _event(self, message: ServiceEvent) -> None:
@@ -193,14 +260,17 @@ class KilnApp(App[None]):
         elif kind in _STEP_KINDS:
             # the time left belongs to the step: fetch the new step's now, not at the next poll
             self._spawn(self._poll_status, "status", exclusive=True)
+            if kind == "state":
+                self.refresh_bindings()  # pause or resume in the footer follows the state
         if view.outcome is not None:
             del self.runs[run_id]
             self.chart.finish(run_id)
-            self.notify(f"{view.job} ({run_id}) {view.outcome} {view.reason}".strip())
+            self.notify(f"{run_name(view, run_id)}: {view.outcome} {view.reason}".strip())
             self._redraw_runs()
             self._redraw_alarms()
             self._redraw_status()
             self._close_prompt_if(lambda d: d.run_id == run_id)
+            self._close_run_dialogs(run_id, view)
             return
         self._redraw_run(view)
         if kind in _ALARM_KINDS:
@@ -226,6 +296,7 @@ class KilnApp(App[None]):
     def _panel_focused(self, event: events.DescendantFocus) -> None:
         """Tab to a run's panel: the chart shows that run's kiln, from the run's start."""
         panel = event.widget
+        self.refresh_bindings()  # the selected run changed: pause or resume in the footer
         view = self.runs.get(panel.run_id) if isinstance(panel, RunPanel) else None
         if view is None:
             return
@@ -249,30 +320,40 @@ class KilnApp(App[None]):
         bar.set_class(not self.connected, "disconnected")
         self.runs_box.set_class(not self.connected, "stale")  # last known, not live
         if not self.connected:
-            bar.update(f"disconnected, retrying: {self.status.get('reason', '')}")
+            # The socket path is in the header; the reason is cut to the line, not wrapped.
+            text = f"service disconnected, reconnecting: {self.status.get('reason', '')}"
+            width = max(self.size.width - 2, 20)
+            bar.update(text if len(text) <= width else text[: width - 1] + "…")
             return
         plant = self.status.get("plant") or "plant"
         telemetry = self.status.get("telemetry") or "journal only"
         bar.update(f"connected | {plant} | {len(self.runs)} active run(s) | telemetry: {telemetry}")
+
+    def _elapsed(self, run_id: str) -> float:
+        """Service seconds since the run's time-left estimate."""
+        now = self.service_now()
+        at = self._left_at.get(run_id)
+        return 0.0 if now is None or at is None else max(0.0, now - at)
 
     def _redraw_run(self, view: RunView) -> None:
         panel = self._panels.get(view.run_id)
         if panel is None:
             self._redraw_runs()
         else:
-            panel.show(view)
+            panel.show(view, self.display_now(), self._elapsed(view.run_id))
 
     def _redraw_runs(self) -> None:
+        self.refresh_bindings()
         for run_id in [r for r in self._panels if r not in self.runs]:
             self._panels.pop(run_id).remove()
         for run_id, view in self.runs.items():
             panel = self._panels.get(run_id)
             if panel is None:
                 # mounting completes later: remember the panel now so it is mounted once
-                self._panels[run_id] = RunPanel(view)
+                self._panels[run_id] = RunPanel(view, self.display_now())
                 self.runs_box.mount(self._panels[run_id])
             else:
-                panel.show(view)
+                panel.show(view, self.display_now(), self._elapsed(run_id))
         self.no_runs.display = not self.runs
 
     def _redraw_alarms(self) -> None:
@@ -351,29 +432,68 @@ class KilnApp(App[None]):
         if await self._send(op, run=run, who="tui", **args) is not None:
             self.notify(f"{op}: {run}")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Pause or resume, whichever applies to the selected run, is in the footer (both
+        keys always work): room for every key at 80 columns."""
+        if action in ("pause", "resume"):
+            view = self.runs.get(self.selected_run() or "")
+            paused = view is not None and view.state == "paused"
+            return paused if action == "resume" else not paused
+        return True
+
     async def action_pause(self) -> None:
         await self._run_command("pause")
 
     async def action_resume(self) -> None:
         await self._run_command("resume")
 
-    async def action_skip(self) -> None:
-        await self._run_command("skip")
+    def action_skip(self) -> None:
+        """Skip the current segment or step, after a yes: it changes the lot's firing."""
+        self._confirm_then("skip", "Skip the current segment or step of {}?", "skip")
+
+    def action_toggle_unit(self) -> None:
+        """Show temperatures in °F, or back in °C (display only)."""
+        self.unit = "F" if self.unit == "C" else "C"
+        self.chart.set_unit(self.unit)
+        self._redraw_runs()
+        self.notify(f"temperatures in °{self.unit}")
 
     async def action_extend(self) -> None:
         await self._run_command("extend", seconds=EXTEND_S)
 
     def action_abort(self) -> None:
+        self._confirm_then("abort", "Abort {}? Devices go safe.", "abort", reason="from the TUI")
+
+    def _confirm_then(self, op: str, question: str, what: str, **args: Any) -> None:
+        """Ask about the selected run; on yes, send `op`. The question belongs to the run:
+        it closes, with a notice, if the run ends first."""
         run = self.selected_run()
         if run is None:
             self.notify("no active run", severity="warning")
             return
+        dialog = ConfirmDialog(question.format(run_name(self.runs.get(run), run)), run_id=run)
+        dialog.what = what
+        self._run_dialogs.setdefault(run, []).append(dialog)
 
         async def confirmed(yes: bool | None) -> None:
-            if yes:
-                await self._send("abort", run=run, who="tui", reason="aborted from the TUI")
+            dialogs = self._run_dialogs.get(run, [])
+            if dialog in dialogs:
+                dialogs.remove(dialog)
+            if not (yes and run in self.runs):
+                return
+            if await self._send(op, run=run, who="tui", **args) is not None:
+                self.notify(f"{op}: {run_name(self.runs.get(run), run)}")
 
-        self.push_screen(ConfirmDialog(f"Abort run {run}? Devices go safe."), confirmed)
+        self.push_screen(dialog, confirmed)
+
+    def _close_run_dialogs(self, run_id: str, view: RunView) -> None:
+        for dialog in self._run_dialogs.pop(run_id, []):
+            dialog.dismiss(False)
+            self.notify(
+                f"{run_name(view, run_id)} ended ({view.outcome}): the {dialog.what} question "
+                "was closed",
+                severity="warning",
+            )
 
     async def action_ack(self) -> None:
         alarm_id = self.alarm_list.highlighted_alarm

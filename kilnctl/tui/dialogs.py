@@ -111,9 +111,13 @@ class ConfirmDialog(ModalScreen[bool]):
         ("n", "no", "No"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, run_id: str | None = None) -> None:
         super().__init__(classes="dialog")
         self.question = question
+        self.run_id = run_id
+        """The run the question is about (None: not about a run)."""
+        self.what = "question"
+        """What is asked, for the notice when the run ends first (abort, skip)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="box"):

@@ -11,7 +11,7 @@ from textual_plotext import PlotextPlot
 
 from kilnctl.chart import thin
 from kilnctl.service.runview import RunView
-from kilnctl.tui.format import alarm_line, run_text
+from kilnctl.tui.format import Display, alarm_line, run_lines
 
 CHART_POINTS = 4000
 """Points kept per series; past this the series is thinned to half (min/max kept)."""
@@ -20,16 +20,21 @@ Point = tuple[float, float]
 
 
 class RunPanel(Static, can_focus=True):
-    """One active run: job, lot, step, state and a line per kiln/tank."""
+    """One active run: job, lot, step, state and a line per kiln/tank; lines that are not
+    live (an old reading, or no service) are dimmed."""
 
-    def __init__(self, view: RunView) -> None:
-        super().__init__(run_text(view), id=panel_id(view.run_id), classes="run", markup=False)
+    def __init__(self, view: RunView, display: Display | None = None) -> None:
+        super().__init__(id=panel_id(view.run_id), classes="run", markup=False)
         self.run_id = view.run_id
         self.border_title = view.run_id
+        self.show(view, display)
 
-    def show(self, view: RunView) -> None:
+    def show(self, view: RunView, display: Display | None = None, elapsed_s: float = 0.0) -> None:
         """Redraw from the run's view."""
-        self.update(run_text(view))
+        text = Text()
+        for i, (line, stale) in enumerate(run_lines(view, display, elapsed_s)):
+            text.append(("\n" if i else "") + line, style="dim" if stale else "")
+        self.update(text)
 
 
 def panel_id(run_id: str) -> str:
@@ -54,6 +59,8 @@ class KilnChart(PlotextPlot):
         self.pv: list[Point] = []
         self.sp: list[Point] = []
         self.drawn_points = 0
+        self.unit = "C"
+        """Display unit, °C or °F (the data stay in °C)."""
         self._dirty = False
 
     def on_mount(self) -> None:
@@ -102,6 +109,11 @@ class KilnChart(PlotextPlot):
             self.finished = True
             self._dirty = True
 
+    def set_unit(self, unit: str) -> None:
+        """Show temperatures in °C or °F from the next redraw."""
+        self.unit = unit
+        self._dirty = True
+
     def reset(self) -> None:
         """Forget the data (reattached, or another run is shown)."""
         self.run_id = self.source = None
@@ -117,7 +129,7 @@ class KilnChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         ended = " (ended)" if self.finished else ""
-        plt.title(f"{self.source or 'no kiln'}{ended}: PV / SP °C")
+        plt.title(f"{self.source or 'no kiln'}{ended}: PV / SP °{self.unit}")
         self.drawn_points = 0
         if self.pv:
             limit = max(2 * self.size.width, 20)
@@ -125,8 +137,9 @@ class KilnChart(PlotextPlot):
             t0 = min(pv[0][0], sp[0][0])
             span_h = (max(pv[-1][0], sp[-1][0]) - t0) / 3600
             unit, scale = ("h", 3600.0) if span_h >= 2 else ("min", 60.0)
-            plt.plot([(t - t0) / scale for t, _ in sp], [v for _, v in sp], label="SP")
-            plt.plot([(t - t0) / scale for t, _ in pv], [v for _, v in pv], label="PV")
+            to_unit = (lambda c: c * 9 / 5 + 32) if self.unit == "F" else (lambda c: c)
+            plt.plot([(t - t0) / scale for t, _ in sp], [to_unit(v) for _, v in sp], label="SP")
+            plt.plot([(t - t0) / scale for t, _ in pv], [to_unit(v) for _, v in pv], label="PV")
             plt.xlabel(unit)
             self.drawn_points = max(len(pv), len(sp))
         self.refresh()

@@ -126,12 +126,12 @@ async def test_start_dialog_starts_a_job(tmp_path: Path) -> None:
 async def test_reconnects_after_the_service_restarts(tmp_path: Path) -> None:
     app = KilnApp(tmp_path / "kilnctl.sock", retry_s=0.05)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "disconnected, retrying" in status_text(app))
+        await until(pilot, lambda: "service disconnected, reconnecting" in status_text(app))
         async with running_service(tmp_path) as h:
             await until(pilot, lambda: app.connected)
             await start(h.socket, job="long", kiln="k1", lot="R1")
             await until(pilot, lambda: "lot R1" in panel_text(app))
-        await until(pilot, lambda: "disconnected, retrying" in status_text(app))
+        await until(pilot, lambda: "service disconnected, reconnecting" in status_text(app))
         (tmp_path / "again").mkdir()
         async with running_service(tmp_path / "again", socket=tmp_path / "kilnctl.sock"):
             await until(pilot, lambda: app.connected)
