@@ -2,7 +2,7 @@
 Modbus TCP socket, the real driver, the engine on a scaled clock. Someone at the panel
 switches the controller to manual (A-M, register 273) in the middle of a firing: the run
 holds with a critical alarm, then goes on when the panel goes back to automatic; the
-setpoint keep-alive keeps the controller's remote-SP-fail bit (10 s without a write) off
+setpoint keep-alive keeps the controller's remote-SP-fail bit (5 s without a write) off
 through the held setpoint and the soak."""
 
 from __future__ import annotations
