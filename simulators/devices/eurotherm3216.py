@@ -28,7 +28,8 @@ Choices where the sources leave room (the drivers mirror them):
   next Rm.SP write returns it to the remote setpoint and clears b14.
 * StAt (75): b0 alarm 1 (PV above A1, latched until AC.ALL (274) once PV is back under),
   b4 manual, b5 sensor break (PV then reads the range high limit, 1372.0 °C for type K,
-  and the output is 0), b10 PV over-range (true PV above the range), b14 remote SP fail.
+  and the output is 0), b10 PV over-range (true PV above the range by more than 5 % of the
+  span, as the manual defines it), b14 remote SP fail.
 * A block read across addresses the unit lacks answers 0 for them (the handbook's
   "undefined value"); a read touching none of its parameters answers exception 2.
   Writes to read-only parameters and out-of-range values answer exception 3; unknown
@@ -91,6 +92,8 @@ ST_SENSOR_BREAK = 1 << 5
 ST_OVER_RANGE = 1 << 10
 ST_REMOTE_SP_FAIL = 1 << 14
 
+OVER_RANGE_SPAN = 0.05
+"""StAt b10: PV over-range "by > 5% of span" (HA028651 §15.5, address 75)."""
 RAMP_UNIT_S = (60.0, 3600.0, 1.0)
 """Seconds per RAMP.U unit: 0 minute, 1 hour, 2 second."""
 
@@ -216,7 +219,7 @@ class Eurotherm3216(ControllerDevice):
             word |= ST_MANUAL
         if pv is None:
             word |= ST_SENSOR_BREAK
-        elif pv > self.range_hi_c:
+        elif pv > self.range_hi_c + OVER_RANGE_SPAN * (self.range_hi_c - self.range_lo_c):
             word |= ST_OVER_RANGE
         if self.fallback:
             word |= ST_REMOTE_SP_FAIL

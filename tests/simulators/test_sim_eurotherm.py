@@ -231,6 +231,18 @@ def test_alarm1_latches_until_acknowledged(quiet: Eurotherm3216) -> None:
     assert not read(quiet, STAT) & B_ALARM1
 
 
+def test_over_range_b10_needs_more_than_5_percent_of_span(clock: FakeTime) -> None:
+    """HA028651 §15.5 StAt B10 "PV Over-range (by > 5% of span)": range -200..100 °C has a
+    300 °C span, so 110 °C is above the range but not over-range; 120 °C is."""
+    for initial_c, flagged in ((110.0, False), (120.0, True)):
+        dev = Eurotherm3216(
+            1, time_fn=clock, params=KilnParams(tc_noise_c=0.0, initial_c=initial_c),
+            range_hi_c=100.0,
+        )  # fmt: skip
+        assert bool(read(dev, STAT) & B_OVER_RANGE) is flagged
+        assert read(dev, PV) == 1000  # PV itself is clamped to the range
+
+
 def test_over_range_sets_b10(clock: FakeTime) -> None:
     dev = Eurotherm3216(
         1, time_fn=clock, params=KilnParams(tc_noise_c=0.0, initial_c=150.0), range_hi_c=100.0
