@@ -12,7 +12,10 @@ Readings use the IEEE floats, so they never depend on it.
 
 SP.LO/SP.HI are the controller's setpoint limits: a setpoint outside them is refused by the
 unit (not clamped), so safe() writes the lowest allowed setpoint, max(0 °C, SP.LO), and a
-setpoint outside the limits is refused here with both values named.
+setpoint outside the limits is refused here with both values named. Nobody refreshes Rm.SP
+after a run, and the unit falls back to its local setpoint when its remote-setpoint timeout
+runs out: safe() therefore also brings TG.SP down to the safe setpoint when it is above it
+(an EEPROM write, once per safe state at most), so the fallback lands on heat-off too.
 
 L-R is not read before every Rm.SP write (one extra transaction per kiln per period): it is
 checked at connect, every `lr_check_s` seconds of the injected clock, and after any sign of
@@ -270,7 +273,8 @@ class Eurotherm3216:
 
     async def safe(self) -> None:
         """Heat off: manual output 0 if in manual (chosen here or at the panel), then
-        automatic on the remote setpoint at max(0 °C, SP.LO), L-R checked first."""
+        automatic on the remote setpoint at max(0 °C, SP.LO), L-R checked first, and the
+        local setpoint (TG.SP) no higher, for when the remote setpoint times out."""
         await self._safe()
 
     async def _make_safe(self) -> None:
@@ -284,7 +288,13 @@ class Eurotherm3216:
         # (that mismatch refuses setpoints, never the safe state).
         learned = await self.connect()
         self._lr_due = True  # the safe state never relies on a cached L-R
-        await self._write_setpoint(learned, max(SAFE_SETPOINT_C, learned.sp_lo_c))
+        safe_sp = max(SAFE_SETPOINT_C, learned.sp_lo_c)
+        await self._write_setpoint(learned, safe_sp)
+        # The remote setpoint times out a few seconds after the last write: the local
+        # setpoint it falls back to must be safe as well.
+        local_sp = Register("TG.SP", TG_SP, DataType.INT16, 10.0**learned.decimals)
+        if await self._watch(read_register(self.link, local_sp)) > safe_sp:
+            await self._watch(write_confirmed(self.link, local_sp, safe_sp))
 
     async def _in_manual(self) -> bool:
         try:

@@ -188,6 +188,7 @@ async def test_safe_sets_remote_setpoint_to_zero() -> None:
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
         await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [0]))  # TG.SP already 0
         await task
         await kiln.close()
 
@@ -205,6 +206,7 @@ async def test_safe_when_put_in_manual_at_the_panel_zeroes_the_output_first() ->
         await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [0]))
         await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [0]))  # TG.SP already 0
         await task
         await kiln.close()
 
@@ -218,6 +220,7 @@ async def test_safe_goes_on_when_the_unit_has_no_auto_manual_register() -> None:
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
         await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [0]))  # TG.SP already 0
         await task
         await kiln.close()
 
@@ -257,6 +260,7 @@ async def test_a_config_decimals_the_controller_does_not_show_is_refused_by_name
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
         await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [0]))  # TG.SP already 0
         await task
         await kiln.close()
 
@@ -288,6 +292,9 @@ async def test_safe_writes_sp_lo_when_the_controller_refuses_zero() -> None:
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
         await dev.expect(fc06(UNIT, 26, 500), fc06(UNIT, 26, 500))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [500]))
+        await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [8000]))  # TG.SP 800.0 °C
+        await dev.expect(fc06(UNIT, 2, 500), fc06(UNIT, 2, 500))  # down to SP.LO too
+        await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [500]))
         await task
         await kiln.close()
 

@@ -124,3 +124,19 @@ async def test_remote_setpoint_timeout_is_seen_and_undone(serve: Serve) -> None:
     reading = await kiln.read()
     assert not reading.remote_sp_fail and reading.sp_c == 300.0
     await kiln.close()
+
+
+async def test_the_safe_state_outlasts_the_remote_setpoint_timeout(serve: Serve) -> None:
+    """After safe() nobody refreshes Rm.SP: 5 s later the unit falls back to its local
+    setpoint. Before the fix that was whatever TG.SP held (800 °C here) and the kiln heated
+    again after the run; now safe() brings TG.SP down as well."""
+    driver, sim, clock = await serve()
+    sim.write_register(2, 8000)  # TG.SP 800.0 °C left at the panel
+    kiln = driver()
+    await kiln.set_setpoint(400.0)
+    await kiln.safe()
+    clock.t += 60.0
+    reading = await kiln.read()
+    assert reading.remote_sp_fail  # fallen back, as the unit does...
+    assert reading.sp_c == 0.0 and reading.output_pct == 0.0  # ...onto heat-off
+    await kiln.close()
