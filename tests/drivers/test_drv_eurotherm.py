@@ -66,6 +66,12 @@ async def answer_connect(
     await dev.expect(fc03(UNIT, 0x8002, 2), fc03_reply(UNIT, floats(20.0)))
 
 
+async def expect_written(dev: PtyDevice, address: int, word: int) -> None:
+    """A confirmed write: FC06 and its echo, then the FC03 read-back holding the word."""
+    await dev.expect(fc06(UNIT, address, word), fc06(UNIT, address, word))
+    await dev.expect(fc03(UNIT, address, 1), fc03_reply(UNIT, [word]))
+
+
 def open_kiln(dev: PtyDevice, **options: object) -> Eurotherm3216:
     url = f"modbus-rtu://{dev.path}?baud=9600&unit={UNIT}&timeout=0.3&retries=0"
     kiln = open_device("kiln1", "eurotherm3216", url, **{"decimals": 1, **options})
@@ -118,16 +124,13 @@ async def test_setpoint_selects_remote_when_local_then_streams_rm_sp_never_tg_sp
         await answer_connect(dev)
         # L-R (276) is read first: local (0), so it is written 1, echo, read back
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [0]))
-        await dev.expect(fc06(UNIT, 276, 1), fc06(UNIT, 276, 1))
-        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await expect_written(dev, 276, 1)
         # Rm.SP (26) = 5123 with one decimal, echo, read back
-        await dev.expect(fc06(UNIT, 26, 5123), fc06(UNIT, 26, 5123))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [5123]))
+        await expect_written(dev, 26, 5123)
         await task
         # L-R just checked: not read again before the cadence is due, only Rm.SP
         task = asyncio.create_task(kiln.set_setpoint(515.0))
-        await dev.expect(fc06(UNIT, 26, 5150), fc06(UNIT, 26, 5150))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [5150]))
+        await expect_written(dev, 26, 5150)
         await task
         await kiln.close()
 
@@ -140,15 +143,12 @@ async def test_remote_setpoint_reasserted_after_panel_switch_or_power_cycle() ->
         task = asyncio.create_task(kiln.set_setpoint(500.0))
         await answer_connect(dev)
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-        await dev.expect(fc06(UNIT, 26, 5000), fc06(UNIT, 26, 5000))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [5000]))
+        await expect_written(dev, 26, 5000)
         await task
         task = asyncio.create_task(kiln.set_setpoint(501.0))
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [0]))  # local now
-        await dev.expect(fc06(UNIT, 276, 1), fc06(UNIT, 276, 1))
-        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-        await dev.expect(fc06(UNIT, 26, 5010), fc06(UNIT, 26, 5010))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [5010]))
+        await expect_written(dev, 276, 1)
+        await expect_written(dev, 26, 5010)
         await task
         await kiln.close()
 
@@ -159,8 +159,7 @@ async def test_setpoint_read_back_mismatch_is_not_confirmed() -> None:
         task = asyncio.create_task(kiln.set_setpoint(100.0))
         await answer_connect(dev)
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [0]))
-        await dev.expect(fc06(UNIT, 276, 1), fc06(UNIT, 276, 1))
-        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await expect_written(dev, 276, 1)
         await dev.expect(fc06(UNIT, 26, 1000), fc06(UNIT, 26, 1000))
         await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [900]))
         with pytest.raises(WriteNotConfirmed, match=r"Rm\.SP"):
@@ -184,10 +183,8 @@ async def test_safe_sets_remote_setpoint_to_zero() -> None:
         await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [0]))  # A-M: auto
         await answer_connect(dev)
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [0]))  # L-R: local
-        await dev.expect(fc06(UNIT, 276, 1), fc06(UNIT, 276, 1))
-        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-        await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await expect_written(dev, 276, 1)
+        await expect_written(dev, 26, 0)
         await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [0]))  # TG.SP already 0
         await task
         await kiln.close()
@@ -198,14 +195,11 @@ async def test_safe_when_put_in_manual_at_the_panel_zeroes_the_output_first() ->
         kiln = open_kiln(dev)
         task = asyncio.create_task(kiln.safe())
         await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [1]))  # A-M: manual
-        await dev.expect(fc06(UNIT, 3, 0), fc06(UNIT, 3, 0))  # MAN.OP 0 at once
-        await dev.expect(fc03(UNIT, 3, 1), fc03_reply(UNIT, [0]))
+        await expect_written(dev, 3, 0)  # MAN.OP 0 at once
         await answer_connect(dev)
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-        await dev.expect(fc06(UNIT, 273, 0), fc06(UNIT, 273, 0))  # back to auto
-        await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [0]))
-        await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await expect_written(dev, 273, 0)  # back to auto
+        await expect_written(dev, 26, 0)
         await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [0]))  # TG.SP already 0
         await task
         await kiln.close()
@@ -218,8 +212,7 @@ async def test_safe_goes_on_when_the_unit_has_no_auto_manual_register() -> None:
         await dev.expect(fc03(UNIT, 273, 1), exception_reply(UNIT, 0x03, 2))
         await answer_connect(dev)
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-        await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await expect_written(dev, 26, 0)
         await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [0]))  # TG.SP already 0
         await task
         await kiln.close()
@@ -258,8 +251,7 @@ async def test_a_config_decimals_the_controller_does_not_show_is_refused_by_name
         task = asyncio.create_task(kiln.safe())
         await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [0]))
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-        await dev.expect(fc06(UNIT, 26, 0), fc06(UNIT, 26, 0))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [0]))
+        await expect_written(dev, 26, 0)
         await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [0]))  # TG.SP already 0
         await task
         await kiln.close()
@@ -274,8 +266,7 @@ async def test_without_a_configured_decimals_the_learned_one_scales_rm_sp(
         task = asyncio.create_task(kiln.set_setpoint(123.4))
         await answer_connect(dev, decimals=decimals, sp_hi=300.0, sp_lo=0.0)
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-        await dev.expect(fc06(UNIT, 26, word), fc06(UNIT, 26, word))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [word]))
+        await expect_written(dev, 26, word)
         await task
         assert kiln.learned is not None and kiln.learned.decimals == decimals
         await kiln.close()
@@ -290,11 +281,9 @@ async def test_safe_writes_sp_lo_when_the_controller_refuses_zero() -> None:
         await dev.expect(fc03(UNIT, 273, 1), fc03_reply(UNIT, [0]))
         await answer_connect(dev, sp_lo=50.0)
         await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-        await dev.expect(fc06(UNIT, 26, 500), fc06(UNIT, 26, 500))
-        await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [500]))
+        await expect_written(dev, 26, 500)
         await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [8000]))  # TG.SP 800.0 °C
-        await dev.expect(fc06(UNIT, 2, 500), fc06(UNIT, 2, 500))  # down to SP.LO too
-        await dev.expect(fc03(UNIT, 2, 1), fc03_reply(UNIT, [500]))
+        await expect_written(dev, 2, 500)  # down to SP.LO too
         await task
         await kiln.close()
 
@@ -323,8 +312,7 @@ async def test_l_r_is_checked_on_a_cadence_and_after_a_sign_of_trouble() -> None
                 await answer_connect(dev)
             if check_lr:
                 await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
-            await dev.expect(fc06(UNIT, 26, sp_word), fc06(UNIT, 26, sp_word))
-            await dev.expect(fc03(UNIT, 26, 1), fc03_reply(UNIT, [sp_word]))
+            await expect_written(dev, 26, sp_word)
             await task
 
         await write(1000, check_lr=True)  # connect
