@@ -5,10 +5,11 @@ into Rm.SP (26). TG.SP (2) lives in EEPROM (~100k writes) and is never streamed.
 
 Resolution is learned, never assumed: integer registers carry the controller's configured
 decimal point (850.0 °C is 8500 with one decimal, 850 with none), so at connect (the first
-setpoint or safe write) the driver reads SP.HI/SP.LO (111/112) and PV (1) both as integers
-and as their IEEE floats (0x8000 + 2*addr, high word first) and keeps the one decimal count
-that makes them agree. A configured `decimals` that disagrees is refused by name.
-Readings use the IEEE floats, so they never depend on it.
+setpoint or safe write, and the first after the unit stopped answering) the driver reads
+SP.HI/SP.LO (111/112) and PV (1) both as integers and as their IEEE floats (0x8000 +
+2*addr, high word first) and keeps the one decimal count that makes them agree. A
+configured `decimals` that disagrees is refused by name. Readings use the IEEE floats, so
+they never depend on it.
 
 SP.LO/SP.HI are the controller's setpoint limits: a setpoint outside them is refused by the
 unit (not clamped), so safe() writes the lowest allowed setpoint, max(0 °C, SP.LO), and a
@@ -156,11 +157,14 @@ class Eurotherm3216:
         self._safe = SafeAction(self._make_safe)
 
     async def _watch(self, operation: Awaitable[T]) -> T:
-        """Run a request; any failure is a sign of trouble: L-R is checked next write."""
+        """Run a request; any failure is a sign of trouble: L-R is checked next write. A unit
+        that stopped answering may come back reconfigured: it is learned again too."""
         try:
             return await operation
-        except DeviceError:
+        except DeviceError as exc:
             self._lr_due = True
+            if not isinstance(exc, ModbusExceptionError):
+                self.learned = None
             raise
 
     async def read(self) -> TemperatureReading:

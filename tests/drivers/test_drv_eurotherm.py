@@ -20,7 +20,7 @@ from drv_wire import (
     pty_device,
 )
 
-from drivers.errors import ConfigError, WriteNotConfirmed
+from drivers.errors import ConfigError, DeviceTimeout, WriteNotConfirmed
 from drivers.eurotherm3216 import Eurotherm3216
 from drivers.protocols import TemperatureController
 from drivers.registry import open_device
@@ -218,9 +218,28 @@ async def test_safe_goes_on_when_the_unit_has_no_auto_manual_register() -> None:
         await kiln.close()
 
 
-async def test_safe_on_a_dead_line_raises_every_time() -> None:
-    from drivers.errors import DeviceTimeout
+async def test_a_unit_that_stopped_answering_is_learned_again() -> None:
+    """It may come back reconfigured (here: whole degrees): connect's reads run again."""
+    async with pty_device() as dev:
+        kiln = open_kiln(dev, decimals=None)
+        task = asyncio.create_task(kiln.set_setpoint(100.0))
+        await answer_connect(dev)
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await expect_written(dev, 26, 1000)
+        await task
+        task = asyncio.create_task(kiln.read())
+        await dev.expect(fc03(UNIT, 0x8002, 10), None)  # no answer: timeout
+        with pytest.raises(DeviceTimeout):
+            await task
+        task = asyncio.create_task(kiln.set_setpoint(100.0))
+        await answer_connect(dev, decimals=0)
+        await dev.expect(fc03(UNIT, 276, 1), fc03_reply(UNIT, [1]))
+        await expect_written(dev, 26, 100)
+        await task
+        await kiln.close()
 
+
+async def test_safe_on_a_dead_line_raises_every_time() -> None:
     async with pty_device() as dev:
         kiln = open_kiln(dev)
         with pytest.raises(DeviceTimeout):
