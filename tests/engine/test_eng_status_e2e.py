@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from eng_models import plant
@@ -54,16 +55,18 @@ async def until(
 
 @asynccontextmanager
 async def firing(
-    profile: FiringProfile, url_extra: str = ""
+    profile: FiringProfile, url_extra: str = "", shows: int = 1, **driver_options: Any
 ) -> AsyncIterator[tuple[ScaledClock, SimEurotherm, Eurotherm3216, asyncio.Queue[Event]]]:
-    """A run of `profile` on a simulated 3216 behind a real TCP socket, the real driver and
-    the engine on the scaled clock: (clock, simulated unit, driver, event queue)."""
+    """A run of `profile` on a simulated 3216 (showing `shows` decimals) behind a real TCP socket,
+    the real driver and the engine on the scaled clock: (clock, simulated unit, driver,
+    event queue)."""
     clock = ScaledClock(SPEED)
-    eurotherm = build("eurotherm3216", unit=1, time_fn=clock.now)
+    eurotherm = build("eurotherm3216", unit=1, time_fn=clock.now, decimals=shows)
     assert isinstance(eurotherm, SimEurotherm)
     server = ModbusTcpServer({1: eurotherm})
     await server.start()
-    ctl = open_device("ctl", "eurotherm3216", server.url(1) + "&timeout=0.3" + url_extra)
+    url = server.url(1) + "&timeout=0.3" + url_extra
+    ctl = open_device("ctl", "eurotherm3216", url, **driver_options)
     assert isinstance(ctl, Eurotherm3216)
     try:
         engine = Engine({"ctl": ctl}, plant({"k1": {"controller": "ctl"}}), None, None, clock)
@@ -139,3 +142,19 @@ def test_the_keep_alive_is_well_inside_the_remote_setpoint_timeout() -> None:
     unit = build("eurotherm3216", unit=1, time_fn=lambda: 0.0)
     assert isinstance(unit, SimEurotherm)
     assert unit.remote_sp_timeout_s > SP_KEEPALIVE_S + 2 * PERIOD_S
+
+
+async def test_a_decimal_point_the_unit_does_not_show_fails_the_run_cleanly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The unit shows whole degrees; the plant config says one decimal. The first setpoint
+    write is refused: the run fails with the device, both values and the fix in its reason
+    (no traceback), and the unit is left safe in its own resolution."""
+    async with firing(PROFILE, shows=0, decimals=1) as (_, eurotherm, _, queue):
+        async with asyncio.timeout(30):
+            finished, _ = await until(queue, RunFinished)
+    assert isinstance(finished, RunFinished) and finished.outcome == "failed"
+    assert "ctl" in finished.reason and "shows 0 decimal" in finished.reason
+    assert "decimals = 1" in finished.reason
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback
+    assert eurotherm.remote and eurotherm.rm_sp_c == 0.0 and eurotherm.tg_sp_c <= 0.0
