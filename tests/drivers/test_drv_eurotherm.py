@@ -348,3 +348,11 @@ async def test_l_r_is_checked_on_a_cadence_and_after_a_sign_of_trouble() -> None
         clock.advance(1.0)
         await write(1032, check_lr=False)
         await kiln.close()
+
+
+@pytest.mark.parametrize("options", [{"decimals": 3}, {"lr_check_s": -1.0}])
+def test_bad_options_name_the_device_and_the_allowed_values(options: dict[str, float]) -> None:
+    with pytest.raises(
+        ConfigError, match=r"kiln1: (decimals must be 0, 1 or 2|lr_check_s must be >= 0)"
+    ):
+        open_device("kiln1", "eurotherm3216", "modbus-tcp://127.0.0.1:1?unit=1", **options)
