@@ -57,7 +57,7 @@ def _korad(name: str, address: DeviceAddress, opts: dict[str, Any], _: BusRegist
 
 
 DRIVERS: dict[str, Factory] = {
-    "eurotherm3216": _modbus(Eurotherm3216, ("decimals",)),
+    "eurotherm3216": _modbus(Eurotherm3216, ("decimals", "lr_check_s")),
     "omron_e5cc": _modbus(OmronE5cc, ("decimals",)),
     "riden": _modbus(Riden, ("model_id",)),
     "korad_ka3005p": _korad,

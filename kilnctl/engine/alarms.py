@@ -77,6 +77,14 @@ _SPECS = [
         Action.HOLD,
         "controller not following the remote setpoint",
     ),
+    # The unit regulated to its local setpoint for a while (raised on the first reading
+    # that shows it; the driver puts it back on the remote setpoint at the next write).
+    AlarmSpec(
+        "remote_sp_fallback",
+        Severity.ALARM,
+        Action.NOTIFY,
+        "controller fell back to its local setpoint (remote setpoint timed out)",
+    ),
     AlarmSpec("pv_over_range", Severity.CRITICAL, Action.HEAT_OFF, "PV over the input range"),
     AlarmSpec("controller_alarm", Severity.WARNING, Action.NOTIFY, "controller alarm"),
     # any device

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.errors import DeviceError
+from drivers.errors import ConfigError, DeviceError
 from kilnctl.clock import Clock
 from kilnctl.engine.firing import make_safe
 from kilnctl.engine.job import JobRun, PlanStep, plan_job
@@ -284,9 +284,10 @@ class Engine:
         except asyncio.CancelledError:
             outcome, reason = "stopped", "cancelled"
             raise
-        except DeviceError as exc:
+        except (DeviceError, ConfigError) as exc:
             # A device failing where no unit retries it (e.g. a rectifier refusing its
-            # setpoints at a step's start): the run fails with the device's own words; no
+            # setpoints at a step's start), or a device config the device itself refutes
+            # (e.g. a decimal point it does not show): the run fails with those words; no
             # traceback (it would reach the user's terminal), nothing raised from wait().
             log.error("run %s failed: %s", ctx.run_id, exc)
             reason = str(exc)

@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 SP_RESOLUTION_C = 0.01
 """Setpoint changes smaller than this are not written (a held setpoint is not re-sent)."""
-SP_KEEPALIVE_S = 5.0
+SP_KEEPALIVE_S = 2.0
 """A held setpoint is re-sent this often, so the controller always has a fresh one: well
-inside a remote-setpoint timeout of 10 s (the Eurotherm's), which would flag "remote SP
-fail" (b14) between two keep-alives of a held setpoint."""
+inside the Eurotherm's remote-setpoint timeout (5 s), after which it falls back to its
+local setpoint and flags "remote SP fail" (b14); two periods late still leaves a margin."""
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ KILN_CODES = (
     "material_limit",
     "controller_manual",
     "remote_sp_fail",
+    "remote_sp_fallback",
     "pv_over_range",
     "controller_alarm",
 )
@@ -138,6 +139,10 @@ class KilnInterlocks:
                 "or switch the kiln off there"
             )
         if reading.remote_sp_fail:
+            found["remote_sp_fallback"] = (
+                f"regulating to its local setpoint {reading.sp_c:.1f} °C: the remote "
+                "setpoint was not refreshed within the controller's timeout"
+            )
             self._sp_fail_since = t if self._sp_fail_since is None else self._sp_fail_since
             if t - self._sp_fail_since > self.limits.remote_sp_fail_s:
                 found["remote_sp_fail"] = (

@@ -38,7 +38,9 @@ def test_unknown_driver_lists_known_ones() -> None:
 
 
 def test_unknown_option_is_refused_with_the_allowed_ones() -> None:
-    with pytest.raises(ConfigError, match=r"unknown option\(s\) decimal \(allowed: decimals\)"):
+    with pytest.raises(
+        ConfigError, match=r"unknown option\(s\) decimal \(allowed: decimals, lr_check_s\)"
+    ):
         open_device("k", "eurotherm3216", "modbus-tcp://h:1", decimal=1)
 
 

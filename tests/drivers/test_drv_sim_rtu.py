@@ -59,7 +59,9 @@ async def test_three_units_on_one_line_share_a_bus(
     await psu.set_voltage_limit(6.0)
     await psu.set_current(2.5)
     await psu.enable()
-    clock.t += 120.0
+    for _ in range(40):  # the remote setpoint kept fresh, well inside its 5 s timeout
+        clock.t += 3.0
+        await kiln.set_setpoint(600.0)
     k = await kiln.read()
     t = await tank.read()  # type: ignore[union-attr]
     p = await psu.read()

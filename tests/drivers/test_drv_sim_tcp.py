@@ -171,7 +171,9 @@ async def test_eurotherm_safe_after_panel_switched_to_local_and_manual(
 ) -> None:
     """A controller switched at its panel to local SP (or power-cycled) and to manual
     output while kilnctl streamed: safe() must still take the heat off, not write a remote
-    setpoint the controller ignores."""
+    setpoint the controller ignores. The engine reads before each setpoint write: the
+    working setpoint away from the remote one written is the sign that sends the driver to
+    check L-R (276) at once, not at its next cadence."""
     server, clock = cell
     kiln = open_device("kiln1", "eurotherm3216", url(server, 3))
     await kiln.set_setpoint(400.0)  # type: ignore[union-attr]
@@ -179,6 +181,7 @@ async def test_eurotherm_safe_after_panel_switched_to_local_and_manual(
     panel.write_register(2, 8000)  # TG.SP 800.0 °C
     panel.write_register(276, 0)  # L-R: local
     clock.t += 1.0
+    assert (await kiln.read()).sp_c == pytest.approx(800.0)  # type: ignore[union-attr]
     await kiln.set_setpoint(420.0)  # type: ignore[union-attr]
     clock.t += 1.0
     assert (await kiln.read()).sp_c == pytest.approx(420.0)  # type: ignore[union-attr]
