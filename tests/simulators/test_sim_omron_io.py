@@ -164,3 +164,38 @@ def test_io_module_stuck_relay_heats_at_zero_duty(clock: FakeTime) -> None:
     clock.advance(600.0)
     assert dev.read_holding(10, 1) == [0]
     assert dev.read_holding(0, 1)[0] > 1500
+
+
+WATCHDOG, FAIL_SAFE, WD_EXPIRED = 20, 21, 1 << 1
+
+
+def test_io_module_watchdog_drops_the_duty_at_its_timeout(clock: FakeTime) -> None:
+    """Off at power-on; once set, writes feed it and reads do not; on expiry the duty takes
+    the fail-safe value at the deadline (module clock) and status b1 shows it."""
+    dev = build("io_module", unit=1, time_fn=clock, tc_noise_c=0.0)
+    assert dev.read_holding(WATCHDOG, 2) == [0, 0]
+    dev.write_register(10, 1000)
+    clock.advance(3600.0)
+    assert dev.read_holding(10, 1) == [1000]  # no watchdog set: the duty stays
+    dev.write_register(FAIL_SAFE, 50)  # 5 %
+    dev.write_register(WATCHDOG, 30)  # 3.0 s
+    last_write = clock.t
+    for _ in range(5):
+        clock.advance(0.5)
+        assert dev.read_holding(1, 1) == [0]  # reads do not feed it...
+    clock.advance(0.49)
+    assert dev.read_holding(10, 1) == [1000]  # ...and it has not expired yet
+    clock.advance(0.02)
+    assert dev.read_holding(1, 1) == [WD_EXPIRED] and dev.read_holding(10, 1) == [50]
+    assert dev.expired_at == last_write + 3.0  # type: ignore[attr-defined]
+    assert dev.kiln.power_frac == 0.05  # type: ignore[attr-defined]
+    dev.write_register(10, 400)  # the host is back: its write clears the flag
+    assert dev.read_holding(1, 1) == [0] and dev.read_holding(10, 1) == [400]
+    clock.advance(2.9)
+    dev.write_register(10, 400)  # fed
+    clock.advance(2.9)
+    assert dev.read_holding(10, 1) == [400]
+    for register, bad in ((WATCHDOG, 6001), (FAIL_SAFE, 1001)):
+        with pytest.raises(SlaveException) as err:
+            dev.write_register(register, bad)
+        assert code(err) == 3
