@@ -81,18 +81,22 @@ async def expect_prepare(dev: PtyDevice, status_high: int = WRITING | RAM) -> No
     await dev.expect(fc03(UNIT, 0x2407, 1), fc03_reply(UNIT, [status_high]))
 
 
+async def expect_setpoint(dev: PtyDevice, word: int) -> None:
+    """FC06 to 0x2103, echoed, then read back."""
+    await dev.expect(fc06(UNIT, 0x2103, word), fc06(UNIT, 0x2103, word))
+    await dev.expect(fc03(UNIT, 0x2103, 1), fc03_reply(UNIT, [word]))
+
+
 async def test_setpoint_stream_selects_ram_write_mode_and_confirms_it() -> None:
     async with pty_device() as dev:
         ctl = open_e5cc(dev)
         task = asyncio.create_task(ctl.set_setpoint(55))
         await expect_resolution(dev, 0)
         await expect_prepare(dev)
-        await dev.expect(fc06(UNIT, 0x2103, 55), fc06(UNIT, 0x2103, 55))
-        await dev.expect(fc03(UNIT, 0x2103, 1), fc03_reply(UNIT, [55]))
+        await expect_setpoint(dev, 55)
         await task
         task = asyncio.create_task(ctl.set_setpoint(56))  # prepared: just the setpoint
-        await dev.expect(fc06(UNIT, 0x2103, 56), fc06(UNIT, 0x2103, 56))
-        await dev.expect(fc03(UNIT, 0x2103, 1), fc03_reply(UNIT, [56]))
+        await expect_setpoint(dev, 56)
         await task
         await ctl.close()
 
@@ -117,33 +121,31 @@ async def test_operation_error_prepares_writing_again_and_retries_once() -> None
         await expect_prepare(dev)
         await dev.expect(fc06(UNIT, 0x2103, 550), exception_reply(UNIT, 0x06, 4))
         await expect_prepare(dev)
-        await dev.expect(fc06(UNIT, 0x2103, 550), fc06(UNIT, 0x2103, 550))
-        await dev.expect(fc03(UNIT, 0x2103, 1), fc03_reply(UNIT, [550]))
+        await expect_setpoint(dev, 550)
         await task
         await ctl.close()
 
 
+async def expect_safe(dev: PtyDevice, status_high: int) -> None:
+    """Comms writing ON, automatic (09/00), SP 0 read back, STOP, status read back."""
+    for word in (0x0001, 0x0900):
+        await dev.expect(fc06(UNIT, 0x0000, word), fc06(UNIT, 0x0000, word))
+    await expect_setpoint(dev, 0)
+    await dev.expect(STOP_FRAME, STOP_FRAME)
+    await dev.expect(fc03(UNIT, 0x2407, 1), fc03_reply(UNIT, [status_high]))
+
+
 async def test_safe_leaves_manual_then_stops_and_reads_it_back() -> None:
+    assert fc06(UNIT, 0x0000, 0x0101) == STOP_FRAME
     async with pty_device() as dev:
         ctl = open_e5cc(dev)
         task = asyncio.create_task(ctl.safe())
         await expect_resolution(dev, 0)
-        await dev.expect(fc06(UNIT, 0x0000, 0x0001), fc06(UNIT, 0x0000, 0x0001))
-        await dev.expect(fc06(UNIT, 0x0000, 0x0900), fc06(UNIT, 0x0000, 0x0900))  # auto
-        await dev.expect(fc06(UNIT, 0x2103, 0), fc06(UNIT, 0x2103, 0))
-        await dev.expect(fc03(UNIT, 0x2103, 1), fc03_reply(UNIT, [0]))
-        assert fc06(UNIT, 0x0000, 0x0101) == STOP_FRAME
-        await dev.expect(STOP_FRAME, STOP_FRAME)
-        await dev.expect(fc03(UNIT, 0x2407, 1), fc03_reply(UNIT, [WRITING | STOP]))
+        await expect_safe(dev, WRITING | STOP)
         await task
         # Still in manual after all (the panel won): not safe, and said so.
         task = asyncio.create_task(ctl.safe())
-        for word in (0x0001, 0x0900):
-            await dev.expect(fc06(UNIT, 0x0000, word), fc06(UNIT, 0x0000, word))
-        await dev.expect(fc06(UNIT, 0x2103, 0), fc06(UNIT, 0x2103, 0))
-        await dev.expect(fc03(UNIT, 0x2103, 1), fc03_reply(UNIT, [0]))
-        await dev.expect(STOP_FRAME, STOP_FRAME)
-        await dev.expect(fc03(UNIT, 0x2407, 1), fc03_reply(UNIT, [WRITING | STOP | MANUAL]))
+        await expect_safe(dev, WRITING | STOP | MANUAL)
         with pytest.raises(WriteNotConfirmed, match="heat off"):
             await task
         await ctl.close()

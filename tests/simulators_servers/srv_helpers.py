@@ -11,6 +11,16 @@ import struct
 from simulators.device import ModbusSlave, SlaveException
 
 
+class FrozenTime:
+    """Simulated time that moves only when the test says so (`now`, seconds)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class RegisterBank(ModbusSlave):
     """A plain device: `size` holding registers, register i starts at `base + i`."""
 

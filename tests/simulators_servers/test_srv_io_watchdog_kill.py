@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from srv_helpers import run_mbpoll
+from srv_helpers import FrozenTime, run_mbpoll
 
 from simulators.devices import build
 from simulators.devices.io_module import IOModule
@@ -30,21 +30,11 @@ TIMEOUT_S = 5.0  # drivers/maps/io_module.toml [watchdog] timeout_s
 STATUS, DUTY, WATCHDOG = 1, 10, 20
 
 
-class ModuleClock:
-    """The module's clock, moved by the test only (the firing keeps its own scaled one)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_kill_9_of_a_direct_firing_drops_the_ssr_to_its_fail_safe_duty(
     tmp_path: Path, require_binary: Callable[[str], str]
 ) -> None:
     mbpoll = require_binary("mbpoll")
-    clock = ModuleClock()
+    clock = FrozenTime(1000.0)  # the module's; the firing keeps its own scaled clock
     module = build("io_module", unit=1, time_fn=clock, tc_noise_c=0.0)
     assert isinstance(module, IOModule)
     server = ModbusTcpServer({1: module})

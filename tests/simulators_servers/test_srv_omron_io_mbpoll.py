@@ -7,19 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from srv_helpers import run_mbpoll
+from srv_helpers import FrozenTime, run_mbpoll
 
 from simulators.devices import build
 from simulators.servers.modbus_rtu import ModbusRtuServer
 from simulators.servers.modbus_tcp import ModbusTcpServer
-
-
-class FrozenTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["tcp", "rtu"])
