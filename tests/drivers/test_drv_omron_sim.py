@@ -12,6 +12,8 @@ from drivers.omron_e5cc import OmronE5cc
 from drivers.registry import open_device
 from simulators.devices import build
 from simulators.devices.omron_e5cc import OmronE5CC
+from simulators.plant import Plant as SimPlant
+from simulators.plant_config import parse_plant_config
 from simulators.servers.modbus_rtu import ModbusRtuServer
 from simulators.servers.modbus_tcp import ModbusTcpServer
 
@@ -91,3 +93,21 @@ async def test_safe_takes_the_heat_off_in_manual_at_the_panel(rig: Rig) -> None:
     await ctl.set_setpoint(100.0)
     clock.t += 2.0
     assert sim.loop.running and (await ctl.read()).output_pct > 0
+
+
+async def test_kilnctl_sim_gives_an_rtu_e5cc_the_manuals_no_parity_framing() -> None:
+    """A pty carries no parity bit: the simulated plant's URL for an E5CC on an RTU line
+    says parity=N&stopbits=2 (H175's other Modbus framing), and the driver works on it."""
+    config = parse_plant_config(
+        {"device": [{"name": "kiln2", "kind": "omron_e5cc", "protocol": "modbus-rtu"}]}
+    )
+    plant = SimPlant(config, speed=1.0)
+    await plant.start()
+    try:
+        url = plant.devices["kiln2"].url
+        assert url.endswith("&parity=N&stopbits=2")
+        ctl = open_device("kiln2", "omron_e5cc", url + "&timeout=0.3")
+        assert (await ctl.read()).pv_c == pytest.approx(20.0, abs=1.0)
+        await ctl.close()
+    finally:
+        await plant.close()

@@ -11,6 +11,7 @@ import pytest
 from eng_models import TinyKiln, plant
 
 from kilnctl.clock import VirtualClock
+from kilnctl.engine.autotune import TuneError, relay_autotune
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import Event, Notice, RunFinished, StartJob
 from kilnctl.engine.settings import EngineSettings
@@ -107,3 +108,11 @@ def test_allow_no_watchdog_is_a_kiln_field(tmp_path: Path) -> None:
         "allow_no_watchdog = true\n"
     )
     assert load_plant(path).kilns["k3"].allow_no_watchdog
+
+
+async def test_autotune_arms_the_watchdog_before_writing_the_output() -> None:
+    clock = VirtualClock()
+    kiln = ArmingKiln("ctl", clock.now)
+    with pytest.raises(TuneError):
+        await relay_autotune(kiln, clock, 5000.0, timeout_s=30.0)  # never reached
+    assert kiln.calls[:2] == ["arm", "output"]
