@@ -76,6 +76,7 @@ SAFE_SETPOINT_C = 0.0
 
 _STATUS_HIGH = Register("status (high word)", STATUS_HIGH)
 _DECIMAL_POINT = Register("decimal point monitor", DECIMAL_POINT)
+_SAFE_SETPOINT = Register("SP", SETPOINT, DataType.INT16)  # written as 0 only
 
 
 def _scaled_registers(decimals: int) -> tuple[RegisterBlock, Register]:
@@ -228,10 +229,10 @@ class OmronE5cc:
         await self._safe()
 
     async def _make_safe(self) -> None:
-        await self._learn_resolution()
+        # 0 °C is 0 at any resolution: heat-off does not wait for the decimal point.
         await self._command(CMD_COMMS_WRITING_ON)
         await self._command(CMD_AUTOMATIC)
-        await write_confirmed(self.link, self._setpoint, SAFE_SETPOINT_C)
+        await write_confirmed(self.link, _SAFE_SETPOINT, SAFE_SETPOINT_C)
         await self._command(CMD_STOP)
         self._writing_ready = False  # the next firing must RUN again
         high = await self._status_high()
