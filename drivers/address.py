@@ -21,7 +21,7 @@ request on the line).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from drivers.errors import ConfigError
@@ -62,6 +62,9 @@ class DeviceAddress:
     """Per-try reply timeout; None means the transport's default."""
     retries: int | None = None
     gap_s: float | None = None
+    given: frozenset[str] = field(default=frozenset(), compare=False)
+    """The query keys the URL spelt out (the rest are defaults a driver may replace with
+    its device's own, e.g. the parity)."""
 
     @property
     def line(self) -> str:
@@ -172,4 +175,5 @@ def parse_address(url: str) -> DeviceAddress:
         fields["retries"] = _int("retries", query["retries"], 0, 10, url)
     if "gap_ms" in query:
         fields["gap_s"] = _float("gap_ms", query["gap_ms"], url) / 1000.0
+    fields["given"] = frozenset(query)
     return DeviceAddress(url=url, scheme=scheme, **fields)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ rectifier built on it (maps/generic_rectifier.toml is the shipped example)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from drivers.errors import ConfigError
@@ -14,18 +15,25 @@ from drivers.transport.modbus_bus import ModbusLink
 
 
 class GenericModbusDevice:
-    """Reads every register of its map (one request per contiguous run) and writes the
+    """Reads the registers of its map (one request per contiguous run) and writes the
     writable ones with confirmation and limit checks."""
 
-    def __init__(self, name: str, link: ModbusLink, register_map: RegisterMap) -> None:
+    def __init__(
+        self,
+        name: str,
+        link: ModbusLink,
+        register_map: RegisterMap,
+        polled: Collection[str] | None = None,
+    ) -> None:
+        """`polled`: the registers read_all reads (default: all of the map)."""
         self.name = name
         self.link = link
         self.health = link.health
         self.map = register_map
-        self._groups = register_map.read_groups()
+        self._groups = register_map.read_groups(polled)
 
     async def read_all(self) -> dict[str, float]:
-        """name -> engineering value for every register of the map."""
+        """name -> engineering value for every polled register."""
         values: dict[str, float] = {}
         for group in self._groups:
             values.update(await read_block(self.link, group))

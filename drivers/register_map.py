@@ -22,7 +22,7 @@ bits = { cc = 1, fault = 2 } # optional named bits of a status word
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,8 @@ class RegisterMap:
     bits: dict[str, Bit] = field(default_factory=dict)
     """Bit name -> where it lives; both "register.bit" and the bare bit name (first one)."""
     name: str = ""
+    tables: dict[str, Any] = field(default_factory=dict)
+    """The file's other top-level tables (e.g. [watchdog]), for the driver that uses them."""
 
     def register(self, name: str) -> Register:
         """The codec Register of a named map entry."""
@@ -83,10 +85,12 @@ class RegisterMap:
         if missing:
             raise ConfigError(f"register map {self.source}: missing {', '.join(missing)}")
 
-    def read_groups(self) -> list[RegisterBlock]:
-        """Registers grouped into runs of contiguous addresses: one read request each
-        (gaps are never read, since devices may answer them with exception 2)."""
-        ordered = sorted((e.register for e in self.entries.values()), key=lambda r: r.address)
+    def read_groups(self, names: Collection[str] | None = None) -> list[RegisterBlock]:
+        """Registers (all, or those named) grouped into runs of contiguous addresses: one
+        read request each (gaps are never read, since devices may answer them with
+        exception 2)."""
+        chosen = [e.register for n, e in self.entries.items() if names is None or n in names]
+        ordered = sorted(chosen, key=lambda r: r.address)
         groups: list[list[Register]] = []
         for reg in ordered:
             if groups and reg.address <= groups[-1][-1].address + groups[-1][-1].count:
@@ -160,7 +164,8 @@ def parse_map(data: dict[str, Any], source: str) -> RegisterMap:
         ).items():
             bits[f"{name}.{bit_name}"] = Bit(name, bit)
             bits.setdefault(bit_name, Bit(name, bit))
-    return RegisterMap(source, entries, bits, str(device.get("name", "")))
+    tables = {k: v for k, v in data.items() if k not in ("device", "registers")}
+    return RegisterMap(source, entries, bits, str(device.get("name", "")), tables)
 
 
 def load_map(path: str | Path) -> RegisterMap:

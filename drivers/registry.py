@@ -15,6 +15,7 @@ from drivers.generic import GenericRectifier
 from drivers.korad import KoradKA3005P
 from drivers.omron_e5cc import PV as OMRON_PV
 from drivers.omron_e5cc import OmronE5cc
+from drivers.omron_e5cc import serial_settings as omron_serial_settings
 from drivers.protocols import Rectifier, TemperatureController
 from drivers.riden import MODEL_REGISTER, Riden, model_for_id
 from drivers.transport.ascii_serial import AsciiSerialPort
@@ -34,11 +35,28 @@ def _check_options(name: str, given: dict[str, Any], allowed: tuple[str, ...]) -
         )
 
 
-def _modbus(cls: Callable[..., Device], options: tuple[str, ...]) -> Factory:
+SerialSettings = Callable[[DeviceAddress, str], DeviceAddress]
+
+
+def _modbus(
+    cls: Callable[..., Device],
+    options: tuple[str, ...],
+    serial: SerialSettings | None = None,
+    learned: dict[str, str] | None = None,
+) -> Factory:
+    """A Modbus driver's factory. `serial`: the device's own line settings (defaults and
+    checks); `learned`: options the driver reads from the device instead, with the reason
+    a config giving one is told."""
+
     def make(name: str, address: DeviceAddress, opts: dict[str, Any], buses: BusRegistry) -> Device:
+        for option, why in (learned or {}).items():
+            if option in opts:
+                raise ConfigError(f"{name}: remove option {option!r}: {why}")
         _check_options(name, opts, options)
         if not address.is_modbus:
             raise ConfigError(f"{name}: this driver needs a modbus-tcp: or modbus-rtu: URL")
+        if serial is not None:
+            address = serial(address, name)
         link = buses.open_link(address, name)
         try:
             return cls(name, link, **opts)
@@ -58,7 +76,12 @@ def _korad(name: str, address: DeviceAddress, opts: dict[str, Any], _: BusRegist
 
 DRIVERS: dict[str, Factory] = {
     "eurotherm3216": _modbus(Eurotherm3216, ("decimals", "lr_check_s")),
-    "omron_e5cc": _modbus(OmronE5cc, ("decimals",)),
+    "omron_e5cc": _modbus(
+        OmronE5cc,
+        (),
+        omron_serial_settings,
+        {"decimals": "the E5CC's resolution is read from the controller (decimal point monitor)"},
+    ),
     "riden": _modbus(Riden, ("model_id",)),
     "korad_ka3005p": _korad,
     "generic_rectifier": _modbus(GenericRectifier, ("map_path",)),

@@ -70,6 +70,11 @@ class Kiln(_Config):
         default=None, gt=0, description="element power, for energy estimates"
     )
     pid: PidGains | None = Field(default=None, description="gains for direct mode")
+    allow_no_watchdog: bool = Field(
+        default=False,
+        description="direct mode on an output with no communication watchdog: the SSR keeps "
+        "its last duty if kilnctl dies (refused unless true)",
+    )
 
 
 class Tank(_Config):

@@ -126,7 +126,15 @@ class _SimController(FaultAccess):
 
 class SimKilnController(_SimController):
     """A simulated kiln with its temperature controller:
-    `SimKilnController(name, time_fn, params=None, seed=0, gains=None)`."""
+    `SimKilnController(name, time_fn, params=None, seed=0, gains=None)`. In direct mode it
+    stands for an I/O module whose output watchdog is armed (a dry run has no crash for
+    it to catch)."""
+
+    watchdog_timeout_s = 5.0
+    watchdog_armed = False
+
+    async def arm_watchdog(self) -> None:
+        self.watchdog_armed = True
 
     def set_door(self, open_: bool) -> None:
         """Open or shut the kiln door."""

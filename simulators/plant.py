@@ -27,6 +27,10 @@ from simulators.servers.modbus_rtu import ModbusRtuServer
 from simulators.servers.modbus_tcp import ModbusTcpServer
 from simulators.timebase import ScaledTime, TimeFn
 
+LINE_FRAMING = {("modbus-rtu", "omron_e5cc"): "&parity=N&stopbits=2"}
+"""URL framing of a device whose driver's default parity a pty cannot carry: a pty has no
+parity bit, so the E5CC's line is its manual's no-parity framing, 8N2 (H175)."""
+
 DeviceFactory = Callable[[DeviceSpec, TimeFn, int], object]
 """Builds a device model from its spec, the plant's time function and a seed."""
 
@@ -134,7 +138,8 @@ class Plant:
             modbus = ModbusTcpServer(slaves, host=self.host, port=first.port, seed=seed)
         await self._started(modbus)
         for spec in specs:
-            self._add(spec, slaves[spec.unit], modbus.url(spec.unit), slaves[spec.unit].wire)
+            url = modbus.url(spec.unit) + LINE_FRAMING.get((spec.protocol, spec.kind), "")
+            self._add(spec, slaves[spec.unit], url, slaves[spec.unit].wire)
 
     async def _started(self, server: _Server) -> None:
         await server.start()

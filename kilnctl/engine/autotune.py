@@ -3,7 +3,8 @@ oscillation's period and amplitude, and propose PID gains by Ziegler-Nichols.
 
 Ultimate gain Ku = 4·d / (π·a) for a relay of half-swing d (%) and PV half-amplitude a (°C);
 ultimate period Tu. Classic ZN PID: kp = 0.6·Ku, Ti = Tu/2, Td = Tu/8 (ki = kp/Ti, kd = kp·Td).
-The controller must be in direct mode (set_output); it is made safe at the end.
+The controller must be in direct mode (set_output); its output watchdog, if it has one, is
+armed first; it is made safe at the end.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from drivers.protocols import TemperatureController
 from kilnctl.clock import Clock
 from kilnctl.engine.firing import make_safe
+from kilnctl.engine.output_watchdog import arm_watchdog
 from kilnctl.engine.pid import PidGains
 
 
@@ -57,6 +59,8 @@ async def relay_autotune(
     hi_pv, lo_pv = -math.inf, math.inf
     reached = False
     try:
+        # It writes the output like a direct firing: the module's watchdog must be armed.
+        await arm_watchdog(controller)
         while clock.now() - start < timeout_s:
             pv = (await controller.read()).pv_c
             now = clock.now()

@@ -17,6 +17,7 @@ from drivers.protocols import TemperatureController, TemperatureReading
 from kilnctl.engine.comms import CommsWatch, Link
 from kilnctl.engine.interlocks import KILN_CODES, KilnInterlocks, KilnLimits
 from kilnctl.engine.messages import SegmentChanged
+from kilnctl.engine.output_watchdog import arm_watchdog, no_watchdog_refusal
 from kilnctl.engine.pid import Pid, PidGains
 from kilnctl.engine.resume import resume_refusal
 from kilnctl.engine.runtime import RunAborted, RunContext
@@ -43,6 +44,8 @@ class KilnSetup:
     """"setpoint" (the controller regulates) or "direct" (software PID writes SSR duty)."""
     max_temp_c: float | None = None
     gains: PidGains = field(default_factory=PidGains)
+    allow_no_watchdog: bool = False
+    """Direct mode: run even if the output has no communication watchdog."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ class FiringRun:
                     f"PV {reading.pv_c:.1f} °C",
                 )
             self._segment_event()
+            if self.pid is not None:
+                await self._arm_watchdog()
             if not self.standby:
                 ctx.step_state_fn = self.resume_state
             self.started.set()
@@ -201,6 +206,33 @@ class FiringRun:
             self.comms.ok()
             self.last_reading = reading
             return reading
+
+    async def _arm_watchdog(self) -> None:
+        """Direct mode: arm the output's watchdog before the first output write, or
+        refuse the firing (RunAborted) when it has none and the plant config does not
+        allow that, when it cannot be armed, or when it would expire between two writes."""
+        kiln, period = self.kiln, self.ctx.settings.period_s
+        try:
+            timeout = await arm_watchdog(kiln.controller)
+        except DeviceError as exc:
+            raise RunAborted(
+                f"kiln {kiln.name}: could not arm the output watchdog: {exc}", outcome="failed"
+            ) from exc
+        if timeout is None:
+            if not kiln.allow_no_watchdog:
+                raise RunAborted(no_watchdog_refusal(kiln.name, kiln.controller), "failed")
+            self.ctx.notice(
+                kiln.name,
+                "no_watchdog",
+                "no output watchdog (allow_no_watchdog): the SSR keeps its last duty "
+                "if kilnctl dies",
+            )
+        elif timeout < 2 * period:
+            raise RunAborted(
+                f"kiln {kiln.name}: the output watchdog's timeout ({timeout:g} s) is under "
+                f"two control periods ({2 * period:g} s): it would expire between writes",
+                outcome="failed",
+            )
 
     def stop(self) -> None:
         """End the run normally before its next control period (the schedule stays where

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kilnctl.engine.firing import KilnSetup
+from kilnctl.engine.output_watchdog import no_watchdog_refusal, watchdog_timeout_s
 from kilnctl.engine.pid import PidGains
 from kilnctl.engine.plating import TankSetup
 
@@ -46,12 +47,18 @@ def kiln_setup(plant: Any, devices: Mapping[str, object], name: str | None) -> K
             f"(configured: {', '.join(sorted(kilns)) or 'none'})"
         )
     kiln = kilns[name]
+    controller = _device(devices, kiln.controller, f"kiln {name}")
+    mode = str(getattr(kiln, "mode", "setpoint"))
+    allow_no_watchdog = bool(getattr(kiln, "allow_no_watchdog", False))
+    if mode == "direct" and not allow_no_watchdog and watchdog_timeout_s(controller) is None:
+        raise PlantError(no_watchdog_refusal(name, controller))
     return KilnSetup(
         name=name,
-        controller=_device(devices, kiln.controller, f"kiln {name}"),
-        mode=str(getattr(kiln, "mode", "setpoint")),
+        controller=controller,
+        mode=mode,
         max_temp_c=getattr(kiln, "max_temp_c", None),
         gains=_gains(kiln),
+        allow_no_watchdog=allow_no_watchdog,
     )
 
 

@@ -60,7 +60,8 @@ class ControlLoop:
         self.output_pct = 0.0
         """Output the controller demands (what it would show as WRK.OP / MV)."""
         self.running = True
-        """False = stopped (Omron STOP): output 0, no control."""
+        """False = stopped (Omron STOP): output 0 (the MV at stop), no control; a manual
+        output still wins."""
         self.sensor_break = False
         self._next_sample = plant.t
         # Setpoint-rate estimate for the feed-forward, from the working setpoint's changes,
@@ -132,10 +133,13 @@ class ControlLoop:
             )
         pv = self.plant.measured_c()
         self.sensor_break = pv is None
-        if pv is None or not self.running:
+        if pv is None:
             out = 0.0
         elif self.manual:
+            # The manual MV wins over STOP (MV priority: manual > at stop > at PV error).
             out = self.manual_output_pct
+        elif not self.running:
+            out = 0.0
         else:
             ff = self.ff_pct_per_c_per_s * self._setpoint_rate(now)
             out = self.pid.update(self.working_sp_c, pv, dt_s, min(100.0, max(-100.0, ff)))

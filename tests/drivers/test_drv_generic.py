@@ -132,3 +132,72 @@ def test_shipped_maps_load() -> None:
     assert (ah.address, ah.dtype, ah.decode([0, 12345])) == (7, "uint32", 123.45)
     io = load_map("io_module")
     assert io.register("duty").address == 10
+
+
+async def test_direct_kiln_arms_the_modules_watchdog_and_reads_it_back(
+    tcp_device: MbapDevice,
+) -> None:
+    """The shipped map's [watchdog]: fail-safe duty 0 % into register 21 first, then the
+    timeout 5.0 s (×10) into register 20, each read back; polling still skips 20-21."""
+    kiln = open_device("kiln3", "direct_kiln", f"modbus-tcp://127.0.0.1:{tcp_device.port}")
+    assert kiln.watchdog_timeout_s == 5.0  # type: ignore[union-attr]
+    task = asyncio.create_task(kiln.arm_watchdog())  # type: ignore[union-attr]
+    await tcp_device.expect(1, write_pdu(21, 0), write_pdu(21, 0))
+    await tcp_device.expect(1, read_pdu(21, 1), reply_pdu([0]))
+    await tcp_device.expect(1, write_pdu(20, 50), write_pdu(20, 50))
+    await tcp_device.expect(1, read_pdu(20, 1), reply_pdu([0]))  # a module without one
+    with pytest.raises(WriteNotConfirmed, match="watchdog_timeout"):
+        await task
+    await kiln.close()
+
+
+WATCHDOG_MAP = """
+[registers.temperature]
+address = 0
+[registers.status]
+address = 1
+bits = {{ open_thermocouple = 0 }}
+[registers.duty]
+address = 10
+access = "rw"
+[registers.wd]
+address = 20
+scale = 0.1
+access = "rw"
+max = 60
+[registers.off]
+address = 21
+{watchdog}
+"""
+
+
+@pytest.mark.parametrize(
+    "watchdog, says",
+    [
+        ("", None),
+        ('[watchdog]\ntimeout = "wd"\ntimeout_s = 5\nfail_safe = "duty"\nfail_safe_value = 0', ""),
+        ('[watchdog]\ntimeout = "wd"\ntimeout_s = 5\nfail_safe = "off"\nfail_safe_value = 0',
+         "fail_safe = 'off' is not a writable register of the map (writable: duty, wd)"),
+        ('[watchdog]\ntimeout = "wd"\ntimeout_s = 90\nfail_safe = "duty"\nfail_safe_value = 0',
+         "timeout_s = 90 is outside register wd's None..60.0"),
+        ('[watchdog]\ntimeout = "wd"\ntimeout_s = 0\nfail_safe = "duty"\nfail_safe_value = 0',
+         "timeout_s must be > 0"),
+        ('[watchdog]\ntimeout = "wd"\ntimeout_s = 5\nfail_safe = "duty"',
+         "missing fail_safe_value"),
+        ('[watchdog]\ntimeout = "wd"\ntimeout_s = 5\nfail_safe = "duty"\nfail_safe_value = 0\n'
+         "x = 1", "unknown key(s) x"),
+    ],
+)  # fmt: skip
+def test_watchdog_tables_are_checked_against_the_map(
+    tmp_path: Path, watchdog: str, says: str | None
+) -> None:
+    path = tmp_path / "module.toml"
+    path.write_text(WATCHDOG_MAP.format(watchdog=watchdog))
+    url = "modbus-tcp://127.0.0.1:1"
+    if says:
+        with pytest.raises(ConfigError) as info:
+            open_device("kiln3", "direct_kiln", url, map_path=str(path))
+        assert f"register map {path}: watchdog: {says}" in str(info.value)
+        return
+    kiln = open_device("kiln3", "direct_kiln", url, map_path=str(path))
+    assert kiln.watchdog_timeout_s == (None if says is None else 5.0)  # type: ignore[union-attr]

@@ -14,7 +14,14 @@ from drivers.protocols import RectifierReading, RegulationMode, TemperatureReadi
 
 class TinyKiln:
     """Setpoint mode: PV moves towards the setpoint at up to heat_c_per_h / cool_c_per_h.
-    Direct mode (after set_output): dT/dt = gain·out% − loss·(T − ambient)."""
+    Direct mode (after set_output): dT/dt = gain·out% − loss·(T − ambient); its output
+    watchdog (of an I/O module) counts how often it was armed."""
+
+    watchdog_timeout_s: float | None = 5.0
+    watchdog_armed = 0
+
+    async def arm_watchdog(self) -> None:
+        self.watchdog_armed += 1
 
     def __init__(
         self,

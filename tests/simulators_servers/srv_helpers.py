@@ -5,9 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import struct
 
 from simulators.device import ModbusSlave, SlaveException
+
+
+class FrozenTime:
+    """Simulated time that moves only when the test says so (`now`, seconds)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class RegisterBank(ModbusSlave):
@@ -159,3 +170,15 @@ class TinyAsciiSupply:
         if command == b"VSET1?":
             return f"{self.volts:05.2f}".encode()
         return None
+
+
+async def run_mbpoll(binary: str, *args: str) -> tuple[int, dict[int, str], str]:
+    """Run Debian's mbpoll once with `args` (mode, target, options, values to write);
+    (exit code, register -> value read, everything it printed)."""
+    proc = await asyncio.create_subprocess_exec(
+        binary, "-1", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    text = out.decode()
+    values = {int(reg): value for reg, value in re.findall(r"^\[(\d+)\]:\s+(\S+)", text, re.M)}
+    return proc.returncode or 0, values, text

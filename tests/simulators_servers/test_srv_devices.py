@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from srv_helpers import PtyClient, rtu
+from srv_helpers import FrozenTime, PtyClient, rtu
 
 from kilnctl.cli.main import main
 from simulators.devices import build
@@ -19,16 +19,6 @@ from simulators.servers.ascii_pty import AsciiPtyServer
 from simulators.servers.modbus_rtu import ModbusRtuServer
 
 _VALUE = re.compile(r"^\[(\d+)\]:\s+(\S+)", re.MULTILINE)
-
-
-class FrozenTime:
-    """Simulated time that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def mbpoll(
