@@ -27,6 +27,7 @@ from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
 from kilnctl.cli.plant_devices import (
     close_devices,
+    device_claims,
     freeze_startup_objects,
     live_plant,
     open_devices,
@@ -432,7 +433,9 @@ async def _drive(
     journal = Journal(args.journal or plant.journal_path)
     devices = open_devices(plant)
     settings = EngineSettings(period_s=plant.sample_period_s)
-    engine = Engine(devices, plant, RecipeLibrary(), journal, clock, settings)
+    # the engine claims the run's devices before its first request (kilnctl.claims)
+    claims = device_claims(plant, "kilnctl run" if start is not None else "kilnctl resume")
+    engine = Engine(devices, plant, RecipeLibrary(), journal, clock, settings, claims)
     queue = engine.subscribe(maxsize=10_000)
     freeze_startup_objects()
     try:
@@ -454,6 +457,7 @@ async def _drive(
     finally:
         await engine.close()
         await close_devices(devices)
+        claims.release()
         journal.close()
 
 
