@@ -132,8 +132,9 @@ class Holder:
 def claims_dir(configured: str | Path | None = None) -> Path:
     """Where the lock files live: the plant config's `claims_dir` (a plant whose service
     runs as a system user names a directory every operator shares, e.g. /run/kilnctl/claims),
-    else $KILNCTL_CLAIMS_DIR, else $XDG_RUNTIME_DIR/kilnctl/claims, else a per-user
-    directory under the temp dir."""
+    else $KILNCTL_CLAIMS_DIR, else $XDG_RUNTIME_DIR/kilnctl-claims, else a per-user
+    directory under the temp dir. (Not $XDG_RUNTIME_DIR/kilnctl: a directory of the
+    package's name would shadow it for `python -m kilnctl` run from there.)"""
     if configured:
         return Path(configured)
     override = os.environ.get(CLAIMS_DIR_ENV)
@@ -141,7 +142,7 @@ def claims_dir(configured: str | Path | None = None) -> Path:
         return Path(override)
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and Path(runtime).is_dir():
-        return Path(runtime) / "kilnctl" / "claims"
+        return Path(runtime) / "kilnctl-claims"
     return Path(tempfile.gettempdir()) / f"kilnctl-{os.getuid()}" / "claims"
 
 

@@ -1,7 +1,7 @@
 """kilnctl.claims in one process: what counts as the same device, all-or-nothing claims,
 the holder record readable while the lock is held, and a release that frees the device.
 (flock locks belong to an open file, so two DeviceClaims in one process exclude each other
-just as two processes do; the cross-process behaviour is in test_clm_processes.py.)"""
+just as two processes do; the cross-process behaviour is in tests/engine/test_eng_claims.py.)"""
 
 from __future__ import annotations
 

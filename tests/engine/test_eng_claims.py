@@ -11,7 +11,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from clm_procs import finish, kilnctl, next_event, simulated_plant, stop, write_config
+from eng_procs import finish, kilnctl, next_event, simulated_plant, stop, write_config
 
 from drivers.registry import open_device
 from kilnctl.journal import Journal
