@@ -32,11 +32,14 @@ async def read_device(devices: Mapping[str, object], name: str) -> dict[str, Any
         reading = await device.read()  # type: ignore[attr-defined]
     except DeviceError as exc:
         raise DeviceReadError(str(exc)) from None
-    kind = "temperature" if isinstance(reading, TemperatureReading) else "rectifier"
+    # by its fields: a device that satisfies the Protocol structurally (an in-process
+    # simulator) has its own reading class with the same fields
+    fields_ = asdict(reading)
+    kind = "temperature" if "pv_c" in fields_ else "rectifier"
     health = getattr(device, "health", None)
     return {
         "device": name,
-        "reading": {"type": kind, **asdict(reading)},
+        "reading": {"type": kind, **fields_},
         "health": asdict(health) if isinstance(health, DeviceHealth) else None,
     }
 
