@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,34 @@ def test_an_unwritable_claims_directory_is_a_clear_error(tmp_path: Path) -> None
         claims.take(["kiln2"])
     with pytest.raises(ClaimError, match="no device 'kiln9' to claim"):
         claims.take(["kiln9"])
+
+
+HOLDER = """
+import sys
+from kilnctl.claims import DeviceClaims
+claims = DeviceClaims({"kiln2": sys.argv[1]}, "kilnctl run", directory=sys.argv[2])
+claims.take(["kiln2"])
+claims.note_run(["kiln2"], "R1")
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_kill_9_of_the_holder_frees_the_claim_at_once(tmp_path: Path) -> None:
+    url = "modbus-tcp://127.0.0.1:5021?unit=1"
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url, str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    ) as holder:  # fmt: skip
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            claims = DeviceClaims({"kiln2": url}, "kilnctl run", directory=tmp_path)
+            with pytest.raises(ClaimRefused, match=rf"kilnctl run \(pid {holder.pid}, run R1, "):
+                claims.take(["kiln2"])
+            holder.kill()
+            holder.wait()
+            claims.take(["kiln2"])  # no stale lock: the kernel dropped it with the process
+            assert claims.holds("kiln2")
+            claims.release()
+        finally:
+            holder.kill()
