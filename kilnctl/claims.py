@@ -208,6 +208,16 @@ class _Claim:
         os.close(self.fd)  # drops the lock
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def _lock(directory: Path, key: str, device: str) -> _Claim:
     """Take the claim on `key` or raise ClaimRefused naming its holder."""
     path = directory / _file_name(key)
@@ -224,9 +234,10 @@ def _lock(directory: Path, key: str, device: str) -> _Claim:
         except BlockingIOError:
             os.close(fd)
             holder = read_holder(path)
-            if holder is not None:
+            if holder is not None and _alive(holder.pid):
                 raise ClaimRefused(device, key, holder) from None
-            # taken a moment ago and the record not yet written (or let go meanwhile)
+            # taken a moment ago and its record not yet written (the file may still hold
+            # the record of a holder killed before), or let go meanwhile: look again
             time.sleep(_RECORD_PAUSE_S)
             continue
         return _Claim(key, path, fd)

@@ -5,6 +5,7 @@ just as two processes do; the cross-process behaviour is in tests/engine/test_en
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import subprocess
@@ -134,3 +135,25 @@ def test_kill_9_of_the_holder_frees_the_claim_at_once(tmp_path: Path) -> None:
             claims.release()
         finally:
             holder.kill()
+
+
+def test_a_dead_holders_record_is_never_named(tmp_path: Path) -> None:
+    # a holder killed with -9 leaves its record in the file; the next holder locks the file
+    # a moment before it writes its own: a claimant looking in between must not name the
+    # dead process
+    url = "modbus-tcp://127.0.0.1:5021?unit=1"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = DeviceClaims({"kiln2": url}, "kilnctl serve", directory=tmp_path)
+    stale.take(["kiln2"])
+    (lock_file,) = tmp_path.iterdir()
+    record = lock_file.read_text().replace(f'"pid": {os.getpid()}', f'"pid": {dead.stdout}')
+    stale.release()
+    lock_file.write_text(record)
+    fd = os.open(lock_file, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # locked, record not yet rewritten
+        with pytest.raises(ClaimRefused, match=r"is held by another process$"):
+            DeviceClaims({"kiln2": url}, "kilnctl run", directory=tmp_path).take(["kiln2"])
+    finally:
+        os.close(fd)
