@@ -147,7 +147,7 @@ def test_a_dead_holders_record_is_never_named(tmp_path: Path) -> None:
     stale = DeviceClaims({"kiln2": url}, "kilnctl serve", directory=tmp_path)
     stale.take(["kiln2"])
     (lock_file,) = tmp_path.iterdir()
-    record = lock_file.read_text().replace(f'"pid": {os.getpid()}', f'"pid": {dead.stdout}')
+    record = lock_file.read_text().replace(f'"pid": {os.getpid()}', f'"pid": {dead.stdout.strip()}')
     stale.release()
     lock_file.write_text(record)
     fd = os.open(lock_file, os.O_RDWR)
