@@ -18,6 +18,7 @@ JSON columns hold dicts; times are Unix seconds (clock.wall_time()).
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import secrets
 import sqlite3
@@ -183,10 +184,16 @@ class _Buffer:
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-def _new_run_id(started_at: float) -> str:
-    """Sortable, readable and unique: UTC start time plus a random suffix."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started_at))
-    return f"{stamp}-{secrets.token_hex(3)}"
+def _run_id_candidates(started_at: float) -> Iterator[str]:
+    """Sortable, readable run ids: UTC start time plus a random suffix (which keeps ids from
+    two journals, e.g. two cells writing to one InfluxDB, apart), then the same with -2,
+    -3, ... The random part alone is not enough within one journal: 100 runs started in
+    one second share the stamp, and 24 random bits collide among them now and then (the
+    birthday bound), so start_run takes the first candidate the journal does not hold."""
+    stem = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started_at))}-{secrets.token_hex(3)}"
+    yield stem
+    for n in itertools.count(2):
+        yield f"{stem}-{n}"
 
 
 class Journal:
@@ -275,6 +282,15 @@ class Journal:
             raise JournalError(f"unknown run {run_id!r} in journal {self.path}")
         self._known_runs.add(run_id)
 
+    def _unused_run_id(self, started_at: float) -> str:
+        """The first candidate run id the journal does not hold; the caller holds the write
+        transaction, so no other writer can take it before the INSERT."""
+        for candidate in _run_id_candidates(started_at):
+            taken = self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (candidate,))
+            if taken.fetchone() is None:
+                return candidate
+        raise AssertionError("unreachable: the candidates never run out")
+
     # -- the contract ------------------------------------------------------------------
 
     def start_run(
@@ -286,10 +302,12 @@ class Journal:
         started_at: float,
         meta: dict[str, Any],
     ) -> str:
-        """Create a run and return its id (committed at once)."""
+        """Create a run and return its id (committed at once), unique in this journal by
+        construction: the id is chosen inside the write transaction, which excludes every
+        other writer of the file (other threads and other processes alike)."""
         with self._lock:
-            run_id = _new_run_id(started_at)
             with self._transaction():
+                run_id = self._unused_run_id(started_at)
                 self._conn.execute(
                     "INSERT INTO runs (run_id, job_name, lot_id, started_at, meta, "
                     "recipe_hashes) VALUES (?, ?, ?, ?, ?, ?)",

@@ -128,6 +128,11 @@ class Plant(_Config):
         default=1.0, validation_alias=AliasChoices("sample_period", "sample_period_s"), gt=0
     )
     influx: InfluxConfig | None = None
+    claims_dir: str | None = Field(
+        default=None,
+        description="directory of the device claims (kilnctl.claims) that every process "
+        "controlling this plant shares; default: the user's runtime directory",
+    )
 
     @model_validator(mode="after")
     def _devices_exist(self) -> Plant:

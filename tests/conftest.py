@@ -33,3 +33,11 @@ def _no_developer_simulators(tmp_path_factory, monkeypatch):  # type: ignore[no-
     otherwise point at it (kilnctl.sim_link)."""
     path = tmp_path_factory.getbasetemp() / "no-running-sim.json"
     monkeypatch.setenv("KILNCTL_SIM_URLS", str(path))
+
+
+@pytest.fixture(autouse=True)
+def _private_device_claims(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """Each test has its own claims directory (kilnctl.claims), inherited by the kilnctl
+    processes it starts: a pty path reused by another test, or by a developer's running
+    service, never looks held."""
+    monkeypatch.setenv("KILNCTL_CLAIMS_DIR", str(tmp_path_factory.mktemp("claims")))

@@ -10,6 +10,7 @@ from typing import Any
 from drivers.errors import ConfigError, DeviceError
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
+from kilnctl.cli.plant_devices import device_claims, take_claims
 from kilnctl.clock import Clock, RealClock, ScaledClock, VirtualClock
 from kilnctl.engine.autotune import TuneError, TuneResult, relay_autotune
 
@@ -41,6 +42,7 @@ async def _tune(args: argparse.Namespace) -> TuneResult:
     device_name = plant.kilns[args.kiln].controller
     clock: Clock
     controller: Any  # a driver, or a simulator that satisfies the Protocol structurally
+    claims = device_claims(plant, "kilnctl tune")
     if args.simulate:
         from simulators.inprocess import SimKilnController  # dry run only
 
@@ -51,6 +53,8 @@ async def _tune(args: argparse.Namespace) -> TuneResult:
 
         cfg = plant.devices[device_name]
         clock = ScaledClock(args.speed) if args.speed else RealClock()
+        # the relay test drives the output: nobody else may drive this kiln meanwhile
+        take_claims(claims, [device_name], "tune the kiln when no run uses it")
         try:
             controller = open_device(device_name, cfg.driver, cfg.url, **cfg.options)
         except ConfigError as exc:
@@ -68,6 +72,7 @@ async def _tune(args: argparse.Namespace) -> TuneResult:
         raise UserError(str(exc)) from exc
     finally:
         await controller.close()
+        claims.release()
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
+from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.clock import Clock
 from kilnctl.engine.firing import make_safe
 from kilnctl.engine.job import JobRun, PlanStep, plan_job
@@ -33,7 +34,13 @@ from kilnctl.engine.messages import (
     SkipSegment,
     StartJob,
 )
-from kilnctl.engine.plantview import PlantError, devices_of, kiln_setup, tank_setups
+from kilnctl.engine.plantview import (
+    PlantError,
+    devices_of,
+    devices_read,
+    kiln_setup,
+    tank_setups,
+)
 from kilnctl.engine.resume import outage_refusal
 from kilnctl.engine.runtime import RunAborted, RunContext
 from kilnctl.engine.settings import EngineSettings
@@ -83,6 +90,7 @@ class Engine:
         journal: Journal | None,
         clock: Clock,
         settings: EngineSettings | None = None,
+        claims: DeviceClaims | None = None,
     ) -> None:
         self.devices = devices
         self.plant = plant
@@ -91,6 +99,10 @@ class Engine:
         self.clock = clock
         self.settings = settings or EngineSettings()
         self.runs: dict[str, RunHandle] = {}
+        self.claims = claims
+        """This process's device claims: a run claims its devices before its first
+        request, so no other process drives them meanwhile (None: no claims, in-process
+        devices)."""
         self._subscribers: list[asyncio.Queue[Event]] = []
         self._local_ids = 0
 
@@ -233,6 +245,9 @@ class Engine:
                 kiln_setup(self.plant, self.devices, k)
         except PlantError as exc:
             raise EngineError(str(exc)) from exc
+        # before the journal record and the first request: a refused run leaves no trace
+        claimed = used | devices_read(self.plant, prep.tanks)
+        self._claim(claimed)
         started = self.clock.wall_time()
         if run_id is None:
             if self.journal is not None:
@@ -252,6 +267,8 @@ class Engine:
             else:
                 self._local_ids += 1
                 run_id = f"run-{self._local_ids}"
+        if self.claims is not None:
+            self.claims.note_run(claimed, run_id)
         ctx = RunContext(run_id, self.clock, self.journal, self._publish, self.settings)
         material = lot.material.value if lot is not None else None
         material_max = self.settings.material_max_c.get(material) if material else None
@@ -268,12 +285,29 @@ class Engine:
                 run_id, started, prep.job_name, cmd.lot_id, prep.hashes, resumed=resume is not None
             )
         )
-        task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume))
+        task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume, claimed))
         self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name)
         return run_id
 
+    def _claim(self, names: set[str]) -> None:
+        """Claim `names` for this process (kept until the process lets go of them);
+        EngineError naming the holder when another process has one."""
+        if self.claims is None:
+            return
+        try:
+            self.claims.take(names)
+        except ClaimRefused as exc:
+            raise EngineError(f"{exc}; {exc.advice}") from None
+        except ClaimError as exc:
+            raise EngineError(str(exc)) from None
+
     async def _run(
-        self, ctx: RunContext, job: JobRun, used: set[str], resume: dict[str, Any] | None
+        self,
+        ctx: RunContext,
+        job: JobRun,
+        used: set[str],
+        resume: dict[str, Any] | None,
+        claimed: set[str],
     ) -> str:
         outcome, reason = "failed", "internal error"
         try:
@@ -302,6 +336,8 @@ class Engine:
                     problem = await make_safe(device, f"end of run {ctx.run_id}")
                     if problem is not None:  # the record must say a device may be live
                         ctx.notice(name, "unsafe", f"could not make {name} safe: {problem}")
+            if self.claims is not None:
+                self.claims.note_run(claimed, None)
             handle = self.runs.get(ctx.run_id)
             if handle is not None:
                 handle.outcome, handle.reason, handle.results = outcome, reason, ctx.results
@@ -344,6 +380,9 @@ class Engine:
             refusal = refusal or f"cannot load the recipe again: {exc}"
         else:
             used = devices_of(self.plant, prep.kilns, prep.tanks)
+            # a run another process still drives (or whose devices it holds) is not ours
+            # to continue or to stop: refuse before touching the journal or a device
+            self._claim(used | devices_read(self.plant, prep.tanks))
             changed = [n for n, h in prep.hashes.items() if info.recipe_hashes.get(n) != h]
             if changed and refusal is None:
                 refusal = f"recipe changed since the run started: {', '.join(changed)}"
@@ -360,3 +399,4 @@ class Engine:
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
             return run_id
         return self._start(cmd, run_id=run_id, resume=checkpoint[1])
+

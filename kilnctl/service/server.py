@@ -32,6 +32,7 @@ from kilnctl.engine.messages import (
 from kilnctl.journal import JournalError
 from kilnctl.recipes.loader import RecipeError
 from kilnctl.service import protocol
+from kilnctl.service.device_read import DeviceReadError, read_device
 from kilnctl.service.feed import EventFeed
 from kilnctl.service.history import RecentSamples, merge_and_thin, read_journal
 from kilnctl.service.protocol import MAX_LINE, ProtocolError, Request
@@ -218,6 +219,12 @@ class Service:
             return protocol.ok(req.id, recipes=self._recipes())
         if op == "history":
             return protocol.ok(req.id, **await self._history(req))
+        if op == "read":  # for `kilnctl devices`/`read`: the service holds the device's line
+            try:
+                body = await read_device(self.engine.devices, req.text("device") or "")
+            except DeviceReadError as exc:
+                return protocol.error(req.id, f"read: {exc}")
+            return protocol.ok(req.id, **body)
         command = self._command(req)
         await self.engine.submit(command)
         self.drain_events()
