@@ -31,6 +31,7 @@ from kilnctl.cli.plant_devices import (
     live_plant,
     open_devices,
 )
+from kilnctl.cli.unsafe_wait import LEFT_UNSAFE_EXIT, stay_until_safe
 from kilnctl.clock import Clock, VirtualClock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import (
@@ -444,11 +445,14 @@ async def _drive(
         assert run_id is not None
         console = _Console(engine, run_id, args.json)
         if run_id not in engine.runs:  # resume refused: the reason was published
-            while not queue.empty():
-                console.show(queue.get_nowait())
-            return 1
-        outcome = await console.follow(queue)
-        return 0 if outcome == "completed" else 1
+            code = 1
+        else:
+            outcome = await console.follow(queue)
+            code = 0 if outcome == "completed" else 1
+        # the run has ended; a device it drove may not be confirmed safe yet
+        if not await stay_until_safe(engine.safekeeper, queue, console.show, console._ask):
+            return LEFT_UNSAFE_EXIT
+        return code
     except (EngineError, RecipeError) as exc:
         raise UserError(str(exc)) from exc
     finally:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from drivers.protocols import TemperatureController
 from kilnctl.clock import Clock
-from kilnctl.engine.firing import make_safe
 from kilnctl.engine.pid import PidGains
+from kilnctl.engine.safekeeper import make_safe
 
 
 @dataclass(frozen=True)

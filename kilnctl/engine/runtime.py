@@ -19,6 +19,7 @@ from kilnctl.engine.messages import (
     Sample,
     StateChanged,
 )
+from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 
@@ -42,6 +43,7 @@ class RunContext:
         journal: Journal | None,
         publish: Callable[[Event], None],
         settings: EngineSettings,
+        keeper: SafeKeeper | None = None,
     ) -> None:
         self.run_id = run_id
         self.clock = clock
@@ -49,6 +51,13 @@ class RunContext:
         self.settings = settings
         self._publish = publish
         self.alarms = AlarmBook(run_id, self.emit, clock.wall_time)
+        self.keeper = keeper or SafeKeeper(
+            clock,
+            publish,
+            retry_min_s=settings.safe_retry_min_s,
+            retry_max_s=settings.safe_retry_max_s,
+        )
+        """The engine's keeper of devices whose safe state is unconfirmed."""
         self.paused = False
         self.abort_reason: str | None = None
         self.abort_outcome = "aborted"
@@ -99,6 +108,11 @@ class RunContext:
 
     def notice(self, source: str, topic: str, message: str) -> None:
         self.emit(Notice(self.run_id, self.now(), source, topic, message))
+
+    async def make_safe(self, device: Any, why: str) -> bool:
+        """Put a device safe; True once confirmed by read-back. Otherwise the keeper
+        holds it (alarm unsafe_device on this run's record) and retries until confirmed."""
+        return await self.keeper.make_safe(device, why, run_id=self.run_id, emit=self.emit)
 
     # ------------------------------------------------------------------ commands
 

@@ -1,0 +1,114 @@
+"""`kilnctl run`/`resume` do not exit while a device they drove is not confirmed safe.
+
+After the run's end the engine's SafeKeeper may still hold devices whose safe state was not
+read back (comms lost, CRC errors, garbage on the line); this waits while it retries,
+printing its line per retry. Only an explicit operator choice ends the wait early: Ctrl-C
+asks, and typing "leave" (or a second Ctrl-C at that question) exits leaving them, said
+loudly on stderr. SIGTERM/SIGHUP do not end the wait: nobody is there to take the choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from kilnctl.engine.messages import Event
+from kilnctl.engine.safekeeper import SafeKeeper
+
+LEFT_UNSAFE_EXIT = 3
+"""Exit status of a run process the operator ended leaving a device unconfirmed."""
+
+
+def _names(unsafe: dict[str, str]) -> str:
+    return ", ".join(sorted(unsafe))
+
+
+def report_left_unsafe(unsafe: dict[str, str]) -> None:
+    """The loud lines on stderr for devices left unconfirmed."""
+    for name, problem in sorted(unsafe.items()):
+        print(
+            f"kilnctl: !!! LEFT UNSAFE: {name}: safe state NOT confirmed ({problem}). "
+            f"Heat or current may still be ON: run `kilnctl safe {name}` or switch it off "
+            "at the device.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+async def stay_until_safe(
+    keeper: SafeKeeper,
+    queue: asyncio.Queue[Event],
+    show: Callable[[Event], None],
+    ask: Callable[[str], Awaitable[str]],
+) -> bool:
+    """Wait until `keeper` holds no device, showing the engine's events (`queue`) as they
+    come; True then. False when the operator chose to leave devices unconfirmed (after
+    the loud report). `ask(question)` reads the operator's answer ("abort" on EOF)."""
+    unsafe = keeper.unsafe_devices()
+    if unsafe:
+        print(
+            f"kilnctl: not exiting: {_names(unsafe)} not confirmed safe; retrying until "
+            "the safe state is read back (Ctrl-C to choose)",
+            file=sys.stderr,
+            flush=True,
+        )
+    loop = asyncio.get_running_loop()
+    leave = asyncio.Event()
+    asking: asyncio.Task[None] | None = None
+
+    async def question() -> None:
+        answer = await ask(
+            f"\n{_names(keeper.unsafe_devices())} not confirmed safe: type 'leave' to exit "
+            "leaving it so (or Ctrl-C again), Enter to keep trying: "
+        )
+        if answer in ("leave", "l"):
+            leave.set()
+
+    def on_sigint() -> None:
+        nonlocal asking
+        if asking is not None and not asking.done():
+            leave.set()  # the second Ctrl-C at the question
+            return
+        asking = loop.create_task(question())
+
+    def on_terminate(signum: signal.Signals) -> None:
+        print(
+            f"kilnctl: {signum.name}: not exiting while {_names(keeper.unsafe_devices())} "
+            "may be live",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        for signum in signals[1:]:
+            loop.add_signal_handler(signum, on_terminate, signum)
+    try:
+        while not leave.is_set():
+            changed = keeper.changed()  # taken before looking: no change slips between
+            if not keeper.unsafe_devices():
+                break
+            getter = loop.create_task(queue.get())
+            others = {loop.create_task(changed.wait()), loop.create_task(leave.wait())}
+            await asyncio.wait({getter, *others}, return_when=asyncio.FIRST_COMPLETED)
+            for task in others:
+                task.cancel()
+            if getter.cancel():
+                continue
+            show(getter.result())
+        while not queue.empty():
+            show(queue.get_nowait())
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        if asking is not None:
+            asking.cancel()
+    unsafe = keeper.unsafe_devices()
+    if unsafe:
+        report_left_unsafe(unsafe)
+        return False
+    return True
