@@ -47,32 +47,32 @@ async def stay_until_safe(
     """Wait until `keeper` holds no device, showing the engine's events (`queue`) as they
     come; True then. False when the operator chose to leave devices unconfirmed (after
     the loud report). `ask(question)` reads the operator's answer ("abort" on EOF)."""
-    unsafe = keeper.unsafe_devices()
-    if unsafe:
-        print(
-            f"kilnctl: not exiting: {_names(unsafe)} not confirmed safe; retrying until "
-            "the safe state is read back (Ctrl-C to choose)",
-            file=sys.stderr,
-            flush=True,
-        )
     loop = asyncio.get_running_loop()
     leave = asyncio.Event()
-    asking: asyncio.Task[None] | None = None
+    armed = False
+    """After a Ctrl-C: a second one leaves. An answer other than 'leave' disarms it; EOF
+    on stdin (the answer "abort") does not, so Ctrl-C twice works without a terminal."""
 
     async def question() -> None:
+        nonlocal armed
         answer = await ask(
-            f"\n{_names(keeper.unsafe_devices())} not confirmed safe: type 'leave' to exit "
-            "leaving it so (or Ctrl-C again), Enter to keep trying: "
+            f"\n{_names(keeper.unsafe_devices())} not confirmed safe: type 'leave' (or Ctrl-C "
+            "again) to exit leaving it so, Enter to keep trying: "
         )
         if answer in ("leave", "l"):
             leave.set()
+        elif answer != "abort":
+            armed = False
+
+    asking: list[asyncio.Task[None]] = []
 
     def on_sigint() -> None:
-        nonlocal asking
-        if asking is not None and not asking.done():
-            leave.set()  # the second Ctrl-C at the question
+        nonlocal armed
+        if armed:
+            leave.set()
             return
-        asking = loop.create_task(question())
+        armed = True
+        asking.append(loop.create_task(question()))
 
     def on_terminate(signum: signal.Signals) -> None:
         print(
@@ -88,6 +88,14 @@ async def stay_until_safe(
         for signum in signals[1:]:
             loop.add_signal_handler(signum, on_terminate, signum)
     try:
+        unsafe = keeper.unsafe_devices()
+        if unsafe:  # said once the signals are ours: a Ctrl-C answering it is caught
+            print(
+                f"kilnctl: not exiting: {_names(unsafe)} not confirmed safe; retrying until "
+                "the safe state is read back (Ctrl-C to choose)",
+                file=sys.stderr,
+                flush=True,
+            )
         while not leave.is_set():
             changed = keeper.changed()  # taken before looking: no change slips between
             if not keeper.unsafe_devices():
@@ -95,8 +103,8 @@ async def stay_until_safe(
             getter = loop.create_task(queue.get())
             others = {loop.create_task(changed.wait()), loop.create_task(leave.wait())}
             await asyncio.wait({getter, *others}, return_when=asyncio.FIRST_COMPLETED)
-            for task in others:
-                task.cancel()
+            for waiter in others:
+                waiter.cancel()
             if getter.cancel():
                 continue
             show(getter.result())
@@ -105,8 +113,8 @@ async def stay_until_safe(
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
-        if asking is not None:
-            asking.cancel()
+        for task in asking:
+            task.cancel()
     unsafe = keeper.unsafe_devices()
     if unsafe:
         report_left_unsafe(unsafe)

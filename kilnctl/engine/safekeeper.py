@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +34,20 @@ SAFE_ATTEMPTS = 3
 """safe() is tried this often at once before a device is handed to the retry loop: one
 write lost on a flaky line must not leave a kiln heating for a whole backoff."""
 SAFE_RETRY_GAP_S = 0.2
-"""Real time between those attempts (a line that just dropped may reconnect in between)."""
+"""Seconds between those attempts, on the keeper's clock (a line that just dropped may
+reconnect in between)."""
 
 
-async def try_safe(device: Any, why: str, attempts: int = SAFE_ATTEMPTS) -> str | None:
-    """Call device.safe() up to `attempts` times; None once it returned (the driver read
-    the safe state back), else the last failure. Never raises: a caller in a `finally`
-    must not have its own error masked, and a driver bug must not stop other devices."""
+async def try_safe(
+    device: Any,
+    why: str,
+    attempts: int = SAFE_ATTEMPTS,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> str | None:
+    """Call device.safe() up to `attempts` times, `sleep`ing SAFE_RETRY_GAP_S between;
+    None once it returned (the driver read the safe state back), else the last failure.
+    Never raises: a caller in a `finally` must not have its own error masked, and a driver
+    bug must not stop the other devices' safe()."""
     name = getattr(device, "name", device)
     problem = ""
     for attempt in range(1, attempts + 1):
@@ -54,7 +61,7 @@ async def try_safe(device: Any, why: str, attempts: int = SAFE_ATTEMPTS) -> str 
             problem = f"{type(exc).__name__}: {exc}"
         log.info("making %s safe (%s), attempt %d failed: %s", name, why, attempt, problem)
         if attempt < attempts:
-            await asyncio.sleep(SAFE_RETRY_GAP_S)
+            await sleep(SAFE_RETRY_GAP_S)
     return problem
 
 
@@ -151,7 +158,7 @@ class SafeKeeper:
         async with self._lock(name):
             if name in self._held:
                 return False
-            problem = await try_safe(device, why)
+            problem = await try_safe(device, why, sleep=self.clock.sleep)
         if problem is None:
             return True
         self._hold(
@@ -172,7 +179,7 @@ class SafeKeeper:
             held = self._held.get(name)
             return held.problem if held is not None else None
         async with self._lock(name):
-            problem = await try_safe(held.device, why)
+            problem = await try_safe(held.device, why, sleep=self.clock.sleep)
         if name not in self._held:  # the retry loop confirmed it meanwhile
             return None
         if problem is None:
