@@ -166,3 +166,21 @@ async def test_a_plating_step_whose_output_off_is_not_confirmed_ends_the_job() -
     reading = await rect.device.read()
     assert not reading.output_on and reading.amps_setpoint == 0.0
     await eng.close()
+
+
+async def test_safe_on_demand_ends_the_run_driving_the_kiln_and_reports_the_read_back() -> None:
+    clock = VirtualClock()
+    kiln = SimKilnController("k", clock.now)
+    eng = Engine({"k": kiln}, plant({"k1": {"controller": "k"}}), None, None, clock, SETTINGS)
+    queue = eng.subscribe(maxsize=1_000_000)
+    run_id = await eng.submit(StartJob(ref="p", kiln="k1", recipe=PROFILE))
+    assert run_id is not None
+    await until(queue, lambda e: isinstance(e, Sample) and e.values["pv_c"] > 300)
+    (report,) = await eng.make_safe_now(["k"], who="tester")
+    assert report.confirmed and (report.sp_c, report.output_pct) == (0.0, 0.0)
+    assert report.line().startswith("k: safe, confirmed by read-back: SP 0.0 °C, output 0.0 %")
+    handle = eng.runs[run_id]
+    assert handle.outcome == "aborted" and "made safe on demand (tester)" in handle.reason
+    with pytest.raises(EngineError, match=r"unknown device nope \(known: k\)"):
+        await eng.make_safe_now(["nope"], who="tester")
+    await eng.close()
