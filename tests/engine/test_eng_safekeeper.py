@@ -86,8 +86,12 @@ async def test_a_kiln_lost_mid_firing_stays_unsafe_until_read_back_then_within_4
     assert run_id is not None
     await until(queue, lambda e: isinstance(e, Sample) and e.values["pv_c"] > 300)
     kiln.cut = True  # the example: `sim-fault kiln1 no_response` mid-firing
+    cut_at = clock.wall_time()
     events = await until(queue, lambda e: isinstance(e, RunFinished))
     assert events[-1].outcome == "failed"  # type: ignore[attr-defined]
+    raised = {e.code: e.t for e in events if isinstance(e, AlarmRaised)}
+    assert raised["comms_loss"] - cut_at <= 3 * PERIOD_S  # hold
+    assert raised["comms_lost"] - cut_at <= SETTINGS.comms_stop_s + PERIOD_S  # run ends
     (alarm,) = [e for e in events if isinstance(e, AlarmRaised) and e.code == "unsafe_device"]
     assert alarm.severity == "critical" and alarm.source == "k" and alarm.run_id == run_id
     assert list(eng.safekeeper.unsafe_devices()) == ["k"]

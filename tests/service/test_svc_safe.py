@@ -19,6 +19,7 @@ from pathlib import Path
 from test_svc_serve_cli import PROFILE, attach, first, output_pct
 
 from kilnctl.cli.cmd_demo import kilnctl_argv
+from kilnctl.service.runview import RunBook
 from simulators.plant import Plant as SimPlant
 from simulators.plant_config import load_plant_config
 
@@ -87,7 +88,7 @@ async def test_the_service_keeps_at_it_and_kilnctl_safe_reports_the_read_back(
                 finished = await first(client, "run_finished")
                 assert finished["outcome"] in ("aborted", "failed")
                 status = await client.request("status")
-                assert list(status["unsafe"]) == ["kiln2"]
+                assert list(status["unsafe"]) == ["kiln2"] and status["runs"] == []
                 assert kiln2.model.sp_c == 150.0  # type: ignore[attr-defined]  # heating
 
                 await client.close()
@@ -114,3 +115,14 @@ async def test_the_service_keeps_at_it_and_kilnctl_safe_reports_the_read_back(
         report = json.loads(out)
         assert report["device"] == "kiln2" and report["confirmed"] is True
         assert (report["sp_c"], report["output_pct"]) == (0.0, 0.0)
+
+
+def test_an_unsafe_device_of_an_ended_run_or_of_none_makes_no_ghost_run() -> None:
+    book = RunBook()
+    for run_id in ("", "run-forgotten"):  # made safe on demand; a run no longer kept
+        book.apply(
+            {"kind": "alarm_raised", "run_id": run_id, "t": 0.0, "alarm_id": "k:unsafe_device",
+             "source": "k", "code": "unsafe_device", "severity": "critical", "action": "abort",
+             "message": "k: safe state not confirmed"}
+        )  # fmt: skip
+    assert book.active() == [] and book.views == {}
