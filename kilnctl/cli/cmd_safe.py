@@ -15,12 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-from kilnctl.cli.event_lines import EventLines
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_devices import close_devices, live_plant, open_devices
-from kilnctl.cli.unsafe_wait import stay_until_safe
+from kilnctl.cli.unsafe_wait import keep_at_it
 from kilnctl.engine.engine import Engine, EngineError
-from kilnctl.engine.messages import Event
 from kilnctl.engine.safe_report import SafeReport
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
@@ -92,21 +90,9 @@ async def _here(args: argparse.Namespace) -> list[SafeReport]:
         if args.wait and engine.safekeeper.unsafe_devices():
             for report in reports:
                 print(report.line(), file=sys.stderr)
-            lines = EventLines()
-
-            def show(event: Event) -> None:
-                line = lines.line(event.to_dict())
-                if line:
-                    print(line, file=sys.stderr, flush=True)
-
-            if await stay_until_safe(engine.safekeeper, queue, show, _give_up):
+            if await keep_at_it(engine.safekeeper, queue):
                 reports = await engine.make_safe_now(names, WHO)
         return reports
     finally:
         await engine.close()
         await close_devices(devices)
-
-
-async def _give_up(question: str) -> str:
-    """Ctrl-C while waiting: the operator who asked for --wait chose to stop."""
-    return "leave"

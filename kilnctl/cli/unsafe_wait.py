@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+from kilnctl.cli.event_lines import EventLines
 from kilnctl.engine.messages import Event
 from kilnctl.engine.safekeeper import SafeKeeper
 
@@ -120,3 +121,26 @@ async def stay_until_safe(
         report_left_unsafe(unsafe)
         return False
     return True
+
+
+def stderr_lines() -> Callable[[Event], None]:
+    """`show` for commands without a run console: each event as its line on stderr."""
+    lines = EventLines()
+
+    def show(event: Event) -> None:
+        line = lines.line(event.to_dict())
+        if line:
+            print(line, file=sys.stderr, flush=True)
+
+    return show
+
+
+async def leave_on_ctrl_c(question: str) -> str:
+    """`ask` for commands that read no stdin: their operator's Ctrl-C is the choice."""
+    return "leave"
+
+
+async def keep_at_it(keeper: SafeKeeper, queue: asyncio.Queue[Event]) -> bool:
+    """stay_until_safe for a command with no run console (tune, safe --wait): the events
+    of `queue` (where the keeper's go) as lines on stderr; Ctrl-C leaves."""
+    return await stay_until_safe(keeper, queue, stderr_lines(), leave_on_ctrl_c)

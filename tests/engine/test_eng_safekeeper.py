@@ -18,8 +18,10 @@ from eng_models import plant
 
 from drivers.errors import DeviceTimeout
 from kilnctl.clock import VirtualClock
+from kilnctl.engine.autotune import TuneError, relay_autotune
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import AlarmRaised, Event, PromptRaised, RunFinished, Sample, StartJob
+from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 from kilnctl.recipes.models import FiringProfile, Lot, PlatingRecipe
@@ -188,3 +190,16 @@ async def test_safe_on_demand_ends_the_run_driving_the_kiln_and_reports_the_read
     with pytest.raises(EngineError, match=r"unknown device nope \(known: k\)"):
         await eng.make_safe_now(["nope"], who="tester")
     await eng.close()
+
+
+async def test_an_autotune_whose_heat_off_is_not_read_back_is_held_until_it_is() -> None:
+    clock = VirtualClock()
+    kiln = Line(SimKilnController("k", clock.now), clock, cut_at="safe")
+    keeper = SafeKeeper(clock, lambda event: None)
+    with pytest.raises(TuneError):  # the relay drove full heat for a minute, then gave up
+        await relay_autotune(kiln, clock, 790.0, timeout_s=60.0, keeper=keeper)  # type: ignore[arg-type]
+    assert list(keeper.unsafe_devices()) == ["k"]
+    kiln.cut = False
+    await keeper.wait_all_safe()
+    assert (await kiln.device.read()).sp_c == 0.0 and not (await kiln.device.read()).manual
+    await keeper.stop()
