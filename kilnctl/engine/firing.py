@@ -152,8 +152,15 @@ class FiringRun:
             await self._loop()
             ended_normally = True
         finally:
+            confirmed = True
             if not (ended_normally and self.keep_hot):
-                await ctx.make_safe(self.kiln.controller, "end of firing")
+                confirmed = await ctx.make_safe(self.kiln.controller, "end of firing")
+        if not confirmed:
+            # the job must not go on (its next firing would fight the keeper's retries)
+            raise RunAborted(
+                f"{self.kiln.name}: heat off not confirmed at the end of {self.profile.name}",
+                outcome="failed",
+            )
         pv = self.last_reading.pv_c if self.last_reading else None
         return {
             "kiln": self.kiln.name,

@@ -203,3 +203,21 @@ async def test_an_autotune_whose_heat_off_is_not_read_back_is_held_until_it_is()
     await keeper.wait_all_safe()
     assert (await kiln.device.read()).sp_c == 0.0 and not (await kiln.device.read()).manual
     await keeper.stop()
+
+
+async def test_a_firing_whose_heat_off_is_not_confirmed_at_its_end_fails_the_run() -> None:
+    # a job's next firing on this kiln would fight the keeper's retries: the job stops
+    clock = VirtualClock()
+    kiln = Line(SimKilnController("k", clock.now), clock, cut_at="safe")
+    eng = Engine({"k": kiln}, plant({"k1": {"controller": "k"}}), None, None, clock, SETTINGS)
+    short = FiringProfile.model_validate(
+        {"name": "s", "max_temp": 300, "segments": [{"rate": "max", "target": 100, "hold": 60}]}
+    )
+    run_id = await eng.submit(StartJob(ref="s", kiln="k1", recipe=short))
+    assert run_id is not None
+    assert await eng.wait(run_id) == "failed"
+    assert "k1: heat off not confirmed at the end of s" in eng.runs[run_id].reason
+    kiln.cut = False
+    await eng.safekeeper.wait_all_safe()
+    assert (await kiln.device.read()).sp_c == 0.0
+    await eng.close()
