@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +34,7 @@ from kilnctl.engine.messages import (
 )
 from kilnctl.engine.plantview import PlantError, devices_of, kiln_setup, tank_setups
 from kilnctl.engine.resume import outage_refusal
-from kilnctl.engine.runtime import RunAborted, RunContext
+from kilnctl.engine.runtime import RunAborted, RunContext, journal_event
 from kilnctl.engine.safe_report import SafeReport, read_safe_state
 from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
@@ -120,19 +119,11 @@ class Engine:
                 queue.get_nowait()  # the slow subscriber loses its oldest event
             queue.put_nowait(event)
 
-    def _journaled(self, run_id: str) -> Callable[[Event], None]:
+    def _journaled(self, event: Event) -> None:
         """Emit for a run that has no context here: journal the event, then publish."""
-        journal = self.journal
-
-        def emit(event: Event) -> None:
-            if journal is not None:
-                data = event.to_dict()
-                for key in ("kind", "run_id", "t"):
-                    data.pop(key)
-                journal.record_event(run_id, event.t, event.kind, data)
-            self._publish(event)
-
-        return emit
+        if self.journal is not None:
+            journal_event(self.journal, event)
+        self._publish(event)
 
     # ------------------------------------------------------------------ commands
 
@@ -424,7 +415,7 @@ class Engine:
                         "resume refused",
                         name=name,
                         run_id=run_id,
-                        emit=self._journaled(run_id),
+                        emit=self._journaled,
                     )
             self.journal.finish_run(run_id, now, "stopped")
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))

@@ -33,6 +33,17 @@ class RunAborted(Exception):
         self.outcome = outcome
 
 
+def journal_event(journal: Journal, event: Event) -> None:
+    """Write one event of its run (`event.run_id`) into the journal."""
+    if isinstance(event, Sample):
+        journal.record_sample(event.run_id, event.seq, event.t, event.source, event.values)
+        return
+    data = event.to_dict()
+    for key in ("kind", "run_id", "t"):
+        data.pop(key)
+    journal.record_event(event.run_id, event.t, event.kind, data)
+
+
 class RunContext:
     """Per-run plumbing. Units read the pending commands on each tick."""
 
@@ -81,15 +92,7 @@ class RunContext:
     def emit(self, event: Event) -> None:
         """Journal the event, then hand it to subscribers."""
         if self.journal is not None:
-            if isinstance(event, Sample):
-                self.journal.record_sample(
-                    self.run_id, event.seq, event.t, event.source, event.values
-                )
-            else:
-                data = event.to_dict()
-                for key in ("kind", "run_id", "t"):
-                    data.pop(key)
-                self.journal.record_event(self.run_id, event.t, event.kind, data)
+            journal_event(self.journal, event)
         self._publish(event)
 
     def now(self) -> float:
