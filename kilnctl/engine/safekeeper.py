@@ -120,9 +120,6 @@ class SafeKeeper:
         """Device name -> why its safe state is not confirmed (the last failure)."""
         return {name: held.problem for name, held in self._held.items()}
 
-    def holds(self, name: str) -> bool:
-        return name in self._held
-
     async def wait_all_safe(self) -> None:
         """Return once no device is held (at once when none is)."""
         while self._held:
@@ -240,6 +237,8 @@ class SafeKeeper:
     async def _retry(self, held: UnsafeDevice) -> None:
         async with self._lock(held.name):
             problem = await try_safe(held.device, held.why, attempts=1)
+        if self._held.get(held.name) is not held:  # confirmed meanwhile (confirm_now)
+            return
         now = self.clock.now()
         if problem is None:
             self._release(held, now)
