@@ -31,6 +31,7 @@ from kilnctl.cli.plant_devices import (
     open_devices,
 )
 from kilnctl.cli.terminal import Terminal
+from kilnctl.cli.unsafe_wait import LEFT_UNSAFE_EXIT, stay_until_safe
 from kilnctl.clock import Clock, VirtualClock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import (
@@ -318,6 +319,10 @@ class _Console:
                 AnswerPrompt(self.run_id, prompt_id=event.prompt_id, answer=answer, who="terminal")
             )
 
+    async def ask_leave(self, question: str) -> str:
+        """For stay_until_safe: "leave", "retry" (Enter), or "abort" at the end of input."""
+        return await self.terminal.ask(question, ("leave", "retry"), default="retry")
+
     async def abort(self, reason: str) -> None:
         with contextlib.suppress(EngineError):  # the run ended meanwhile
             await self.engine.submit(Abort(self.run_id, who="terminal", reason=reason))
@@ -405,8 +410,6 @@ class _Console:
                 task.cancel()
 
 
-
-
 async def _drive(
     args: argparse.Namespace,
     plant: Plant,
@@ -431,11 +434,14 @@ async def _drive(
         assert run_id is not None
         console = _Console(engine, run_id, args.json)
         if run_id not in engine.runs:  # resume refused: the reason was published
-            while not queue.empty():
-                console.show(queue.get_nowait())
-            return 1
-        outcome = await console.follow(queue)
-        return 0 if outcome == "completed" else 1
+            code = 1
+        else:
+            outcome = await console.follow(queue)
+            code = 0 if outcome == "completed" else 1
+        # the run has ended; a device it drove may not be confirmed safe yet
+        if not await stay_until_safe(engine.safekeeper, queue, console.show, console.ask_leave):
+            return LEFT_UNSAFE_EXIT
+        return code
     except (EngineError, RecipeError) as exc:
         raise UserError(str(exc)) from exc
     finally:
@@ -443,8 +449,6 @@ async def _drive(
         await close_devices(devices)
         claims.release()
         journal.close()
-
-
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -115,6 +115,9 @@ async def serve(
             ready.set()
         await stop.wait()
         log.info("stopping: putting every device safe")
+        await engine.abort_runs()
+        stop.clear()
+        await _until_safe(engine, stop)
     finally:
         await service.close()
         await engine.close()  # aborts what is still running; devices end safe
@@ -125,6 +128,26 @@ async def serve(
             telemetry.writer.journal.close()
         journal.close()
     return 0
+
+
+async def _until_safe(engine: Engine, stop: asyncio.Event) -> None:
+    """Keep retrying the devices not confirmed safe; a second stop signal ends this,
+    leaving them (engine.close logs them as LEFT UNSAFE)."""
+    unsafe = engine.safekeeper.unsafe_devices()
+    if not unsafe:
+        return
+    log.error(
+        "not stopping: %s not confirmed safe; retrying until it is "
+        "(SIGTERM/Ctrl-C again stops leaving it so)",
+        ", ".join(sorted(unsafe)),
+    )
+    waits = {
+        asyncio.get_running_loop().create_task(engine.safekeeper.wait_all_safe()),
+        asyncio.get_running_loop().create_task(stop.wait()),
+    }
+    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
 
 
 async def _serve_until_signalled(

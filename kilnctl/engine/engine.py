@@ -16,7 +16,6 @@ from typing import Any
 from drivers.errors import ConfigError, DeviceError
 from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.clock import Clock
-from kilnctl.engine.firing import make_safe
 from kilnctl.engine.job import JobRun, PlanStep, plan_job
 from kilnctl.engine.messages import (
     Abort,
@@ -42,7 +41,9 @@ from kilnctl.engine.plantview import (
     tank_setups,
 )
 from kilnctl.engine.resume import outage_refusal
-from kilnctl.engine.runtime import RunAborted, RunContext
+from kilnctl.engine.runtime import RunAborted, RunContext, journal_event
+from kilnctl.engine.safe_report import SafeReport, read_safe_state
+from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal
@@ -105,6 +106,13 @@ class Engine:
         devices)."""
         self._subscribers: list[asyncio.Queue[Event]] = []
         self._local_ids = 0
+        self.safekeeper = SafeKeeper(
+            clock,
+            self._publish,
+            retry_min_s=self.settings.safe_retry_min_s,
+            retry_max_s=self.settings.safe_retry_max_s,
+        )
+        """Devices whose safe state is not confirmed yet, retried until it is."""
 
     # ------------------------------------------------------------------ events
 
@@ -123,6 +131,12 @@ class Engine:
             if queue.full():
                 queue.get_nowait()  # the slow subscriber loses its oldest event
             queue.put_nowait(event)
+
+    def _journaled(self, event: Event) -> None:
+        """Emit for a run that has no context here: journal the event, then publish."""
+        if self.journal is not None:
+            journal_event(self.journal, event)
+        self._publish(event)
 
     # ------------------------------------------------------------------ commands
 
@@ -178,12 +192,44 @@ class Engine:
         """Wait for a run to finish; returns its outcome."""
         return await self.runs[run_id].task
 
-    async def close(self) -> None:
-        """Abort every run still going and wait until their devices are safe."""
+    async def abort_runs(self, reason: str = "engine shutting down") -> None:
+        """Abort every run still going and wait for their ends. A device whose safe state
+        could not be confirmed is then in `safekeeper.unsafe_devices()`, still retried."""
         for handle in self.runs.values():
             if handle.outcome is None:
-                handle.ctx.request_abort("engine shutting down")
+                handle.ctx.request_abort(reason)
         await asyncio.gather(*(h.task for h in self.runs.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Abort every run still going, wait for their ends, stop retrying: whoever must
+        not leave a device unconfirmed waits on `safekeeper.wait_all_safe()` first."""
+        await self.abort_runs()
+        await self.safekeeper.stop()
+
+    async def make_safe_now(self, names: list[str], who: str) -> list[SafeReport]:
+        """Make the named devices safe on demand and report the state read back. A run
+        driving one of them is aborted first (the operator's safe wins over the run's
+        next setpoint). A device not confirmed stays with the keeper, retried."""
+        unknown = [n for n in names if n not in self.devices]
+        if unknown:
+            raise EngineError(
+                f"unknown device {', '.join(unknown)} (known: {', '.join(sorted(self.devices))})"
+            )
+        driving = [h for h in self.runs.values() if h.outcome is None and h.devices & set(names)]
+        for handle in driving:
+            handle.ctx.operator(who, "abort", "devices made safe on demand")
+            handle.ctx.request_abort(f"devices made safe on demand ({who})")
+        await asyncio.gather(*(h.task for h in driving), return_exceptions=True)
+        reports = []
+        for name in names:
+            device = self.devices[name]
+            problem = await self.safekeeper.confirm_now(
+                device, f"made safe on demand by {who}", name=name
+            )
+            reports.append(
+                await read_safe_state(name, device, self.clock, self.settings.period_s, problem)
+            )
+        return reports
 
     # ------------------------------------------------------------------ starting
 
@@ -239,6 +285,13 @@ class Engine:
         busy = {d for h in self.runs.values() if h.outcome is None for d in h.devices} & used
         if busy:
             raise EngineError(f"busy: {', '.join(sorted(busy))} already in a run")
+        unsafe = sorted(set(self.safekeeper.unsafe_devices()) & used)
+        if unsafe:
+            # the keeper's next retry would put it safe under the new run's feet
+            raise EngineError(
+                f"{', '.join(unsafe)}: safe state not confirmed yet (still retried; "
+                "`kilnctl safe DEVICE` shows it)"
+            )
         # resolve devices now so a bad plant config fails the command, not the run
         try:
             for k in prep.kilns:
@@ -269,7 +322,9 @@ class Engine:
                 run_id = f"run-{self._local_ids}"
         if self.claims is not None:
             self.claims.note_run(claimed, run_id)
-        ctx = RunContext(run_id, self.clock, self.journal, self._publish, self.settings)
+        ctx = RunContext(
+            run_id, self.clock, self.journal, self._publish, self.settings, self.safekeeper
+        )
         material = lot.material.value if lot is not None else None
         material_max = self.settings.material_max_c.get(material) if material else None
         job = JobRun(
@@ -330,12 +385,20 @@ class Engine:
             reason = f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            # one path for every end: a device not confirmed safe stays with the keeper,
+            # its alarm on this run's record, retried until its safe state is read back
             for name in sorted(used):
                 device = self.devices.get(name)
                 if device is not None:
-                    problem = await make_safe(device, f"end of run {ctx.run_id}")
-                    if problem is not None:  # the record must say a device may be live
-                        ctx.notice(name, "unsafe", f"could not make {name} safe: {problem}")
+                    await self.safekeeper.make_safe(
+                        device,
+                        f"end of run {ctx.run_id}",
+                        name=name,
+                        run_id=ctx.run_id,
+                        emit=ctx.emit,
+                    )
+            # The process keeps its claims while the keeper still retries a device: it
+            # does not exit (run) or it holds the whole plant (serve) until confirmed.
             if self.claims is not None:
                 self.claims.note_run(claimed, None)
             handle = self.runs.get(ctx.run_id)
@@ -394,7 +457,13 @@ class Engine:
             busy = {d for h in self.runs.values() if h.outcome is None for d in h.devices}
             for name in sorted(used - busy):
                 if name in self.devices:
-                    await make_safe(self.devices[name], "resume refused")
+                    await self.safekeeper.make_safe(
+                        self.devices[name],
+                        "resume refused",
+                        name=name,
+                        run_id=run_id,
+                        emit=self._journaled,
+                    )
             self.journal.finish_run(run_id, now, "stopped")
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
             return run_id

@@ -173,6 +173,7 @@ class Service:
             "clients": self.clients,
             "subscribers": len(self.feeds),
             "telemetry": self.telemetry,
+            "unsafe": self.engine.safekeeper.unsafe_devices(),
         }
 
     def _time_left(self, run_id: str) -> dict[str, float | None]:
@@ -225,6 +226,8 @@ class Service:
             except DeviceReadError as exc:
                 return protocol.error(req.id, f"read: {exc}")
             return protocol.ok(req.id, **body)
+        if op == "safe":
+            return protocol.ok(req.id, devices=await self._safe(req))
         command = self._command(req)
         await self.engine.submit(command)
         self.drain_events()
@@ -292,6 +295,18 @@ class Service:
                 raise ProtocolError(f"{req.op}: no active run has {what}")
             raise ProtocolError(f"{req.op}: no run is active")
         raise ProtocolError(f'{req.op}: several runs active ({", ".join(candidates)}): give "run"')
+
+    async def _safe(self, req: Request) -> list[dict[str, Any]]:
+        """Make devices safe now (the engine aborts a run driving one); their states."""
+        names = req.args.get("devices")
+        if req.args.get("all") is True:
+            names = sorted(self.engine.devices)
+        elif not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+            raise ProtocolError('safe: give "devices" (a list of device names) or "all": true')
+        who = req.text("who", "service") or "service"
+        reports = await self.engine.make_safe_now(names, who)
+        self.drain_events()
+        return [r.to_dict() for r in reports]
 
     def _runs(self, limit: int) -> list[dict[str, Any]]:
         if self.journal is None:
