@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kilnctl.recipes.loader import NO_VALUE, Problem, RecipeError, load_model
 from kilnctl.recipes.models import (
@@ -40,6 +40,20 @@ class DeviceConfig(_Config):
     driver: str = Field(min_length=1, description="e.g. eurotherm3216, riden, korad_ka3005p")
     url: str = Field(min_length=1, description="e.g. modbus-tcp://127.0.0.1:5020?unit=1")
     options: dict[str, Any] = Field(default_factory=dict, description="driver keyword options")
+
+    @field_validator("url")
+    @classmethod
+    def _url_parses(cls, url: str) -> str:
+        # The same parser the drivers use, so `validate` refuses what a run would refuse
+        # (e.g. unit 0, the broadcast address, on a serial line).
+        from drivers.address import parse_address
+        from drivers.errors import ConfigError
+
+        try:
+            parse_address(url)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return url
 
 
 class PidGains(_Config):
