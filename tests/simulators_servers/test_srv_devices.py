@@ -101,12 +101,19 @@ async def test_korad_on_a_pty_answers_idn_and_a_voltage_round_trip() -> None:
     await server.start()
     client = PtyClient(server.path)
     try:
+        gap_s = 0.06  # the master keeps the unit's 50 ms between commands
         assert await client.transact(b"*IDN?", 30) == b"KORAD KA3005P V5.5 SN:00000001"
+        await asyncio.sleep(gap_s)
         client.write(b"VSET1:12.50")
+        await asyncio.sleep(gap_s)
         assert await client.transact(b"VSET1?", 5) == b"12.50"
+        await asyncio.sleep(gap_s)
         client.write(b"VSET1:3.3")  # fewer decimals: the idle gap ends the command
         assert await client.transact(b"", 1, timeout_s=0.1) == b""
         assert await client.transact(b"VSET1?", 5) == b"03.30"
+        await asyncio.sleep(gap_s)
+        # ISET1? is answered in its fixed 5 characters, then a stray sixth byte follows.
+        assert await client.transact(b"ISET1?", 6) == b"0.0000"
     finally:
         client.close()
         await server.close()
