@@ -10,6 +10,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from test_eng_e2e_sim import plant_on
+
 from drivers.registry import open_device
 from kilnctl.clock import ScaledClock
 from kilnctl.engine.engine import Engine
@@ -20,8 +22,6 @@ from kilnctl.recipes.models import FiringProfile
 from simulators.plant import Plant as SimPlant
 from simulators.plant_config import load_plant_config
 from simulators.plant_control import execute
-
-from test_eng_e2e_sim import plant_on
 
 SPEED = 60.0
 PROFILE = FiringProfile.model_validate(
