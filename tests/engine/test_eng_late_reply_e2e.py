@@ -7,6 +7,7 @@ make kiln1 safe". Now the late reply costs one request and is dropped when it co
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,7 @@ async def test_one_late_reply_costs_one_request_and_no_reading_is_wrong(tmp_path
         # one bigger step up (the kiln heated on at full output meanwhile).
         assert all(15 < pv < 130 for pv in pvs)
         ramp = pvs[: next(i for i, pv in enumerate(pvs) if pv > 110)]
-        assert all(b > a - 2 for a, b in zip(ramp, ramp[1:], strict=False))
+        assert all(b > a - 2 for a, b in pairwise(ramp))
         reading = await kiln1.read()  # type: ignore[attr-defined]
         assert not reading.sensor_break and not reading.manual and reading.output_pct == 0.0
         journal.close()
