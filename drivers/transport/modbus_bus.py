@@ -289,8 +289,9 @@ class ModbusBus:
 
 
 def _reply_mismatch(reply: ModbusPDU, unit: int, check: ReplyCheck | None) -> str | None:
-    """Why `reply` does not answer the request to `unit` (None when it does)."""
-    if reply.dev_id != unit:
+    """Why `reply` does not answer the request to `unit` (None when it does). Units 0 and
+    255 address a Modbus TCP device itself, which may answer with either."""
+    if unit not in (0, 255) and reply.dev_id != unit:
         return f"reply from unit {reply.dev_id}, asked unit {unit}"
     if check is None:
         return None

@@ -15,12 +15,13 @@ import asyncio
 import time
 
 import pytest
-from drv_wire import fc03, fc03_reply, pty_device, rtu
+from drv_wire import PtyDevice, SimTime, fc03, fc03_reply, pty_device, rtu
 
 from drivers.address import parse_address
 from drivers.errors import DeviceTimeout, FrameError
 from drivers.registry import open_device
 from drivers.transport.bus_registry import BusRegistry
+from drivers.transport.modbus_bus import ModbusLink
 from simulators.devices import build
 from simulators.servers.modbus_rtu import ModbusRtuServer
 
@@ -28,14 +29,17 @@ STATUS, AUTO_MANUAL = 75, 273  # Eurotherm 3216 StAt and A-M (HA028651 §15.5)
 SENSOR_BREAK = 0x0020
 
 
+def kiln_link(dev: PtyDevice, retries: int) -> ModbusLink:
+    """Unit 1 on the test's pty at 19200 baud, 0.2 s time-out."""
+    url = f"modbus-rtu://{dev.path}?baud=19200&unit=1&timeout=0.2&retries={retries}"
+    return BusRegistry().open_link(parse_address(url), "kiln1")
+
+
 async def test_a_late_reply_is_dropped_not_taken_for_the_next_request() -> None:
     """The issue's mechanism: the status read times out; its reply (sensor break set) comes
     after the timeout, while the driver asks the auto/manual register next."""
     async with pty_device() as dev:
-        link = BusRegistry().open_link(
-            parse_address(f"modbus-rtu://{dev.path}?baud=19200&unit=1&timeout=0.2&retries=0"),
-            "kiln1",
-        )
+        link = kiln_link(dev, retries=0)
         first = asyncio.create_task(link.read_holding(STATUS, 1))
         await dev.expect(fc03(1, STATUS, 1), None)  # the unit is slow to answer
         with pytest.raises(DeviceTimeout):
@@ -61,10 +65,7 @@ async def test_a_late_reply_is_dropped_not_taken_for_the_next_request() -> None:
 
 async def test_a_reply_of_another_size_or_function_is_a_frame_error_and_retried() -> None:
     async with pty_device() as dev:
-        link = BusRegistry().open_link(
-            parse_address(f"modbus-rtu://{dev.path}?baud=19200&unit=1&timeout=0.2&retries=1"),
-            "kiln1",
-        )
+        link = kiln_link(dev, retries=1)
         task = asyncio.create_task(link.read_holding(1, 2))
         await dev.expect(fc03(1, 1, 2), fc03_reply(1, [7]))  # one register, not two
         await dev.expect(fc03(1, 1, 2), fc03_reply(1, [8500, 1]))  # the retry
@@ -79,23 +80,12 @@ async def test_a_reply_of_another_size_or_function_is_a_frame_error_and_retried(
 
 async def test_a_mismatch_on_every_try_is_a_frame_error_naming_it() -> None:
     async with pty_device() as dev:
-        link = BusRegistry().open_link(
-            parse_address(f"modbus-rtu://{dev.path}?baud=19200&unit=1&timeout=0.2&retries=0"),
-            "kiln1",
-        )
+        link = kiln_link(dev, retries=0)
         task = asyncio.create_task(link.read_holding(1, 2))
         await dev.expect(fc03(1, 1, 2), fc03_reply(1, [7]))
         with pytest.raises(FrameError, match="asked 2 registers at 1, got 1"):
             await task
         link.close()
-
-
-class SimTime:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 async def test_one_slow_spell_costs_its_requests_and_no_reading_is_wrong() -> None:

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from drv_wire import PtyDevice, fc03, fc03_reply, fc06, pty_device
+from drv_wire import PtyDevice, SimTime, fc03, fc03_reply, fc06, pty_device
 
 from drivers.errors import ConfigError, ModbusExceptionError, WriteNotConfirmed
 from drivers.registry import open_device
@@ -117,14 +117,6 @@ async def test_readings_use_the_range_read_in_the_same_request(
 
 
 # -- the driver against the simulated supply of each model, over the RTU pty ----------------
-
-
-class SimTime:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture

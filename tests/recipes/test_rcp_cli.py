@@ -179,9 +179,7 @@ def test_validate_takes_plant_configs_too(
 ) -> None:
     example = ROOT / "kilnctl.example.toml"
     bad = tmp_path / "plant.toml"  # not ./kilnctl.toml: that one is used for limits
-    bad.write_text(
-        '[devices.k]\ndriver = "riden"\nurl = "modbus-tcp://h:1"\n[tanks.t]\nrectifier = "r"\n'
-    )
+    bad.write_text('[devices.k]\ndriver = "riden"\nurl = "u"\n[tanks.t]\nrectifier = "r"\n')
     assert main(["validate", str(example), str(bad)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out == [
