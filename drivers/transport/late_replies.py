@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-LATE_REPLY_HORIZON_S = 2.5
+LATE_REPLY_HORIZON_S = 1.5
 """How long after a request its reply is still expected. Real units answer within tens of
 ms; a reply later than this is beyond what the drain waits for (the reply check then still
-catches one of another function code or size)."""
+catches one of another function code or size). A unit that is dead, not late, costs this
+wait before each different request to it (other units on the line go on meanwhile)."""
 
 
 @dataclass

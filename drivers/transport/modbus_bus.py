@@ -24,8 +24,8 @@ from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-from pymodbus.framer import FramerType
-from pymodbus.pdu import ModbusPDU
+from pymodbus.framer import FramerRTU, FramerType
+from pymodbus.pdu import DecodePDU, ModbusPDU
 
 from drivers.address import DeviceAddress
 from drivers.errors import (
@@ -107,6 +107,12 @@ class ModbusBus:
         # pymodbus drops a TCP connection after a few unanswered requests; a dead unit
         # behind a gateway is not a dead connection, so reconnecting is our decision.
         client.set_max_no_responses(1_000_000)
+        if self.late is not None:
+            # Every valid RTU frame, of any unit, passes the framer's decode once (pymodbus
+            # 3.16.1 framer/base.py handleFrame): the one place that also sees the frames
+            # pymodbus then skips (another unit's) or ignores (no request outstanding).
+            # ctx.framer is what pymodbus's own register() reaches for custom replies.
+            client.ctx.framer = _WatchedRtuFramer(client.ctx.framer.decoder, self._on_frame)
         return client
 
     def _make_client(self, address: DeviceAddress) -> Client:
@@ -116,7 +122,6 @@ class ModbusBus:
             "retries": 0,
             "reconnect_delay": 0,
             "trace_packet": self._trace_packet,
-            "trace_pdu": self._trace_pdu,
         }
         if address.scheme == "modbus-tcp":
             return AsyncModbusTcpClient(address.host, port=address.port, **common)
@@ -137,28 +142,28 @@ class ModbusBus:
             self._rx_seen = True
         return data
 
-    def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
-        # Every frame pymodbus decodes passes here, also those that answer nothing asked
-        # now (it drops those, or would take them for the next request): count them off.
-        if not sending:
-            if self._awaiting is not None and pdu.dev_id == self._awaiting:
-                self._awaiting = None  # the candidate reply to the request on the line
-            elif self.late is not None:
-                self.late.arrived(pdu.dev_id)
-        return pdu
+    def _on_frame(self, unit: int) -> None:
+        """A valid RTU frame from `unit` arrived: the first one from the unit asked now is
+        the candidate reply; any other answers nothing asked now (a late reply)."""
+        if self._awaiting == unit:
+            self._awaiting = None
+        elif self.late is not None:
+            self.late.arrived(unit)
 
-    async def _drain(self, unit: int, key: Hashable | None) -> None:
-        """Before asking `unit`: wait out the replies it still owes to other requests (they
-        are dropped as they arrive), at most until they can no longer come."""
-        if self.late is None:
-            return
+    async def _take_line(self, unit: int, key: Hashable | None) -> None:
+        """Acquire the line for a request to `unit`. First wait out the replies the unit
+        still owes to other requests (dropped as they arrive, at most until they can no
+        longer come); the line stays free meanwhile for the other units."""
         while True:
-            wait_s = self.late.must_wait(unit, key, self._time())
-            if wait_s <= 0:
+            while self.late is not None:
+                wait_s = self.late.must_wait(unit, key, self._time())
+                if wait_s <= 0:
+                    break
+                await self._sleep(min(DRAIN_STEP_S, wait_s))
+            await self._lock.acquire()
+            if self.late is None or self.late.must_wait(unit, key, self._time()) <= 0:
                 return
-            if not self.late.owes(unit):
-                return
-            await self._sleep(min(DRAIN_STEP_S, wait_s))
+            self._lock.release()  # another request to this unit timed out meanwhile
 
     @property
     def connected(self) -> bool:
@@ -234,10 +239,10 @@ class ModbusBus:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._follow_loop(loop)
-        async with self._lock:
+        await self._take_line(link.unit, key)
+        try:
             error: DeviceError | None = None
             for _attempt in range(self.retries + 1):
-                await self._drain(link.unit, key)
                 if self.gap_s:
                     await self._wait_gap()
                 self._rx_seen = False
@@ -277,6 +282,8 @@ class ModbusBus:
                 health.last_latency_s = self._last_end - start
                 health.consecutive_errors = 0
                 return reply
+        finally:
+            self._lock.release()
         assert error is not None
         health.errors += 1
         health.consecutive_errors += 1
@@ -286,6 +293,20 @@ class ModbusBus:
     def _owe(self, unit: int, key: Hashable | None, sent_at: float) -> None:
         if self.late is not None:
             self.late.timed_out(unit, key if key is not None else object(), sent_at)
+
+
+class _WatchedRtuFramer(FramerRTU):
+    """pymodbus's RTU framer, telling `on_frame` the unit of every valid frame decoded."""
+
+    def __init__(self, decoder: DecodePDU, on_frame: Callable[[int], None]) -> None:
+        super().__init__(decoder)
+        self._on_frame = on_frame
+
+    def decode(self, data: bytes) -> tuple[int, int, int, bytes]:
+        used, unit, tid, frame = super().decode(data)
+        if frame:
+            self._on_frame(unit)
+        return used, unit, tid, frame
 
 
 def _reply_mismatch(reply: ModbusPDU, unit: int, check: ReplyCheck | None) -> str | None:

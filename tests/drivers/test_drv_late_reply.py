@@ -63,6 +63,33 @@ async def test_a_late_reply_is_dropped_not_taken_for_the_next_request() -> None:
         link.close()
 
 
+async def test_a_late_reply_during_another_units_request_is_counted_off() -> None:
+    """Unit 1's late reply arrives while unit 2 is being asked: unit 2 gets its own reply,
+    and unit 1's next request goes out at once, as nothing is owed any more."""
+    async with pty_device() as dev:
+        buses = BusRegistry()
+        url = f"modbus-rtu://{dev.path}?baud=19200&timeout=0.2&retries=0"
+        one = buses.open_link(parse_address(url + "&unit=1"), "kiln1")
+        two = buses.open_link(parse_address(url + "&unit=2"), "nickel_heater")
+        task = asyncio.create_task(one.read_holding(STATUS, 1))
+        await dev.expect(fc03(1, STATUS, 1), None)
+        with pytest.raises(DeviceTimeout):
+            await task
+        task = asyncio.create_task(two.read_holding(STATUS, 1))
+        await dev.expect(fc03(2, STATUS, 1), fc03_reply(1, [SENSOR_BREAK]))
+        # Unit 2's reply follows on the wire a few ms later (its turnaround).
+        asyncio.get_running_loop().call_later(0.01, dev.write, fc03_reply(2, [0]))
+        assert await task == [0]
+        assert one.bus.late is not None and one.bus.late.owes(1) == 0
+        started = time.monotonic()
+        task = asyncio.create_task(one.read_holding(AUTO_MANUAL, 1))
+        await dev.expect(fc03(1, AUTO_MANUAL, 1), fc03_reply(1, [1]))
+        assert await task == [1]
+        assert time.monotonic() - started < 0.5  # no wait for a reply already dropped
+        one.close()
+        two.close()
+
+
 async def test_a_reply_of_another_size_or_function_is_a_frame_error_and_retried() -> None:
     async with pty_device() as dev:
         link = kiln_link(dev, retries=1)
