@@ -265,7 +265,8 @@ class ModbusBus:
                     self._last_end = self._time()
                     if isinstance(error, Disconnected):
                         break
-                    self._owe(link.unit, key, start)
+                    if isinstance(error, DeviceTimeout):  # silence: its reply may yet come
+                        self._owe(link.unit, key, start)
                     continue
                 finally:
                     self._awaiting = None
