@@ -137,16 +137,16 @@ async def test_one_slow_spell_costs_its_requests_and_no_reading_is_wrong() -> No
         while time.monotonic() < spell_end:
             try:
                 readings.append(await driver.read())  # type: ignore[union-attr]
-                assert not await driver._in_manual()  # type: ignore[union-attr]
+                assert await driver.link.read_holding(AUTO_MANUAL, 1) == [0]  # type: ignore[union-attr]
             except DeviceTimeout:
                 failures += 1
             assert not (await other.read()).sensor_break  # type: ignore[union-attr]
         kiln.wire.clear()
         for _ in range(5):  # right after the spell: every read answers, and answers right
             readings.append(await driver.read())  # type: ignore[union-attr]
-            assert not await driver._in_manual()  # type: ignore[union-attr]
+            assert await driver.link.read_holding(AUTO_MANUAL, 1) == [0]  # type: ignore[union-attr]
         assert failures >= 1
-        assert all(not r.sensor_break for r in readings)
+        assert all(not r.sensor_break and not r.manual for r in readings)
         assert all(abs(r.pv_c - readings[-1].pv_c) < 5.0 for r in readings)
         await driver.close()
         await other.close()
