@@ -68,7 +68,11 @@ async def test_one_late_reply_costs_one_request_and_no_reading_is_wrong(tmp_path
                 elif isinstance(event, RunFinished):
                     break
         assert (event.outcome, event.reason) == ("completed", "")
-        assert alarms == []  # no false sensor break, manual or comms alarm
+        # No false sensor break, manual or comms alarm. At 60x the ~1 s stall while the late
+        # reply is waited out is a minute of plant time without a remote-setpoint refresh,
+        # so the Eurotherm may rightly fall back to its local setpoint meanwhile (alarmed,
+        # and undone by the next write).
+        assert [a for a in alarms if not a.alarm_id.endswith(":remote_sp_fallback")] == []
         late = kiln1.link.bus.late  # type: ignore[attr-defined]
         assert late.dropped == 1  # the late reply came, and was dropped
         assert kiln1.health.errors <= 1  # type: ignore[attr-defined]  # one request, at most
