@@ -112,6 +112,12 @@ class Plant(_Config):
         default=1.0, validation_alias=AliasChoices("sample_period", "sample_period_s"), gt=0
     )
     influx: InfluxConfig | None = None
+    room_temp_c: TemperatureC = Field(
+        default=25.0,
+        validation_alias=AliasChoices("room_temp", "room_temp_c"),
+        description="warmest the kiln room gets: no kiln cools below it; a cooling target "
+        "at or below it is warned about",
+    )
 
     @model_validator(mode="after")
     def _devices_exist(self) -> Plant:
