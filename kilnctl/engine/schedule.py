@@ -34,6 +34,9 @@ from typing import Any
 RAMP = "ramp"
 HOLD = "hold"
 DONE = "done"
+STALL_SMOOTHING_S = 60.0
+"""Time constant of the PV smoothing for the stopped-cooling rule: thermocouple noise
+(σ 0.3 °C) would otherwise reset its window with a 1 °C dip now and then."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,9 @@ class ScheduleState:
     cool_ref_s: float = 0.0
     """cool_wait_s when the PV last fell `stall_fall_c` below cool_ref_c."""
     cool_ref_c: float | None = None
-    """PV at cool_ref_s (None: not waiting for the PV to fall)."""
+    """Smoothed PV at cool_ref_s (None: not waiting for the PV to fall)."""
+    cool_pv_c: float = 0.0
+    """The PV smoothed over STALL_SMOOTHING_S (thermocouple noise must not pass for a fall)."""
 
 
 class FiringSchedule:
@@ -315,10 +320,11 @@ class FiringSchedule:
         self._cool_waiting = True
         if st.cool_ref_c is None:  # a new wait: its window starts now
             st.cool_wait_s = st.cool_ref_s = 0.0
-            st.cool_ref_c = pv
+            st.cool_ref_c = st.cool_pv_c = pv
         st.cool_wait_s += dt
-        if pv <= st.cool_ref_c - self.stall_fall_c:
-            st.cool_ref_c, st.cool_ref_s = pv, st.cool_wait_s
+        st.cool_pv_c += (pv - st.cool_pv_c) * min(1.0, dt / STALL_SMOOTHING_S)
+        if st.cool_pv_c <= st.cool_ref_c - self.stall_fall_c:
+            st.cool_ref_c, st.cool_ref_s = st.cool_pv_c, st.cool_wait_s
         if st.cool_wait_s - st.cool_ref_s >= self.stall_window_s:
             why = (
                 f"kiln stopped cooling at {pv:.0f} °C, above the {seg.target_c:g} °C target "
