@@ -87,24 +87,14 @@ def test_a_soak_in_its_band_is_not_touched() -> None:
     assert sched.state.phase == HOLD and sched.notes == []
 
 
-COOL_15 = """\
-kind = "firing"
-name = "cool15"
-max_temp = "900 C"
-
-[[segments]]
-rate = "max"
-target = "15 C"
-"""
+COOL_15 = Path(__file__).resolve().parents[1] / "fixtures" / "cool15.toml"
 
 
 def test_simulate_a_free_cool_to_15_c_in_a_20_c_room_finishes(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Before: the segment never ended (`simulate` still running after 120 s).
-    path = tmp_path / "cool15.toml"
-    path.write_text(COOL_15)
-    code = main(["--config", str(EXAMPLE_PLANT), "simulate", str(path), "--json"])
+    code = main(["--config", str(EXAMPLE_PLANT), "simulate", str(COOL_15), "--json"])
     summary = json.loads(capsys.readouterr().out)
     assert code == 0 and summary["outcome"] == "completed"
     assert summary["duration_s"] == pytest.approx(STALL_S, abs=5)

@@ -10,19 +10,7 @@ import pytest
 from kilnctl.cli.main import main
 from kilnctl.plant import EXAMPLE_PLANT
 
-COOL_15 = """\
-kind = "firing"
-name = "cool15"
-max_temp = "900 C"
-
-[[segments]]
-rate = "max"
-target = "200 C"
-
-[[segments]]
-rate = "max"
-target = "15 C"
-"""
+COOL_15 = Path(__file__).resolve().parents[1] / "fixtures" / "cool15.toml"
 
 
 @pytest.fixture(autouse=True)
@@ -35,11 +23,11 @@ def test_validate_warns_of_a_cooling_target_below_room(
 ) -> None:
     # Before: "ok" and nothing else; the segment never ended.
     path = tmp_path / "cool15.toml"
-    path.write_text(COOL_15)
+    path.write_text(COOL_15.read_text())
     assert main(["validate", str(path)]) == 0  # a warning, not an error
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (
-        f"{path}: segments[1]: warning: target 15 °C is at or below room temperature "
+        f"{path}: segments[0]: warning: target 15 °C is at or below room temperature "
         "(25 °C): the kiln cannot get there; the segment will end when the kiln stops "
         "cooling (set the target above the room's temperature)"
     )
@@ -50,7 +38,7 @@ def test_the_room_temperature_comes_from_the_plant_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "cool15.toml"
-    path.write_text(COOL_15)
+    path.write_text(COOL_15.read_text())
     plant = tmp_path / "cold-room.toml"
     plant.write_text(EXAMPLE_PLANT.read_text().replace('room_temp = "25 C"', 'room_temp = "10 C"'))
     assert main(["--config", str(plant), "validate", str(path)]) == 0
@@ -65,7 +53,7 @@ def test_the_room_temperature_comes_from_the_plant_config(
     )
     assert main(["--config", str(warm), "validate", str(job)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == (
-        f"{job}: steps[0] (cool15): cool15.segments[1]: warning: target 15 °C is at or below "
+        f"{job}: steps[0] (cool15): cool15.segments[0]: warning: target 15 °C is at or below "
         "room temperature (30 °C): the kiln cannot get there; the segment will end when the "
         "kiln stops cooling (set the target above the room's temperature)"
     )
