@@ -125,7 +125,7 @@ def check_recipe(
 
 def _cooling_targets(prefix: str, profile: FiringProfile, room_c: float) -> list[Finding]:
     """A target at or below room temperature is never reached: the kiln cannot cool below
-    its room. The run ends such a segment when the kiln stops cooling (docs/profiles.md)."""
+    its room. The run ends such a segment when the kiln stops cooling (profiles/README.md)."""
     return [
         Finding(
             "warning",

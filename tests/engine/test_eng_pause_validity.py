@@ -87,6 +87,10 @@ async def test_a_controlled_ramp_paused_holds_at_the_pv_and_goes_on_from_there()
     await engine.close()
 
 
+T0 = 1_700_000_000.0
+"""VirtualClock's wall time at now() == 0 (events carry wall time)."""
+
+
 def segment_events(events: list[Event]) -> list[tuple[str, float]]:
     return [(e.phase, e.t) for e in events if isinstance(e, SegmentChanged)]
 
@@ -103,10 +107,14 @@ async def test_tc_open_on_the_simulator_trips_before_any_hold() -> None:
     assert run_id is not None
     await clock.sleep(600.0)
     kiln.inject("tc_open")
+    injected = clock.now()
     assert await engine.wait(run_id) == "aborted"
     events = drain(queue)
     assert [phase for phase, _ in segment_events(events)] == ["ramp"]
-    assert [e.code for e in events if isinstance(e, AlarmRaised)] == ["tc_break"]
+    (alarm,) = [e for e in events if isinstance(e, AlarmRaised)]
+    assert alarm.code == "tc_break"
+    assert alarm.t - T0 - injected <= 1.0  # the first reading after the break: 1 period
+    assert (await kiln.read()).sp_c <= 0.0  # heat off, read back from the controller
 
 
 @pytest.mark.parametrize(
