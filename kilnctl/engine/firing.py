@@ -295,23 +295,23 @@ class FiringRun:
                     await self.kiln.controller.set_setpoint(sp)
                     self._sent_sp, self._resend_at = sp, now + SP_KEEPALIVE_S
                 self.output_pct = reading.output_pct
-            elif not self.interlocks.reading_usable(reading):
-                # no temperature to regulate on: no heat until there is one again
-                out = 0.0
             else:
-                sched = self.schedule
-                rate = sched.rate_c_per_h
-                full = (
-                    sched.segment.rate_c_per_h is None and sched.heating and not sched.state.paused
-                )
-                out = (
-                    100.0 if full else self.pid.update(sp, reading.pv_c, self.ctx.clock.now(), rate)
-                )
+                out = self._direct_output(self.pid, sp, reading)
                 await self.kiln.controller.set_output(out)
                 self.output_pct = out
         except DeviceError as exc:
             if self.comms.failed(exc) is Link.HOLD:
                 self._hold_schedule()
+
+    def _direct_output(self, pid: Pid, sp: float, reading: TemperatureReading) -> float:
+        """Direct mode's output %: full power on a "max" heating ramp (not while paused:
+        a pause holds the PV), else the PID's; 0 with no temperature to regulate on."""
+        if not self.interlocks.reading_usable(reading):
+            return 0.0
+        sched = self.schedule
+        if sched.segment.rate_c_per_h is None and sched.heating and not sched.state.paused:
+            return 100.0
+        return pid.update(sp, reading.pv_c, self.ctx.clock.now(), sched.rate_c_per_h)
 
     def _hold_schedule(self) -> None:
         """Freeze the schedule now, so the time without readings is not run through."""
