@@ -1,7 +1,8 @@
 """Korad KA3005P bench supply (and rebadges): unterminated ASCII commands on a serial line,
 driving a PlatingCell.
 
-Commands (docs/devices.md, Korad KA3005P): `VSET1:12.50` / `VSET1?`, `ISET1:1.250` / `ISET1?`, `VOUT1?`,
+Commands (docs/devices.md, Korad KA3005P): `VSET1:12.50` / `VSET1?`, `ISET1:1.250` /
+`ISET1?`, `VOUT1?`,
 `IOUT1?`, `OUT1` / `OUT0`, `STATUS?`, `*IDN?`, `OCP1` / `OCP0`, `OVP1` / `OVP0`. Replies carry
 no terminator and use the unit's fixed formats: volts "12.50" (zero-padded, "05.00"),
 amps "1.250"; `STATUS?` answers one byte: bit0 CC (0) / CV (1), bit6 output on.
