@@ -11,8 +11,10 @@ Rules (PROCESS.md, kiln-controller practice):
   setpoint it cannot follow;
 - guaranteed soak: with a `soak_band_c`, hold time counts only while |pv - target| <= band;
 - seek start: begin where the kiln already is, skipping the ramp portions below the PV;
-- pause freezes everything; skip moves to the next segment from the current setpoint (so
-  the setpoint never jumps); extend adds time to the current (or coming) hold.
+- pause freezes everything; after an outage (`continue_at`) the schedule goes on from
+  where it was, the outage counted neither as ramp nor as soak; skip moves to the next
+  segment from the current setpoint (so the setpoint never jumps); extend adds time to
+  the current (or coming) hold.
 """
 
 from __future__ import annotations
@@ -281,3 +283,8 @@ class FiringSchedule:
         """Continue from a checkpointed state."""
         self.state = ScheduleState(**data)
 
+    def continue_at(self, t: float) -> None:
+        """Go on at time t from the state as it is (restored after an outage): the time
+        since the last advance is not run through, so the setpoint goes on from the one
+        last sent, and a hold counts no soak for the time the kiln was not controlled."""
+        self.state.t = t

@@ -1,6 +1,8 @@
 """Resume from a journal checkpoint after a simulated power cut (the journal stops taking
-writes, as if the process died): no setpoint jump, contiguous sample seq, or a safe stop
-with the reason when the outage was long or the PV is far from the schedule."""
+writes, as if the process died): the setpoint goes on from the last one sent (the outage
+is not run through), a paused run comes back paused, sample seq contiguous; or a safe stop
+with the reason when the outage was long or the PV is far from the schedule. (Real
+processes killed with SIGKILL: test_eng_sigkill.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +16,16 @@ from eng_models import TinyKiln, plant
 
 from kilnctl.clock import VirtualClock
 from kilnctl.engine.engine import Engine
-from kilnctl.engine.messages import Abort, Notice, RunFinished, StartJob
+from kilnctl.engine.messages import (
+    Abort,
+    Notice,
+    Pause,
+    Resume,
+    RunFinished,
+    Sample,
+    StartJob,
+    StateChanged,
+)
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 from kilnctl.recipes.models import FiringProfile
@@ -34,7 +45,15 @@ class Library:
         return PROFILE
 
 
-async def crash_at(path: Path, clock: VirtualClock, kiln: TinyKiln, t: float) -> str:
+async def crash_at(
+    path: Path,
+    clock: VirtualClock,
+    kiln: TinyKiln,
+    t: float,
+    settings: EngineSettings | None = None,
+    pause_at: float | None = None,
+) -> str:
+    """Run the ramp profile; pause it `pause_at` s in (if given); the process dies at t."""
     journal = DyingJournal(path)
     eng = Engine(
         {"ctl": kiln},
@@ -42,11 +61,14 @@ async def crash_at(path: Path, clock: VirtualClock, kiln: TinyKiln, t: float) ->
         Library(),
         journal,
         clock,
-        EngineSettings(checkpoint_s=10.0),
+        settings or EngineSettings(checkpoint_s=10.0),
     )
     run_id = await eng.submit(StartJob(ref="ramp", kiln="k1", lot_id="L1"))
     assert run_id is not None
-    await clock.sleep(t)
+    if pause_at is not None:
+        await clock.sleep(pause_at)
+        await eng.submit(Pause(run_id))
+    await clock.sleep(t - (pause_at or 0.0))
     journal.die()
     pv = kiln.pv
     await eng.submit(Abort(run_id))
@@ -94,6 +116,72 @@ async def test_short_outage_resumes_without_a_setpoint_jump(tmp_path: Path) -> N
     assert journal.runs()[0].outcome == "completed"
 
 
+async def test_ramp_goes_on_from_the_last_setpoint_sent_not_through_the_outage(
+    tmp_path: Path,
+) -> None:
+    # killed mid-ramp at 300 °C/h, power back after 5 min: running the outage through
+    # would put the setpoint 25 °C on
+    clock = VirtualClock()
+    kiln = TinyKiln("ctl", clock.now)
+    path = tmp_path / "j.sqlite"
+    run_id = await crash_at(path, clock, kiln, 1000.5, EngineSettings())
+    with Journal(path) as journal:
+        last = list(journal.samples(run_id))[-1]
+    pv = kiln.pv
+    await clock.sleep(300)
+    kiln.set_pv(pv - 5.0)
+    _, journal, events = await resume(path, clock, kiln, run_id)
+    resumed = [e for e in events if isinstance(e, Sample)]
+    assert resumed[0].values["sp_c"] == pytest.approx(last.values["sp_c"], abs=1e-9)
+    assert resumed[0].seq == last.seq + 1
+    (notice,) = [e.message for e in events if isinstance(e, Notice)]
+    assert f"resumed at setpoint {last.values['sp_c']:.1f} °C" in notice
+    assert "5.0 min outage is not counted" in notice
+    # the whole ramp is still run at its rate: the outage made the run longer
+    ramp_s = (790 - 20) / 300 * 3600
+    assert resumed[-1].t - last.t == pytest.approx(300 + ramp_s - 1000 + 600, abs=5)
+    assert journal.runs()[0].outcome == "completed"
+    journal.close()
+
+
+async def test_paused_run_comes_back_paused_at_its_held_setpoint(tmp_path: Path) -> None:
+    # paused at 320 °C on a 300 °C/h ramp, killed 60 s later, power back after 5 min
+    clock = VirtualClock()
+    kiln = TinyKiln("ctl", clock.now)
+    path = tmp_path / "j.sqlite"
+    run_id = await crash_at(path, clock, kiln, 3660.5, EngineSettings(), pause_at=3600.5)
+    with Journal(path) as journal:
+        held = list(journal.samples(run_id))[-1].values["sp_c"]
+    assert held == pytest.approx(320.0, abs=0.2)
+    await clock.sleep(300)
+    kiln.set_pv(held - 10.0)  # the kiln cooled a little with the heat off
+
+    journal = Journal(path)
+    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), Library(), journal, clock)
+    queue = eng.subscribe(maxsize=100_000)
+    await eng.resume(run_id)
+    await clock.sleep(600)  # ten minutes later it is still held there
+    events = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert StateChanged(run_id, events[1].t, "run", "paused", events[1].reason) in events
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert notices == [f"firing resumed paused at {held:.1f} °C (PV {held - 10:.1f} °C), "
+                       "held there: press r to continue"]  # fmt: skip
+    still = [e.values["sp_c"] for e in events if isinstance(e, Sample)]
+    assert len(still) == 600 and set(still) == {held}
+    assert kiln.sp == held
+
+    await eng.submit(Resume(run_id))  # r
+    await clock.sleep(60)
+    after = [queue.get_nowait() for _ in range(queue.qsize())]
+    moving = [e for e in after if isinstance(e, Sample)]
+    assert moving[-1].values["sp_c"] == pytest.approx(held + 300 / 3600 * 60, abs=0.1)
+    await eng.submit(Abort(run_id))
+    assert await eng.wait(run_id) == "aborted"
+    seqs = [s.seq for s in journal.samples(run_id)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    journal.close()
+
+
 async def test_long_outage_stops_safely_and_says_why(tmp_path: Path) -> None:
     clock = VirtualClock()
     kiln = TinyKiln("ctl", clock.now)
@@ -116,7 +204,7 @@ async def test_pv_far_from_schedule_stops_safely(tmp_path: Path) -> None:
     finished = [e for e in events if isinstance(e, RunFinished)]
     assert (
         finished[0].outcome == "stopped"
-        and "from where the schedule should be" in finished[0].reason
+        and "from the setpoint the run would go on from" in finished[0].reason
     )
     assert journal.runs()[0].outcome == "stopped"
 

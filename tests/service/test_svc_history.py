@@ -71,7 +71,6 @@ async def test_ten_hour_run_is_read_once_without_stalling_the_loop(tmp_path: Pat
             sp = min(20 + i / 36, 800.0)
             h.journal.record_sample(run, i, t, "k1", {"pv_c": sp - 1, "sp_c": sp, "out_pct": 50})
             h.journal.record_sample(run, i, t, "gold", {"amps": 3.0, "volts": 2.0})
-        h.journal.flush()
 
         gaps: list[float] = []
         stop = asyncio.Event()
