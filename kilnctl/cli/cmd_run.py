@@ -354,14 +354,25 @@ class _Console:
         try:
             if answer.startswith("p"):
                 await self.engine.submit(Pause(self.run_id, who="terminal"))
-                answer = await self._ask("paused: [r]esume or [a]bort? ")
-                if answer.startswith("r"):
-                    await self.engine.submit(Resume(self.run_id, who="terminal"))
-                    return
+                await self.while_paused("paused", "Ctrl-C")
+                return
         except EngineError:
             return  # the run ended meanwhile
         if not answer.startswith("c"):
             await self.abort("Ctrl-C")
+
+    async def while_paused(self, why: str, abort_reason: str) -> None:
+        """Ask how a paused run goes on: r resumes it, c leaves it paused, anything else
+        aborts it."""
+        answer = await self._ask(f"{why}: [r]esume or [a]bort? ")
+        try:
+            if answer.startswith("r"):
+                await self.engine.submit(Resume(self.run_id, who="terminal"))
+                return
+        except EngineError:
+            return  # the run ended meanwhile
+        if not answer.startswith("c"):
+            await self.abort(abort_reason)
 
     def show(self, event: Event) -> None:
         if self.as_json:
@@ -378,7 +389,9 @@ class _Console:
         if line:
             print(("\n" if self.tty else "") + line, flush=True)
 
-    async def follow(self, queue: asyncio.Queue[Event]) -> str:
+    async def follow(self, queue: asyncio.Queue[Event], paused: bool = False) -> str:
+        """Show the run's events until it finishes; returns its outcome. `paused`: the
+        run was resumed paused (as the operator left it): ask at once how it goes on."""
         loop = asyncio.get_running_loop()
         tasks: set[asyncio.Task[None]] = set()
 
@@ -386,6 +399,9 @@ class _Console:
             task = loop.create_task(coro)
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+
+        if paused:
+            spawn(self.while_paused("resumed paused", "aborted after a paused resume"))
 
         def on_sigint() -> None:
             spawn(self.interrupted())
@@ -447,7 +463,7 @@ async def _drive(
             while not queue.empty():
                 console.show(queue.get_nowait())
             return 1
-        outcome = await console.follow(queue)
+        outcome = await console.follow(queue, paused=engine.runs[run_id].ctx.paused)
         return 0 if outcome == "completed" else 1
     except (EngineError, RecipeError) as exc:
         raise UserError(str(exc)) from exc

@@ -60,6 +60,19 @@ def _send(proc: subprocess.Popen[str], command: str) -> None:
     proc.stdin.flush()
 
 
+def _abort_after(proc: subprocess.Popen[str], n: int) -> list[dict[str, Any]]:
+    """The next n samples it prints (and any after them), then it is told to abort and
+    ends (exit 0)."""
+    samples: list[dict[str, Any]] = []
+    for event in _events(proc):
+        if event["kind"] == "sample":
+            samples.append(event)
+            if len(samples) == n:
+                _send(proc, "abort")
+    assert proc.wait(timeout=30) == 0
+    return samples
+
+
 def _samples(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e["kind"] == "sample"]
 
@@ -115,13 +128,7 @@ def test_sigkill_mid_ramp_loses_no_sample_and_resumes_at_the_last_setpoint(
     # At 100x a few ms of process start-up are a fraction of a control period.
     second = _resume(path, run_id, last.values["pv_c"] - 2.0, last.t + 60.0, "--speed", "100")
     procs.append(second)
-    resumed = []
-    for event in _events(second):
-        if event["kind"] == "sample":
-            resumed.append(event)
-            if len(resumed) == 20:
-                _send(second, "abort")
-    assert second.wait(timeout=30) == 0
+    resumed = _abort_after(second, 20)
     jump = resumed[0]["values"]["sp_c"] - last.values["sp_c"]
     print(f"\nsetpoint after resume - last before the kill: {jump:+.3f} °C")
     assert abs(jump) <= 1.0, f"setpoint jumped {jump:+.2f} °C"
@@ -183,13 +190,7 @@ def test_paused_run_killed_comes_back_paused_at_its_held_setpoint(
     assert all(abs(s["values"]["sp_c"] - held_sp) < 0.01 for s in still)
 
     _send(second, "resume")  # the operator presses r
-    moving = []
-    for event in _events(second):
-        if event["kind"] == "sample":
-            moving.append(event)
-            if len(moving) == 60:
-                _send(second, "abort")
-    assert second.wait(timeout=30) == 0
+    moving = _abort_after(second, 60)
     # it goes on from the held setpoint, at the ramp's rate
     sps = [(still[-1]["t"], held_sp)] + [(s["t"], s["values"]["sp_c"]) for s in moving]
     for (t0, sp0), (t1, sp1) in itertools.pairwise(sps):
