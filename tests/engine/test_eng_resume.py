@@ -209,40 +209,51 @@ async def test_pv_far_from_schedule_stops_safely(tmp_path: Path) -> None:
     assert journal.runs()[0].outcome == "stopped"
 
 
-async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
-    from eng_models import TinyHeater, TinyRectifier
+class NickelTank:
+    """A nickel step to 6 Ah at 36 A (600 s) on an ideal rectifier, for a 100-pin lot."""
 
-    from kilnctl.recipes.models import Lot, PlatingRecipe
+    def __init__(self, clock: VirtualClock) -> None:
+        from eng_models import TinyHeater, TinyRectifier
 
-    recipe = PlatingRecipe.model_validate(
-        {
-            "name": "ni",
-            "steps": [
-                {
-                    "name": "nickel",
-                    "kind": "electro",
-                    "tank": "ni",
-                    "current": 36,
-                    "end": {"amp_hours": 6.0},
-                    "deposit": "nickel",
-                }
-            ],
+        from kilnctl.recipes.models import Lot, PlatingRecipe
+
+        self.recipe = PlatingRecipe.model_validate(
+            {
+                "name": "ni",
+                "steps": [
+                    {
+                        "name": "nickel",
+                        "kind": "electro",
+                        "tank": "ni",
+                        "current": 36,
+                        "end": {"amp_hours": 6.0},
+                        "deposit": "nickel",
+                    }
+                ],
+            }
+        )
+        self.lot = Lot.model_validate({"material": "brass", "pin_count": 100, "area_per_pin": 0.12})
+        self.rect = TinyRectifier("rect", clock.now)
+        self.devices: dict[str, object] = {
+            "rect": self.rect,
+            "heat": TinyHeater("heat", clock.now, 57.0),
         }
-    )
-    lot = Lot.model_validate({"material": "brass", "pin_count": 100, "area_per_pin": 0.12})
+        self.tanks = plant(tanks={"ni": {"rectifier": "rect", "heater": "heat"}})
+
+    def get(self, name: str) -> Any:
+        return self.recipe
+
+    def engine(self, journal: Journal, clock: VirtualClock, settings: EngineSettings) -> Engine:
+        return Engine(self.devices, self.tanks, self, journal, clock, settings)
+
+
+async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
     clock = VirtualClock()
-    rect = TinyRectifier("rect", clock.now)
-    devices: dict[str, object] = {"rect": rect, "heat": TinyHeater("heat", clock.now, 57.0)}
-    tanks = plant(tanks={"ni": {"rectifier": "rect", "heater": "heat"}})
-
-    class Plating:
-        def get(self, name: str) -> Any:
-            return recipe
-
+    tank = NickelTank(clock)
     journal = DyingJournal(tmp_path / "j.sqlite")
     settings = EngineSettings(checkpoint_s=10.0)
-    eng = Engine(devices, tanks, Plating(), journal, clock, settings)
-    run_id = await eng.submit(StartJob(ref="ni", lot=lot))
+    eng = tank.engine(journal, clock, settings)
+    run_id = await eng.submit(StartJob(ref="ni", lot=tank.lot))
     assert run_id is not None
     await clock.sleep(305.5)  # 3.05 Ah passed; the last checkpoint was at 300 s
     journal.die()
@@ -252,7 +263,7 @@ async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
     await clock.sleep(60)
 
     journal2 = Journal(tmp_path / "j.sqlite")
-    eng2 = Engine(devices, tanks, Plating(), journal2, clock, settings)
+    eng2 = tank.engine(journal2, clock, settings)
     await eng2.resume(run_id)
     assert await eng2.wait(run_id) == "completed"
     (step,) = eng2.runs[run_id].results[-1]["steps"]
@@ -260,6 +271,41 @@ async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
     assert step["amp_hours"] == pytest.approx(6.0, rel=1e-6)
     assert step["plating_s"] == pytest.approx(600.0, abs=1.5)
     assert clock.now() == pytest.approx(305.5 + 60 + 300, abs=3)
+    journal2.close()
+
+
+async def test_paused_plating_comes_back_paused_with_its_output_off(tmp_path: Path) -> None:
+    # the paused flag belongs to the run, not to a kiln: a tank stays paused too
+    clock = VirtualClock()
+    tank = NickelTank(clock)
+    journal = DyingJournal(tmp_path / "j.sqlite")
+    eng = tank.engine(journal, clock, EngineSettings())
+    run_id = await eng.submit(StartJob(ref="ni", lot=tank.lot))
+    assert run_id is not None
+    await clock.sleep(200.5)  # 2 Ah
+    await eng.submit(Pause(run_id))
+    await clock.sleep(60)
+    journal.die()
+    await eng.submit(Abort(run_id))
+    await eng.wait(run_id)
+    journal.close()
+    await clock.sleep(60)
+
+    journal2 = Journal(tmp_path / "j.sqlite")
+    eng2 = tank.engine(journal2, clock, EngineSettings())
+    queue = eng2.subscribe(maxsize=100_000)
+    await eng2.resume(run_id)
+    await clock.sleep(120)
+    assert not tank.rect.on
+    events = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert ("run", "paused") in [(e.source, e.state) for e in events if isinstance(e, StateChanged)]
+    ah = [e.values["amp_hours"] for e in events if isinstance(e, Sample) and e.source == "ni"]
+    assert len(ah) >= 100 and len(set(ah)) == 1 and ah[0] == pytest.approx(2.0, abs=0.02)
+    await eng2.submit(Resume(run_id))
+    assert await eng2.wait(run_id) == "completed"
+    (step,) = eng2.runs[run_id].results[-1]["steps"]
+    assert step["amp_hours"] == pytest.approx(6.0, rel=1e-6)
+    assert step["plating_s"] == pytest.approx(600.0, abs=1.5)
     journal2.close()
 
 
