@@ -1,5 +1,7 @@
 """A 10-hour firing against the in-process simulated kiln on the virtual clock, journal
-included: prints the simulated/wall time ratio (target >= 36,000, i.e. under 1 s).
+included: prints the simulated/wall time ratio (target >= 12,000, i.e. under 3 s; the
+journal commits each of the firing's 36,126 samples and checkpoints as it is written, see
+bench_journal_write).
 
 Run: .venv/bin/python -m bench bench_engine_virtual   (or the file with --hours N --profile)
 """
@@ -23,7 +25,7 @@ from kilnctl.journal import Journal
 from kilnctl.recipes.models import FiringProfile
 from simulators.inprocess import SimKilnController
 
-TARGET_RATIO = 36_000.0
+TARGET_RATIO = 12_000.0
 
 
 def ten_hour_profile(hours: float) -> FiringProfile:

@@ -1,10 +1,10 @@
 """The run journal: a local SQLite file (WAL) that is both the batch record and the outbox.
 
-Every sample and event of every run lands here first. Samples and events are buffered in
-memory and committed together with the run's state by `checkpoint()`, so after a crash the
-journal always holds a consistent (state, records) pair to resume from. The telemetry writer
-reads the same file from its own persisted cursor (table `cursors`), so an InfluxDB outage
-or a crash loses nothing.
+Every sample and event of every run lands here first, and each is committed as it is
+written: a process killed at any instant (SIGKILL, power cut of the PC) loses nothing it
+had recorded. The run's resumable state is committed by `checkpoint()` (the engine writes
+one every control period). The telemetry writer reads the same file from its own persisted
+cursor (table `cursors`), so an InfluxDB outage or a crash loses nothing.
 
 Schema (PRAGMA user_version = 1):
     runs(run_id PK, job_name, lot_id, started_at, finished_at, outcome, meta, recipe_hashes)
@@ -25,29 +25,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 SCHEMA_VERSION = 2  # 2: the telemetry quarantine table
 
 OUTCOMES = ("completed", "aborted", "failed", "stopped")
-
-# Records the batch record cannot afford to lose in a crash between checkpoints: they are
-# rare, so committing them at once costs nothing, unlike committing every sample.
-DURABLE_EVENT_KINDS = frozenset(
-    {
-        "run_started",
-        "run_finished",
-        "alarm_raised",
-        "alarm_cleared",
-        "alarm_ack",
-        "operator",
-        "prompt_answer",
-        "deviation",
-        "qc",
-    }
-)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -170,15 +154,6 @@ class OutboxCursor:
         )
 
 
-@dataclass
-class _Buffer:
-    samples: list[tuple[str, int, float, str, str]] = field(default_factory=list)
-    events: list[tuple[str, float, str, str]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.samples) + len(self.events)
-
-
 # default=str: an odd value type (enum, Path) must never crash a firing mid-run. One encoder
 # for the module: json.dumps with options builds a new one per call, a cost on every sample.
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
@@ -200,26 +175,27 @@ class Journal:
     """SQLite journal in WAL mode; the truth and the telemetry outbox.
 
     One instance per process (or per thread that wants its own connection); several
-    processes may open the same file, e.g. a writer and `kilnctl report`. Samples and
-    non-critical events are buffered until `checkpoint()`, `flush()`, `finish_run()`, or
-    `max_buffered` records pile up.
+    processes may open the same file, e.g. a writer and `kilnctl report`. Every record is
+    committed when its `record_*` call returns (one small transaction each: in WAL mode
+    with synchronous=NORMAL a commit appends to the WAL without an fsync, so it costs tens
+    of microseconds; bench_journal_write measures it).
     """
 
-    def __init__(self, path: str | Path, *, max_buffered: int = 1000) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.max_buffered = max_buffered
         self._lock = threading.RLock()
-        self._buffer = _Buffer()
         self._known_runs: set[str] = set()
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves so one checkpoint is
-        # exactly one transaction. check_same_thread=False: the lock serialises access.
+        # isolation_level=None: autocommit, so a lone INSERT is its own transaction; where
+        # several statements must commit together we issue BEGIN/COMMIT ourselves.
+        # check_same_thread=False: the lock serialises access.
         self._db: sqlite3.Connection | None = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable against a process crash in WAL mode; only an OS crash or
-            # power cut can lose the last commits, and the checkpoint then resumes earlier.
+            # power cut of the PC can lose the last commits (SQLite stays consistent: the
+            # journal then ends a little earlier, and resume continues from what it holds).
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -257,24 +233,8 @@ class Journal:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
 
-    def _write_buffer(self) -> None:
-        """Insert buffered rows; the caller holds the lock and an open transaction."""
-        db = self._conn
-        if self._buffer.samples:
-            db.executemany(
-                "INSERT OR IGNORE INTO samples (run_id, seq, t, source, vals) "
-                "VALUES (?, ?, ?, ?, ?)",
-                self._buffer.samples,
-            )
-        if self._buffer.events:
-            db.executemany(
-                "INSERT INTO events (run_id, t, kind, data) VALUES (?, ?, ?, ?)",
-                self._buffer.events,
-            )
-        self._buffer = _Buffer()
-
     def _require_run(self, run_id: str) -> None:
-        """Raise JournalError for an unknown run, before a bad row could poison the buffer."""
+        """Raise JournalError for an unknown run (a clear error, not a foreign-key one)."""
         if run_id in self._known_runs:
             return
         row = self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -319,32 +279,35 @@ class Journal:
     def record_sample(
         self, run_id: str, seq: int, t: float, source: str, values: dict[str, float]
     ) -> None:
-        """Buffer a sample; a (run_id, source, seq) already journaled is ignored."""
+        """Commit a sample. A (run_id, source, seq) already journaled is kept as it was
+        and this one ignored: the batch record is never rewritten (the engine numbers
+        resumed samples after the journal's last, see `last_seqs`)."""
         with self._lock:
             self._require_run(run_id)
-            self._buffer.samples.append((run_id, seq, t, source, _dumps(values)))
-            if len(self._buffer) >= self.max_buffered:
-                self.flush()
+            self._conn.execute(
+                "INSERT OR IGNORE INTO samples (run_id, seq, t, source, vals) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (run_id, seq, t, source, _dumps(values)),
+            )
 
     def record_event(self, run_id: str, t: float, kind: str, data: dict[str, Any]) -> None:
-        """Buffer an event; alarms, operator actions and the like are committed at once."""
+        """Commit an event."""
         with self._lock:
             self._require_run(run_id)
-            self._buffer.events.append((run_id, t, kind, _dumps(data)))
-            if kind in DURABLE_EVENT_KINDS or len(self._buffer) >= self.max_buffered:
-                self.flush()
+            self._conn.execute(
+                "INSERT INTO events (run_id, t, kind, data) VALUES (?, ?, ?, ?)",
+                (run_id, t, kind, _dumps(data)),
+            )
 
     def checkpoint(self, run_id: str, t: float, state: dict[str, Any]) -> None:
-        """Commit all buffered samples/events and the run's state in one transaction."""
+        """Commit the run's resumable state (replacing its previous checkpoint)."""
         with self._lock:
             self._require_run(run_id)
-            with self._transaction():
-                self._write_buffer()
-                self._conn.execute(
-                    "INSERT INTO checkpoints (run_id, t, state) VALUES (?, ?, ?) "
-                    "ON CONFLICT (run_id) DO UPDATE SET t = excluded.t, state = excluded.state",
-                    (run_id, t, _dumps(state)),
-                )
+            self._conn.execute(
+                "INSERT INTO checkpoints (run_id, t, state) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_id) DO UPDATE SET t = excluded.t, state = excluded.state",
+                (run_id, t, _dumps(state)),
+            )
 
     def last_checkpoint(self, run_id: str) -> tuple[float, dict[str, Any]] | None:
         """(t, state) of the run's latest checkpoint, or None if it never checkpointed."""
@@ -354,13 +317,22 @@ class Journal:
             ).fetchone()
         return None if row is None else (float(row[0]), json.loads(row[1]))
 
+    def last_seqs(self, run_id: str) -> dict[str, int]:
+        """The highest sample seq journaled per source of the run ({} if none): where a
+        resumed run's numbering goes on."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT source, max(seq) FROM samples WHERE run_id = ? GROUP BY source",
+                (run_id,),
+            ).fetchall()
+        return {str(source): int(seq) for source, seq in rows}
+
     def finish_run(self, run_id: str, t: float, outcome: str) -> None:
-        """Mark a run finished with one of OUTCOMES, committing anything buffered."""
+        """Mark a run finished with one of OUTCOMES."""
         if outcome not in OUTCOMES:
             raise JournalError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
-        with self._lock, self._transaction():
+        with self._lock:
             self._require_run(run_id)
-            self._write_buffer()
             self._conn.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ? WHERE run_id = ?",
                 (t, outcome, run_id),
@@ -399,9 +371,7 @@ class Journal:
         raise JournalError(f"unknown run {run_id!r} in journal {self.path}")
 
     def samples(self, run_id: str, source: str | None = None) -> Iterator[Sample]:
-        """The run's samples in journal order, of every source or of one in seq order
-        (buffered ones are committed first)."""
-        self.flush()
+        """The run's samples in journal order, of every source or of one in seq order."""
         args: tuple[str, ...]
         if source is None:
             query = (
@@ -426,8 +396,7 @@ class Journal:
             last = rows[-1][0]
 
     def events(self, run_id: str) -> Iterator[Event]:
-        """The run's events in journal order (buffered ones are committed first)."""
-        self.flush()
+        """The run's events in journal order."""
         last = 0
         while True:
             with self._lock:
@@ -442,20 +411,11 @@ class Journal:
                 return
             last = rows[-1][0]
 
-    def flush(self) -> None:
-        """Commit buffered samples and events."""
-        with self._lock:
-            if self._db is None or not len(self._buffer):
-                return
-            with self._transaction():
-                self._write_buffer()
-
     def close(self) -> None:
-        """Flush and close; further calls raise JournalError (close itself is idempotent)."""
+        """Close; further calls raise JournalError (close itself is idempotent)."""
         with self._lock:
             if self._db is None:
                 return
-            self.flush()
             self._db.close()
             self._db = None
 

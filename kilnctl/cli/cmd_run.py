@@ -413,14 +413,24 @@ class _Console:
         try:
             if answer == "pause":
                 await self.engine.submit(Pause(self.run_id, who="terminal"))
-                paused = "paused: [r]esume or [a]bort? "
-                answer = await self.terminal.ask(paused, ("resume", "abort"))
-                if answer == "resume":
-                    await self.engine.submit(Resume(self.run_id, who="terminal"))
+                await self.while_paused("paused", "Ctrl-C")
+                return
         except EngineError:
             return  # the run ended meanwhile
         if answer == "abort":
             await self.abort("Ctrl-C")
+
+    async def while_paused(self, why: str, abort_reason: str) -> None:
+        """Ask how a paused run goes on: resume it or abort it (it stays paused, and the
+        question on screen, until one is answered)."""
+        answer = await self.terminal.ask(f"{why}: [r]esume or [a]bort? ", ("resume", "abort"))
+        try:
+            if answer == "resume":
+                await self.engine.submit(Resume(self.run_id, who="terminal"))
+                return
+        except EngineError:
+            return  # the run ended meanwhile
+        await self.abort(abort_reason)
 
     def show(self, event: Event) -> None:
         if self.as_json:
@@ -437,7 +447,9 @@ class _Console:
         if line:
             self.terminal.line(line)
 
-    async def follow(self, queue: asyncio.Queue[Event]) -> str:
+    async def follow(self, queue: asyncio.Queue[Event], paused: bool = False) -> str:
+        """Show the run's events until it finishes; returns its outcome. `paused`: the
+        run was resumed paused (as the operator left it): ask at once how it goes on."""
         loop = asyncio.get_running_loop()
         tasks: set[asyncio.Task[None]] = set()
 
@@ -445,6 +457,9 @@ class _Console:
             task = loop.create_task(coro)
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+
+        if paused:
+            spawn(self.while_paused("resumed paused", "aborted after a paused resume"))
 
         def on_sigint() -> None:
             spawn(self.interrupted())
@@ -503,9 +518,11 @@ async def _drive(
         assert run_id is not None
         console = _Console(engine, run_id, args.json)
         if run_id not in engine.runs:  # resume refused: the reason was published
+            while not queue.empty():
+                console.show(queue.get_nowait())
             code = 1
         else:
-            outcome = await console.follow(queue)
+            outcome = await console.follow(queue, paused=engine.runs[run_id].ctx.paused)
             code = 0 if outcome == "completed" else 1
         # the run has ended; a device it drove may not be confirmed safe yet
         if not await stay_until_safe(engine.safekeeper, queue, console.show, console.ask_leave):

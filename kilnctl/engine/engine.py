@@ -157,6 +157,7 @@ class Engine:
             ctx.paused = isinstance(command, Pause)
             ctx.operator(command.who, command.kind)
             ctx.state("run", "paused" if ctx.paused else "running", f"by {command.who}")
+            ctx.maybe_checkpoint(force=True)  # killed now, it must resume as the operator said
         elif isinstance(command, SkipSegment):
             ctx.skip_requests += 1
         elif isinstance(command, ExtendHold):
@@ -361,6 +362,11 @@ class Engine:
         )
         for finding in warnings:  # shown at the start and kept in the batch record
             ctx.notice("job", "preflight", str(finding))
+        if resume is not None and resume.get("paused"):
+            # paused by the operator before the outage: it stays paused until resumed (the
+            # firing says at which setpoint it holds)
+            ctx.paused = True
+            ctx.state("run", "paused", "resumed paused, as before the outage")
         task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume, claimed))
         self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name)
         return run_id
@@ -488,5 +494,10 @@ class Engine:
             self.journal.finish_run(run_id, now, "stopped")
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
             return run_id
-        return self._start(cmd, run_id=run_id, resume=checkpoint[1])
-
+        # Sample numbering goes on after the last sample journaled, which may be newer
+        # than the checkpoint: a seq is never used twice in the batch record.
+        state = checkpoint[1]
+        seq = {str(k): int(v) for k, v in state.get("seq", {}).items()}
+        for source, last in self.journal.last_seqs(run_id).items():
+            seq[source] = max(seq.get(source, 0), last)
+        return self._start(cmd, run_id=run_id, resume={**state, "seq": seq})

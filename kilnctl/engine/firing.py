@@ -140,17 +140,7 @@ class FiringRun:
                     ctx.now(), reading.pv_c, seek=ctx.settings.seek_start, from_c=from_c
                 )
             else:
-                self.schedule.restore(resume["schedule"])
-                refusal = resume_refusal(self.schedule, ctx.now(), reading.pv_c, ctx.settings)
-                if refusal is not None:
-                    raise RunAborted(refusal, outcome="stopped")
-                what = "standby" if self.standby else "firing"
-                ctx.notice(
-                    self.kiln.name,
-                    "resume",
-                    f"{what} resumed at setpoint {self.schedule.sp_c:.1f} °C, "
-                    f"PV {reading.pv_c:.1f} °C",
-                )
+                self._resume(resume, reading.pv_c)
             self._segment_event()
             if self.pid is not None:
                 await self._arm_watchdog()
@@ -176,6 +166,30 @@ class FiringRun:
             "duration_s": ctx.clock.now() - started,
             "final_pv_c": pv,
         }
+
+    def _resume(self, resume: dict[str, Any], pv_c: float) -> None:
+        """Take the schedule back from a checkpoint and go on from the setpoint last sent
+        (paused still, if the operator had paused the run); RunAborted("stopped") when the
+        resume rules say no."""
+        ctx = self.ctx
+        sched = self.schedule
+        sched.restore(resume["schedule"])
+        now = ctx.now()
+        refusal = resume_refusal(sched, now, pv_c, ctx.settings)
+        if refusal is not None:
+            raise RunAborted(refusal, outcome="stopped")
+        outage_s = now - (sched.state.t if sched.state.t is not None else now)
+        sched.continue_at(now)
+        what = "standby" if self.standby else "firing"
+        where = f"{sched.sp_c:.1f} °C (PV {pv_c:.1f} °C)"
+        if ctx.paused:
+            message = f"{what} resumed paused at {where}, held there: press r to continue"
+        else:
+            message = (
+                f"{what} resumed at setpoint {where}, where it was: "
+                f"the {outage_s / 60:.1f} min outage is not counted"
+            )
+        ctx.notice(self.kiln.name, "resume", message)
 
     async def _first_reading(self) -> TemperatureReading:
         while True:

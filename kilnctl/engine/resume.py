@@ -1,5 +1,9 @@
 """Resume after a crash or power cut (PROCESS.md): continue only if the outage was short
-and the PV is still near where the schedule should be now; otherwise stop and say why."""
+and the PV is still near the schedule; otherwise stop and say why.
+
+A resumed firing goes on from the setpoint it last sent, not from where the elapsed time
+would put it: the kiln was not controlled during the outage, so the schedule neither
+ramps nor soaks through it (no setpoint jump; the run takes longer by the outage)."""
 
 from __future__ import annotations
 
@@ -21,23 +25,21 @@ def outage_refusal(checkpoint_t: float, now: float, settings: EngineSettings) ->
 def resume_refusal(
     schedule: FiringSchedule, now: float, pv_c: float, settings: EngineSettings
 ) -> str | None:
-    """Advance a restored schedule through the outage to `now` (where it should be) and
-    check the PV is near it. Returns why not to resume, or None."""
+    """Why a restored schedule may not go on at `now` with the kiln at `pv_c` (None: it
+    may). The outage runs from the schedule's last advance (the last control period before
+    it) to now. The schedule goes on from the setpoint it last sent (the outage is not run
+    through: `FiringSchedule.continue_at`), so that is where the PV must still be near."""
     checkpoint_t = schedule.state.t if schedule.state.t is not None else now
     refusal = outage_refusal(checkpoint_t, now, settings)
     if refusal is not None:
         return refusal
-    # Outage time counts on ramps but not as guaranteed soak (pv=None would count it).
-    paused = schedule.state.paused
-    schedule.state.paused = False
-    sp = schedule.advance(now, pv_c, catch_up=False)
-    schedule.state.paused = paused
+    sp = schedule.sp_c
     # A "max" ramp puts the setpoint at the target at once and the kiln heats at full power
     # behind it: any PV below the target is where that schedule should be.
     heating_at_max = schedule.heating and schedule.segment.rate_c_per_h is None and pv_c <= sp
     if not heating_at_max and abs(pv_c - sp) > settings.resume_band_c:
         return (
-            f"PV {pv_c:.1f} °C is {abs(pv_c - sp):.1f} °C from where the schedule should "
-            f"be ({sp:.1f} °C), more than {settings.resume_band_c:.0f} °C: stopped safely"
+            f"PV {pv_c:.1f} °C is {abs(pv_c - sp):.1f} °C from the setpoint the run would go "
+            f"on from ({sp:.1f} °C), more than {settings.resume_band_c:.0f} °C: stopped safely"
         )
     return None

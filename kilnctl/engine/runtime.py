@@ -181,7 +181,10 @@ class RunContext:
     # ------------------------------------------------------------------ checkpoints
 
     def checkpoint_state(self) -> dict[str, Any]:
+        """What a resume needs: the step and its unit's state, sample numbering, results
+        so far, and whether the operator had paused the run (it resumes paused)."""
         state = {
+            "paused": self.paused,
             "step_index": self.step_index,
             "step_state": self.step_state_fn() if self.step_state_fn else self.step_state,
             "seq": dict(self.seq),

@@ -13,7 +13,8 @@ Rules (PROCESS.md, kiln-controller practice):
 - seek start: begin where the kiln already is, skipping the ramp portions below the PV;
 - pause freezes the schedule; an operator's pause during a ramp also holds the kiln where
   it is: the setpoint becomes the PV at the pause (never further towards the target), so
-  a "max" ramp stops heating at full power while paused;
+  a "max" ramp stops heating at full power while paused; after an outage (`continue_at`)
+  the schedule goes on from where it was, the outage counted neither as ramp nor as soak;
 - a cooling segment ends early when the kiln stops cooling: while the schedule waits for
   the PV to fall (a free-cooling "max" ramp not yet at its target, a catch-up wait on a
   cooling ramp, or a soak with the PV above its band after cooling) and the PV falls less
@@ -375,3 +376,8 @@ class FiringSchedule:
         """Continue from a checkpointed state."""
         self.state = ScheduleState(**data)
 
+    def continue_at(self, t: float) -> None:
+        """Go on at time t from the state as it is (restored after an outage): the time
+        since the last advance is not run through, so the setpoint goes on from the one
+        last sent, and a hold counts no soak for the time the kiln was not controlled."""
+        self.state.t = t

@@ -18,7 +18,9 @@ class EngineSettings:
 
     period_s: float = 1.0
     """Control period (the plant's sample period)."""
-    checkpoint_s: float = 30.0
+    checkpoint_s: float = 0.0
+    """Time between checkpoints of a run's resumable state; 0: every control period, so a
+    resumed run goes on from the setpoint it last sent (a checkpoint is one small commit)."""
     comms_error_limit: int = 3
     """Consecutive device errors before the schedule is held (comms_loss alarm)."""
     comms_stop_s: float = 60.0

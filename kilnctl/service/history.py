@@ -2,13 +2,12 @@
 
 The journal is read once, on its own SQLite connection in a worker thread: the engine's
 Journal object (the writer, in the event loop thread) is not touched, so a 10-hour run
-(36,000 samples per source) neither blocks the control loop nor makes the writer commit
-its buffer early (the journal commits samples with checkpoints; an early flush would
-break the checkpoint/records pairing). In WAL mode the reader never blocks the writer.
+(36,000 samples per source) does not block the control loop. In WAL mode the reader never
+blocks the writer.
 
-What the writer still holds in its buffer (at most Journal.max_buffered records) comes
-from `RecentSamples`, the service's in-memory tail of the live stream, so the answer has
-no gap before the live samples begin.
+Samples written while the read is under way (after its snapshot) come from
+`RecentSamples`, the service's in-memory tail of the live stream, so the answer has no gap
+before the live samples begin.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ from kilnctl.chart import thin
 from kilnctl.journal import Journal
 
 TAIL_SAMPLES = 1000
-"""Live samples kept per (run, source): the journal's default buffer (max_buffered) holds
-at most this many records uncommitted, so the tail always covers what is not on disk."""
+"""Live samples kept per (run, source): far more than are written while one journal read
+runs, so the tail always reaches back past the read's snapshot."""
 
 Point = tuple[float, float]
 

@@ -5,16 +5,13 @@ and Ctrl-C (SIGINT) answered "abort": the run ends aborted with the kiln's heat 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from drivers.registry import open_device
+from eng_cli import events, heat_output, kilnctl
+
 from simulators.plant import Plant as SimPlant
 from simulators.plant_config import load_plant_config
 
@@ -62,36 +59,6 @@ async def simulated_kiln(tmp: Path, hold: str) -> AsyncIterator[tuple[Path, str]
         await sim.close()
 
 
-async def kilnctl(tmp: Path, *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kilnctl.cli.main", *args,
-        cwd=tmp, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONWARNINGS": "error"},
-    )  # fmt: skip
-
-
-async def events(proc: asyncio.subprocess.Process) -> AsyncIterator[dict[str, Any]]:
-    assert proc.stdout is not None
-    async for line in proc.stdout:
-        if line.startswith(b"{"):
-            yield json.loads(line)
-
-
-async def heat_output(url: str) -> float:
-    """Heat output once the controller has acted on its last setpoint (it answers a new
-    setpoint at its next control update, one simulated second later)."""
-    kiln = open_device("kiln2", "omron_e5cc", url)
-    try:
-        reading = await kiln.read()  # type: ignore[union-attr]
-        async with asyncio.timeout(5):
-            while reading.output_pct > 0 and reading.sp_c <= 0:
-                await asyncio.sleep(0.02)
-                reading = await kiln.read()  # type: ignore[union-attr]
-        return float(reading.output_pct)
-    finally:
-        await kiln.close()
-
-
 async def test_run_job_answering_the_prompt_on_stdin(tmp_path: Path) -> None:
     async with simulated_kiln(tmp_path, "1 min") as (config, url):
         args = ("--config", str(config), "run", "cli-job", "--lot", "L7", "--json", "--speed")
@@ -109,7 +76,7 @@ async def test_run_job_answering_the_prompt_on_stdin(tmp_path: Path) -> None:
                     assert event["outcome"] == "completed"
             assert await proc.wait() == 0
         assert {"run_started", "prompt", "prompt_answer", "sample", "segment"} <= set(kinds), kinds
-        assert await heat_output(url) == 0.0
+        assert await heat_output("kiln2", url) == 0.0
 
 
 async def test_ctrl_c_asks_and_abort_leaves_the_kiln_safe(tmp_path: Path) -> None:
@@ -131,7 +98,7 @@ async def test_ctrl_c_asks_and_abort_leaves_the_kiln_safe(tmp_path: Path) -> Non
                     outcome = event["outcome"]
             assert await proc.wait() == 1
         assert outcome == "aborted"
-        assert await heat_output(url) == 0.0
+        assert await heat_output("kiln2", url) == 0.0
 
 
 async def test_sigterm_and_sighup_abort_and_leave_the_kiln_safe(tmp_path: Path) -> None:
@@ -153,4 +120,4 @@ async def test_sigterm_and_sighup_abort_and_leave_the_kiln_safe(tmp_path: Path) 
                 assert await proc.wait() == 1
             assert finished is not None and finished["outcome"] == "aborted"
             assert f"{signum.name} received" in finished["reason"]
-            assert await heat_output(url) == 0.0
+            assert await heat_output("kiln2", url) == 0.0

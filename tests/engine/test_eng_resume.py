@@ -1,6 +1,8 @@
 """Resume from a journal checkpoint after a simulated power cut (the journal stops taking
-writes, as if the process died): no setpoint jump, contiguous sample seq, or a safe stop
-with the reason when the outage was long or the PV is far from the schedule."""
+writes, as if the process died): the setpoint goes on from the last one sent (the outage
+is not run through), a paused run comes back paused, sample seq contiguous; or a safe stop
+with the reason when the outage was long or the PV is far from the schedule. (Real
+processes killed with SIGKILL: test_eng_sigkill.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +16,16 @@ from eng_models import TinyKiln, plant
 
 from kilnctl.clock import VirtualClock
 from kilnctl.engine.engine import Engine
-from kilnctl.engine.messages import Abort, Notice, RunFinished, StartJob
+from kilnctl.engine.messages import (
+    Abort,
+    Notice,
+    Pause,
+    Resume,
+    RunFinished,
+    Sample,
+    StartJob,
+    StateChanged,
+)
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 from kilnctl.recipes.models import FiringProfile
@@ -34,7 +45,15 @@ class Library:
         return PROFILE
 
 
-async def crash_at(path: Path, clock: VirtualClock, kiln: TinyKiln, t: float) -> str:
+async def crash_at(
+    path: Path,
+    clock: VirtualClock,
+    kiln: TinyKiln,
+    t: float,
+    settings: EngineSettings | None = None,
+    pause_at: float | None = None,
+) -> str:
+    """Run the ramp profile; pause it `pause_at` s in (if given); the process dies at t."""
     journal = DyingJournal(path)
     eng = Engine(
         {"ctl": kiln},
@@ -42,11 +61,14 @@ async def crash_at(path: Path, clock: VirtualClock, kiln: TinyKiln, t: float) ->
         Library(),
         journal,
         clock,
-        EngineSettings(checkpoint_s=10.0),
+        settings or EngineSettings(checkpoint_s=10.0),
     )
     run_id = await eng.submit(StartJob(ref="ramp", kiln="k1", lot_id="L1"))
     assert run_id is not None
-    await clock.sleep(t)
+    if pause_at is not None:
+        await clock.sleep(pause_at)
+        await eng.submit(Pause(run_id))
+    await clock.sleep(t - (pause_at or 0.0))
     journal.die()
     pv = kiln.pv
     await eng.submit(Abort(run_id))
@@ -94,6 +116,72 @@ async def test_short_outage_resumes_without_a_setpoint_jump(tmp_path: Path) -> N
     assert journal.runs()[0].outcome == "completed"
 
 
+async def test_ramp_goes_on_from_the_last_setpoint_sent_not_through_the_outage(
+    tmp_path: Path,
+) -> None:
+    # killed mid-ramp at 300 °C/h, power back after 5 min: running the outage through
+    # would put the setpoint 25 °C on
+    clock = VirtualClock()
+    kiln = TinyKiln("ctl", clock.now)
+    path = tmp_path / "j.sqlite"
+    run_id = await crash_at(path, clock, kiln, 1000.5, EngineSettings())
+    with Journal(path) as journal:
+        last = list(journal.samples(run_id))[-1]
+    pv = kiln.pv
+    await clock.sleep(300)
+    kiln.set_pv(pv - 5.0)
+    _, journal, events = await resume(path, clock, kiln, run_id)
+    resumed = [e for e in events if isinstance(e, Sample)]
+    assert resumed[0].values["sp_c"] == pytest.approx(last.values["sp_c"], abs=1e-9)
+    assert resumed[0].seq == last.seq + 1
+    (notice,) = [e.message for e in events if isinstance(e, Notice)]
+    assert f"resumed at setpoint {last.values['sp_c']:.1f} °C" in notice
+    assert "5.0 min outage is not counted" in notice
+    # the whole ramp is still run at its rate: the outage made the run longer
+    ramp_s = (790 - 20) / 300 * 3600
+    assert resumed[-1].t - last.t == pytest.approx(300 + ramp_s - 1000 + 600, abs=5)
+    assert journal.runs()[0].outcome == "completed"
+    journal.close()
+
+
+async def test_paused_run_comes_back_paused_at_its_held_setpoint(tmp_path: Path) -> None:
+    # paused at 320 °C on a 300 °C/h ramp, killed 60 s later, power back after 5 min
+    clock = VirtualClock()
+    kiln = TinyKiln("ctl", clock.now)
+    path = tmp_path / "j.sqlite"
+    run_id = await crash_at(path, clock, kiln, 3660.5, EngineSettings(), pause_at=3600.5)
+    with Journal(path) as journal:
+        held = list(journal.samples(run_id))[-1].values["sp_c"]
+    assert held == pytest.approx(320.0, abs=0.2)
+    await clock.sleep(300)
+    kiln.set_pv(held - 10.0)  # the kiln cooled a little with the heat off
+
+    journal = Journal(path)
+    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), Library(), journal, clock)
+    queue = eng.subscribe(maxsize=100_000)
+    await eng.resume(run_id)
+    await clock.sleep(600)  # ten minutes later it is still held there
+    events = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert StateChanged(run_id, events[1].t, "run", "paused", events[1].reason) in events
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert notices == [f"firing resumed paused at {held:.1f} °C (PV {held - 10:.1f} °C), "
+                       "held there: press r to continue"]  # fmt: skip
+    still = [e.values["sp_c"] for e in events if isinstance(e, Sample)]
+    assert len(still) == 600 and set(still) == {held}
+    assert kiln.sp == held
+
+    await eng.submit(Resume(run_id))  # r
+    await clock.sleep(60)
+    after = [queue.get_nowait() for _ in range(queue.qsize())]
+    moving = [e for e in after if isinstance(e, Sample)]
+    assert moving[-1].values["sp_c"] == pytest.approx(held + 300 / 3600 * 60, abs=0.1)
+    await eng.submit(Abort(run_id))
+    assert await eng.wait(run_id) == "aborted"
+    seqs = [s.seq for s in journal.samples(run_id)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    journal.close()
+
+
 async def test_long_outage_stops_safely_and_says_why(tmp_path: Path) -> None:
     clock = VirtualClock()
     kiln = TinyKiln("ctl", clock.now)
@@ -116,45 +204,56 @@ async def test_pv_far_from_schedule_stops_safely(tmp_path: Path) -> None:
     finished = [e for e in events if isinstance(e, RunFinished)]
     assert (
         finished[0].outcome == "stopped"
-        and "from where the schedule should be" in finished[0].reason
+        and "from the setpoint the run would go on from" in finished[0].reason
     )
     assert journal.runs()[0].outcome == "stopped"
 
 
-async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
-    from eng_models import TinyHeater, TinyRectifier
+class NickelTank:
+    """A nickel step to 6 Ah at 36 A (600 s) on an ideal rectifier, for a 100-pin lot."""
 
-    from kilnctl.recipes.models import Lot, PlatingRecipe
+    def __init__(self, clock: VirtualClock) -> None:
+        from eng_models import TinyHeater, TinyRectifier
 
-    recipe = PlatingRecipe.model_validate(
-        {
-            "name": "ni",
-            "steps": [
-                {
-                    "name": "nickel",
-                    "kind": "electro",
-                    "tank": "ni",
-                    "current": 36,
-                    "end": {"amp_hours": 6.0},
-                    "deposit": "nickel",
-                }
-            ],
+        from kilnctl.recipes.models import Lot, PlatingRecipe
+
+        self.recipe = PlatingRecipe.model_validate(
+            {
+                "name": "ni",
+                "steps": [
+                    {
+                        "name": "nickel",
+                        "kind": "electro",
+                        "tank": "ni",
+                        "current": 36,
+                        "end": {"amp_hours": 6.0},
+                        "deposit": "nickel",
+                    }
+                ],
+            }
+        )
+        self.lot = Lot.model_validate({"material": "brass", "pin_count": 100, "area_per_pin": 0.12})
+        self.rect = TinyRectifier("rect", clock.now)
+        self.devices: dict[str, object] = {
+            "rect": self.rect,
+            "heat": TinyHeater("heat", clock.now, 57.0),
         }
-    )
-    lot = Lot.model_validate({"material": "brass", "pin_count": 100, "area_per_pin": 0.12})
+        self.tanks = plant(tanks={"ni": {"rectifier": "rect", "heater": "heat"}})
+
+    def get(self, name: str) -> Any:
+        return self.recipe
+
+    def engine(self, journal: Journal, clock: VirtualClock, settings: EngineSettings) -> Engine:
+        return Engine(self.devices, self.tanks, self, journal, clock, settings)
+
+
+async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
     clock = VirtualClock()
-    rect = TinyRectifier("rect", clock.now)
-    devices: dict[str, object] = {"rect": rect, "heat": TinyHeater("heat", clock.now, 57.0)}
-    tanks = plant(tanks={"ni": {"rectifier": "rect", "heater": "heat"}})
-
-    class Plating:
-        def get(self, name: str) -> Any:
-            return recipe
-
+    tank = NickelTank(clock)
     journal = DyingJournal(tmp_path / "j.sqlite")
     settings = EngineSettings(checkpoint_s=10.0)
-    eng = Engine(devices, tanks, Plating(), journal, clock, settings)
-    run_id = await eng.submit(StartJob(ref="ni", lot=lot))
+    eng = tank.engine(journal, clock, settings)
+    run_id = await eng.submit(StartJob(ref="ni", lot=tank.lot))
     assert run_id is not None
     await clock.sleep(305.5)  # 3.05 Ah passed; the last checkpoint was at 300 s
     journal.die()
@@ -164,7 +263,7 @@ async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
     await clock.sleep(60)
 
     journal2 = Journal(tmp_path / "j.sqlite")
-    eng2 = Engine(devices, tanks, Plating(), journal2, clock, settings)
+    eng2 = tank.engine(journal2, clock, settings)
     await eng2.resume(run_id)
     assert await eng2.wait(run_id) == "completed"
     (step,) = eng2.runs[run_id].results[-1]["steps"]
@@ -172,6 +271,41 @@ async def test_plating_step_resumes_with_its_amp_hours(tmp_path: Path) -> None:
     assert step["amp_hours"] == pytest.approx(6.0, rel=1e-6)
     assert step["plating_s"] == pytest.approx(600.0, abs=1.5)
     assert clock.now() == pytest.approx(305.5 + 60 + 300, abs=3)
+    journal2.close()
+
+
+async def test_paused_plating_comes_back_paused_with_its_output_off(tmp_path: Path) -> None:
+    # the paused flag belongs to the run, not to a kiln: a tank stays paused too
+    clock = VirtualClock()
+    tank = NickelTank(clock)
+    journal = DyingJournal(tmp_path / "j.sqlite")
+    eng = tank.engine(journal, clock, EngineSettings())
+    run_id = await eng.submit(StartJob(ref="ni", lot=tank.lot))
+    assert run_id is not None
+    await clock.sleep(200.5)  # 2 Ah
+    await eng.submit(Pause(run_id))
+    await clock.sleep(60)
+    journal.die()
+    await eng.submit(Abort(run_id))
+    await eng.wait(run_id)
+    journal.close()
+    await clock.sleep(60)
+
+    journal2 = Journal(tmp_path / "j.sqlite")
+    eng2 = tank.engine(journal2, clock, EngineSettings())
+    queue = eng2.subscribe(maxsize=100_000)
+    await eng2.resume(run_id)
+    await clock.sleep(120)
+    assert not tank.rect.on
+    events = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert ("run", "paused") in [(e.source, e.state) for e in events if isinstance(e, StateChanged)]
+    ah = [e.values["amp_hours"] for e in events if isinstance(e, Sample) and e.source == "ni"]
+    assert len(ah) >= 100 and len(set(ah)) == 1 and ah[0] == pytest.approx(2.0, abs=0.02)
+    await eng2.submit(Resume(run_id))
+    assert await eng2.wait(run_id) == "completed"
+    (step,) = eng2.runs[run_id].results[-1]["steps"]
+    assert step["amp_hours"] == pytest.approx(6.0, rel=1e-6)
+    assert step["plating_s"] == pytest.approx(600.0, abs=1.5)
     journal2.close()
 
 

@@ -386,7 +386,7 @@ async def test_resume_after_the_kiln_cooled_during_standby_stops_safely(
     events = await shop.follow(eng, run_id, queue, {})
     finished = events[-1]
     assert isinstance(finished, RunFinished) and finished.outcome == "stopped"
-    assert "from where the schedule should be (790.0 °C)" in finished.reason
+    assert "from the setpoint the run would go on from (790.0 °C)" in finished.reason
     assert not [e for e in events if isinstance(e, PromptRaised)]
     assert shop.journal is not None and shop.journal.runs()[0].outcome == "stopped"
     await assert_left_safe(shop, shop.kilns["ctl1"])

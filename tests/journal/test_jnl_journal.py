@@ -1,5 +1,5 @@
-"""The SQLite journal: WAL, round trips, idempotent samples, atomic checkpoints, and a
-second process reading while one writes."""
+"""The SQLite journal: WAL, round trips, idempotent samples, every record committed as
+written (nothing lost in a crash), and a second process reading while one writes."""
 
 from __future__ import annotations
 
@@ -88,17 +88,17 @@ def test_many_samples_page_through_in_order(journal: Journal) -> None:
     assert [s.seq for s in journal.samples(run_id)] == list(range(4500))
 
 
-def test_duplicate_sample_after_resume_is_ignored(tmp_path: Path) -> None:
+def test_a_seq_already_journaled_is_never_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     with Journal(path) as j:
         run_id = start(j)
         for seq in range(3):
             j.record_sample(run_id, seq, T0 + seq, "kiln1", {"pv_c": 100.0 + seq})
         j.checkpoint(run_id, T0 + 2, {"seq": 2})
-    with Journal(path) as j:  # resumed: seq 2 is re-recorded, then it carries on
+    with Journal(path) as j:  # seq 2 written again: the batch record keeps the first
         j.record_sample(run_id, 2, T0 + 2.5, "kiln1", {"pv_c": -1.0})
         j.record_sample(run_id, 3, T0 + 3, "kiln1", {"pv_c": 103.0})
-        j.record_sample(run_id, 3, T0 + 3, "kiln1", {"pv_c": -1.0})  # twice in one buffer
+        j.record_sample(run_id, 3, T0 + 3, "kiln1", {"pv_c": -1.0})
         j.checkpoint(run_id, T0 + 3, {"seq": 3})
         samples = list(j.samples(run_id))
     assert [(s.seq, s.values["pv_c"]) for s in samples] == [
@@ -118,24 +118,28 @@ def test_unknown_run_and_bad_outcome_are_refused(journal: Journal) -> None:
     assert journal.runs()[0].outcome is None
 
 
-def test_buffered_records_commit_with_the_checkpoint(journal: Journal) -> None:
+def test_every_record_is_committed_as_written(journal: Journal) -> None:
     run_id = start(journal)
-    journal.record_sample(run_id, 0, T0, "kiln1", {"pv_c": 20.0})
-    journal.record_event(run_id, T0, "setpoint", {"sp_c": 20.0})
     with raw(journal.path) as other:
-        assert other.execute("SELECT count(*) FROM samples").fetchone()[0] == 0
-        assert other.execute("SELECT count(*) FROM events").fetchone()[0] == 0
-        journal.checkpoint(run_id, T0, {"n": 1})
+        journal.record_sample(run_id, 0, T0, "kiln1", {"pv_c": 20.0})
         assert other.execute("SELECT count(*) FROM samples").fetchone()[0] == 1
-        assert other.execute("SELECT count(*) FROM events").fetchone()[0] == 1
+        journal.record_event(run_id, T0, "segment", {"index": 0})
+        journal.record_event(run_id, T0, "operator", {"command": "pause", "who": "ana"})
+        assert other.execute("SELECT kind FROM events").fetchall() == [
+            ("segment",),
+            ("operator",),
+        ]
+        journal.checkpoint(run_id, T0, {"n": 1})
         assert json.loads(other.execute("SELECT state FROM checkpoints").fetchone()[0]) == {"n": 1}
 
 
-def test_alarm_and_operator_events_are_committed_at_once(journal: Journal) -> None:
+def test_last_seqs_per_source(journal: Journal) -> None:
     run_id = start(journal)
-    journal.record_event(run_id, T0, "operator", {"command": "pause", "who": "ana"})
-    with raw(journal.path) as other:
-        assert other.execute("SELECT kind FROM events").fetchall() == [("operator",)]
+    assert journal.last_seqs(run_id) == {}
+    for seq in range(1, 4):
+        journal.record_sample(run_id, seq, T0 + seq, "kiln1", {"pv_c": 1.0})
+    journal.record_sample(run_id, 7, T0, "tank-ni", {"amps": 1.0})
+    assert journal.last_seqs(run_id) == {"kiln1": 3, "tank-ni": 7}
 
 
 CRASHER = textwrap.dedent(
@@ -149,13 +153,14 @@ CRASHER = textwrap.dedent(
     j.checkpoint(run_id, 9.0, {"next_seq": 10})
     for seq in range(10, 15):
         j.record_sample(run_id, seq, float(seq), "kiln1", {"pv_c": float(seq)})
+    j.record_event(run_id, 14.0, "segment", {"index": 1})
     print(run_id, flush=True)
-    os.kill(os.getpid(), 9)  # power cut: no close, no flush
+    os.kill(os.getpid(), 9)  # power cut: no close
     """
 )
 
 
-def test_checkpoint_is_atomic_across_a_crash(tmp_path: Path) -> None:
+def test_nothing_written_is_lost_in_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     proc = subprocess.run(
         [sys.executable, "-c", CRASHER, str(path)], capture_output=True, text=True, timeout=30
@@ -163,10 +168,10 @@ def test_checkpoint_is_atomic_across_a_crash(tmp_path: Path) -> None:
     assert proc.returncode == -9, proc.stderr
     run_id = proc.stdout.strip()
     with Journal(path) as j:
-        checkpoint = j.last_checkpoint(run_id)
-        assert checkpoint == (9.0, {"next_seq": 10})
-        # exactly what the checkpoint covers: the state and the records agree
-        assert [s.seq for s in j.samples(run_id)] == list(range(10))
+        assert j.last_checkpoint(run_id) == (9.0, {"next_seq": 10})
+        # the samples and the event written after the last checkpoint stay too
+        assert [s.seq for s in j.samples(run_id)] == list(range(15))
+        assert [e.kind for e in j.events(run_id)] == ["segment"]
         assert [r.run_id for r in j.unfinished_runs()] == [run_id]
 
 
@@ -201,7 +206,8 @@ def test_second_process_reads_while_one_writes(journal: Journal) -> None:
     with raw(journal.path) as reader:
         while True:
             finished = writer.poll() is not None
-            # One read transaction: the checkpoint's count and the rows it covers must agree.
+            # One read transaction: the records the checkpoint counts are all there (and
+            # at most the next step's, written before its checkpoint).
             reader.execute("BEGIN")
             state = reader.execute("SELECT state FROM checkpoints WHERE run_id = ?", (run_id,))
             row = state.fetchone()
@@ -217,7 +223,7 @@ def test_second_process_reads_while_one_writes(journal: Journal) -> None:
     _, stderr = writer.communicate(timeout=30)
     assert writer.returncode == 0, stderr
     for n, n_samples, n_events in snapshots:
-        assert n_samples == n and n_events == n // 10
+        assert n <= n_samples <= n + 10 and n // 10 <= n_events <= n // 10 + 1
     assert [a[0] for a in snapshots] == sorted(a[0] for a in snapshots)
     assert snapshots[-1][0] == steps * 10
     assert len({s[0] for s in snapshots}) > 2, "the reader never overlapped the writer"
@@ -229,7 +235,6 @@ def test_outbox_merges_streams_and_cursor_skips_what_was_read(journal: Journal) 
     for seq in range(5):
         journal.record_sample(run_id, seq, T0 + seq, "kiln1", {"pv_c": float(seq)})
     journal.record_event(run_id, T0 + 2.5, "segment", {"index": 2})
-    journal.flush()
     first = journal.outbox(OutboxCursor(), limit=4)
     assert [(r.stream, r.t) for r in first] == [
         ("sample", T0),

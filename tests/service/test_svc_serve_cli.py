@@ -1,6 +1,7 @@
 """`kilnctl serve` as a process against the simulated plant over real wires: clients
 attach, a job runs, SIGTERM puts the kiln safe and exits 0 without a traceback; a
-restarted service resumes the unfinished run from the journal."""
+restarted service resumes the unfinished run from the journal: paused if it was paused,
+at the setpoint it last sent, with no sample lost."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from drivers.registry import open_device
 from kilnctl.cli.cmd_demo import kilnctl_argv
+from kilnctl.journal import Journal
 from kilnctl.service.client import ServiceClient, ServiceUnavailable
+from kilnctl.sim_link import SIM_URLS_ENV
 from simulators.plant import Plant as SimPlant
 from simulators.plant_config import load_plant_config
 
@@ -53,10 +58,13 @@ async def simulated_plant(tmp: Path) -> AsyncIterator[str]:
         await sim.close()
 
 
-async def serve(tmp: Path) -> asyncio.subprocess.Process:
+async def serve(tmp: Path, sim_clock: bool = False) -> asyncio.subprocess.Process:
+    """The service on tmp's plant, at --speed 60 or (`sim_clock`) on the clock of the
+    simulator plant the bundled plant config is pointed at."""
+    speed = () if sim_clock else ("--speed", "60")
     return await asyncio.create_subprocess_exec(
         *kilnctl_argv("serve", "--socket", str(tmp / "s.sock"),
-        "--speed", "60", "--journal", str(tmp / "journal.sqlite")),
+        *speed, "--journal", str(tmp / "journal.sqlite")),
         cwd=tmp, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "error"},
     )  # fmt: skip
@@ -156,3 +164,112 @@ async def test_restarted_service_resumes_the_unfinished_run(tmp_path: Path) -> N
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
+
+
+RAMP = """
+name = "svc-ramp"
+kind = "firing"
+max_temp = "400 C"
+[[segments]]
+rate = "600 C/h"
+target = "300 C"
+hold = "10 min"
+"""
+
+
+async def _samples_until(
+    client: ServiceClient, done: Any, streamed: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Samples from the event stream up to the first for which done(sample) is true (all
+    also added to `streamed`)."""
+    seen = []
+    async with asyncio.timeout(20):
+        async for event in client.events():
+            if event["kind"] == "sample":
+                seen.append(event)
+                streamed.append(event)
+                if done(event):
+                    return seen
+    raise AssertionError("the event stream ended")
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    proc.kill()  # SIGKILL: the run stays unfinished in the journal
+    await proc.communicate()
+
+
+async def test_killed_service_resumes_paused_then_from_its_last_setpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # on the simulators' own clock (the bundled plant pointed at them): an outage lasts as
+    # long as the service takes to start again, as in the plant
+    monkeypatch.setenv(SIM_URLS_ENV, str(tmp_path / "sim.json"))
+    sim = SimPlant(load_plant_config(), speed=60.0, seed=7)
+    await sim.start()
+    procs: list[asyncio.subprocess.Process] = []
+    streamed: list[dict[str, Any]] = []
+    try:
+        sim.write_urls(tmp_path / "sim.json")
+        (tmp_path / "profiles").mkdir()
+        (tmp_path / "profiles" / "svc-ramp.toml").write_text(RAMP)
+        # 1. paused at ~40 °C by a client, killed a minute later
+        procs.append(proc := await serve(tmp_path, sim_clock=True))
+        client = await attach(tmp_path, proc)
+        await client.request("subscribe")
+        run = (await client.request("start", job="svc-ramp", kiln="kiln2", lot="S3"))["run"]
+        await _samples_until(client, lambda s: s["values"]["sp_c"] >= 40.0, streamed)
+        await client.request("pause", run=run)
+        await first(client, "state")
+        paused = await _samples_until(client, lambda s: True, streamed)
+        a_minute_on = paused[0]["t"] + 60
+        held = (await _samples_until(client, lambda s: s["t"] >= a_minute_on, streamed))[-1]
+        await client.close()
+        await _kill(proc)
+
+        # 2. restarted: the run is back, paused at its held setpoint; resumed, it goes on
+        procs.append(proc := await serve(tmp_path, sim_clock=True))
+        client = await attach(tmp_path, proc)
+        await client.request("subscribe")
+        (view,) = (await client.request("status"))["runs"]
+        assert view["run_id"] == run and view["state"] == "paused"
+        held_sp = held["values"]["sp_c"]
+        still = await _samples_until(client, lambda s: s["t"] >= held["t"] + 30, streamed)
+        assert {s["values"]["sp_c"] for s in still} == {held_sp}
+        await client.request("resume", run=run)
+        moving = await _samples_until(client, lambda s: s["values"]["sp_c"] > held_sp + 3, streamed)
+        assert moving[0]["values"]["sp_c"] <= held_sp + 600 / 3600 * 3
+        await client.close()
+        await _kill(proc)  # mid-ramp
+        with Journal(tmp_path / "journal.sqlite") as journal:
+            notices = [e.data["message"] for e in journal.events(run) if e.kind == "notice"]
+            last = list(journal.samples(run))[-1]
+        assert any(f"resumed paused at {held_sp:.1f} °C" in m for m in notices)
+
+        # 3. restarted again: from the setpoint it last sent; nothing journaled was lost
+        procs.append(proc := await serve(tmp_path, sim_clock=True))
+        client = await attach(tmp_path, proc)
+        await client.request("subscribe")
+        await _samples_until(client, lambda s: True, streamed)
+        await client.request("abort", run=run)
+        await client.close()
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await proc.communicate()
+        assert proc.returncode == 0
+        assert await output_pct(sim.devices["kiln2"].url) == 0.0
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        await sim.close()
+    with Journal(tmp_path / "journal.sqlite") as journal:
+        samples = list(journal.samples(run))
+        assert journal.runs()[0].outcome == "aborted"
+    assert [s.seq for s in samples] == list(range(1, len(samples) + 1))
+    journaled = {(s.seq, s.t): s.values for s in samples}
+    assert all(journaled.get((s["seq"], s["t"])) == s["values"] for s in streamed)  # none lost
+    after = samples[last.seq]  # the first sample of the restarted service
+    jump = after.values["sp_c"] - last.values["sp_c"]
+    print(f"\nsetpoint after the service restarted - last before the kill: {jump:+.3f} °C")
+    assert abs(jump) <= 5.0
