@@ -67,6 +67,13 @@ class Kiln(_Config):
         default=None, gt=0, description="element power, for energy estimates"
     )
     pid: PidGains | None = Field(default=None, description="gains for direct mode")
+    contactor: str | None = Field(
+        default=None,
+        description=(
+            "device name of the kiln's mains contactor output, opened (and read back) on a "
+            "stuck relay, when the controller's own output can no longer stop the heat"
+        ),
+    )
 
 
 class Tank(_Config):
@@ -124,6 +131,7 @@ class Plant(_Config):
 
         for kiln_name, kiln in self.kilns.items():
             check(("kilns", kiln_name, "controller"), kiln.controller)
+            check(("kilns", kiln_name, "contactor"), kiln.contactor)
         for tank_name, tank in self.tanks.items():
             check(("tanks", tank_name, "rectifier"), tank.rectifier)
             check(("tanks", tank_name, "heater"), tank.heater)

@@ -37,6 +37,7 @@ from kilnctl.engine.plantview import PlantError, devices_of, kiln_setup, tank_se
 from kilnctl.engine.resume import outage_refusal
 from kilnctl.engine.runtime import RunAborted, RunContext
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.engine.watch import PlantWatch
 from kilnctl.journal import Journal
 from kilnctl.recipes.loader import RecipeError, content_hash
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
@@ -92,6 +93,29 @@ class Engine:
         self.runs: dict[str, RunHandle] = {}
         self._subscribers: list[asyncio.Queue[Event]] = []
         self._local_ids = 0
+        self.watch: PlantWatch | None = None
+        """Watches the kilns and tanks in no run (`start_watch`; `kilnctl serve` does)."""
+
+    def start_watch(self) -> PlantWatch:
+        """Start watching every configured kiln and tank not in a run (stuck relay,
+        over-temperature, current with the output off); stopped by close()."""
+        if self.watch is None:
+            self.watch = PlantWatch(
+                self.plant,
+                self.devices,
+                self.clock,
+                self._publish,
+                self.busy_devices,
+                self.journal,
+                self.settings.period_s,
+                self.settings.kiln_limits,
+            )
+            self.watch.start()
+        return self.watch
+
+    def busy_devices(self) -> set[str]:
+        """Devices a run is driving now."""
+        return {d for h in self.runs.values() if h.outcome is None for d in h.devices}
 
     # ------------------------------------------------------------------ events
 
@@ -119,6 +143,12 @@ class Engine:
             return self._start(command)
         if not isinstance(command, RunCommand):
             raise EngineError(f"unknown command {command!r}")
+        if self.watch is not None and command.run_id == self.watch.run_id:
+            if not isinstance(command, AckAlarm):
+                raise EngineError("the plant watch takes acknowledgements only")
+            if not self.watch.ack(command.alarm_id, command.who):
+                raise EngineError(f"no unacknowledged alarm {command.alarm_id!r}")
+            return command.run_id
         handle = self.runs.get(command.run_id)
         if handle is None or handle.outcome is not None:
             raise EngineError(f"run {command.run_id!r} is not running")
@@ -167,6 +197,8 @@ class Engine:
 
     async def close(self) -> None:
         """Abort every run still going and wait until their devices are safe."""
+        if self.watch is not None:
+            await self.watch.stop()
         for handle in self.runs.values():
             if handle.outcome is None:
                 handle.ctx.request_abort("engine shutting down")
@@ -219,7 +251,7 @@ class Engine:
         prep = self._prepare(cmd)
         lot = prep.lot
         used = devices_of(self.plant, prep.kilns, prep.tanks)
-        busy = {d for h in self.runs.values() if h.outcome is None for d in h.devices} & used
+        busy = self.busy_devices() & used
         if busy:
             raise EngineError(f"busy: {', '.join(sorted(busy))} already in a run")
         # resolve devices now so a bad plant config fails the command, not the run
@@ -299,6 +331,8 @@ class Engine:
             handle = self.runs.get(ctx.run_id)
             if handle is not None:
                 handle.outcome, handle.reason, handle.results = outcome, reason, ctx.results
+            if self.watch is not None:
+                self.watch.adopt(ctx.alarms)  # e.g. a stuck relay outlives the run
             ctx.emit(RunFinished(ctx.run_id, ctx.now(), outcome, reason))
             if self.journal is not None:
                 self.journal.finish_run(ctx.run_id, ctx.now(), outcome)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kilnctl.engine.contactor import contactor_of
 from kilnctl.engine.firing import KilnSetup
 from kilnctl.engine.pid import PidGains
 from kilnctl.engine.plating import TankSetup
@@ -52,6 +53,7 @@ def kiln_setup(plant: Any, devices: Mapping[str, object], name: str | None) -> K
         mode=str(getattr(kiln, "mode", "setpoint")),
         max_temp_c=getattr(kiln, "max_temp_c", None),
         gains=_gains(kiln),
+        contactor=contactor_of(kiln, devices),
     )
 
 

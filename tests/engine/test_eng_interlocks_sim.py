@@ -58,7 +58,9 @@ def kiln_engine(clock: VirtualClock) -> tuple[Engine, SimKilnController]:
     ("fault", "at_s", "first_alarm"),
     [
         ("tc_open", 3000.0, "tc_break"),
-        ("element_failure", 600.0, "failure_to_heat"),  # still heating at full power
+        # still heating at full power: the heat stops at once, which the PV cannot tell
+        # from an open door (held for the door grace, then heat off)
+        ("element_failure", 600.0, "door_open"),
         ("stuck_relay", 3000.0, "stuck_relay"),  # at 500 °C: heats with output 0
     ],
 )
@@ -76,8 +78,9 @@ async def test_kiln_fault_on_the_simulator(fault: str, at_s: float, first_alarm:
 async def test_over_temperature_trip_on_the_simulator() -> None:
     clock = VirtualClock()
     engine, kiln = kiln_engine(clock)
-    profile = HOLD.model_copy(update={"trip_c": 520.0, "max_temp_c": 520.0})
-    # a stuck relay drives the kiln up from its 500 °C hold: the 520 °C trip comes first
+    profile = HOLD.model_copy(update={"trip_c": 505.0, "max_temp_c": 505.0})
+    # a stuck relay drives the kiln up from its 500 °C hold: the 505 °C trip comes before
+    # the deviation alarm and before 20 s of output 0 show the relay stuck
     outcome, codes = await run(
         engine,
         StartJob(ref="hold", kiln="k1", recipe=profile),
