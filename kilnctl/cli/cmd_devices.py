@@ -14,14 +14,30 @@ from drivers.protocols import DeviceHealth, RectifierReading, TemperatureReading
 from drivers.registry import open_device, probe
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
-from kilnctl.plant import DeviceConfig
+from kilnctl.engine.device_alarms import DEFAULT_SAMPLE_S, idle_kiln_controllers, plant_alarms
+from kilnctl.plant import DeviceConfig, Plant
 
 Device = Any  # TemperatureController | Rectifier; both have read() and close()
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the devices, read and probe subcommands."""
-    p = subparsers.add_parser("devices", help="list configured devices and their health")
+    p = subparsers.add_parser(
+        "devices",
+        help="list configured devices, their health, and any in alarm",
+        description=(
+            "Read every configured device once; kilns idle at output 0 are read again after "
+            "--sample seconds. A kiln above its rated max_temp, a kiln whose PV rises with "
+            "the output at 0 (stuck relay), or a rectifier passing current with its output "
+            "off shows as ALARM (exit code 1)."
+        ),
+    )
+    p.add_argument(
+        "--sample",
+        type=float,
+        default=DEFAULT_SAMPLE_S,
+        help=f"seconds between the two reads of an idle kiln (default {DEFAULT_SAMPLE_S:g})",
+    )
     p.set_defaults(func=cmd_devices)
 
     p = subparsers.add_parser("read", help="read one device (once, or --watch)")
@@ -128,34 +144,57 @@ def cmd_read(args: argparse.Namespace) -> int:
     return asyncio.run(_read_once(name, cfg))
 
 
-async def _survey(devices: dict[str, DeviceConfig]) -> int:
-    bad = 0
-    for name, cfg in devices.items():
-        head = f"{name:<18} {cfg.driver:<18} {cfg.url}"
+async def _survey(plant: Plant, sample_s: float) -> int:
+    """Read every device; judge what one or two reads can show (plant_alarms)."""
+    opened: dict[str, Device] = {}
+    lines: dict[str, str] = {}
+    readings: dict[str, Any] = {}
+    for name, cfg in plant.devices.items():
         try:
-            device = open_device(name, cfg.driver, cfg.url, **cfg.options)
+            opened[name] = open_device(name, cfg.driver, cfg.url, **cfg.options)
         except ConfigError as exc:
-            bad += 1
-            print(f"{head}\n    config error: {exc}")
-            continue
-        try:
-            reading = await device.read()
-            health = format_health(getattr(device, "health", None))
-            print(f"{head}\n    ok: {format_reading(reading)} ({health})")
-        except DeviceError as exc:
-            bad += 1
-            print(f"{head}\n    {exc.kind}: {exc.detail}")
-        finally:
+            lines[name] = f"config error: {exc}"
+    try:
+        for name, device in opened.items():
+            try:
+                readings[name] = await device.read()
+            except DeviceError as exc:
+                lines[name] = f"{exc.kind}: {exc.detail}"
+        again = idle_kiln_controllers(plant, readings)
+        later: dict[str, Any] = {}
+        if again:
+            await asyncio.sleep(sample_s)
+            for name in again:
+                try:
+                    later[name] = await opened[name].read()
+                except DeviceError as exc:
+                    lines[name] = f"{exc.kind}: {exc.detail}"
+        alarms = plant_alarms(plant, readings, later, sample_s)
+        for name, reading in readings.items():
+            if name in lines:
+                continue
+            shown = format_reading(later.get(name, reading))
+            health = format_health(getattr(opened[name], "health", None))
+            if name in alarms:
+                lines[name] = f"ALARM: {'; '.join(alarms[name])}\n    {shown} ({health})"
+            else:
+                lines[name] = f"ok: {shown} ({health})"
+    finally:
+        for device in opened.values():
             await device.close()
-    return 1 if bad else 0
+    for name, cfg in plant.devices.items():
+        print(f"{name:<18} {cfg.driver:<18} {cfg.url}\n    {lines[name]}")
+    return 1 if any(not line.startswith("ok: ") for line in lines.values()) else 0
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    devices = _plant_devices(args.config)
-    if not devices:
+    if args.sample < 0:
+        raise UserError(f"--sample must be >= 0 s, got {args.sample:g}")
+    plant = plant_for(args.config)
+    if not plant.devices:
         print("no devices configured")
         return 0
-    return asyncio.run(_survey(devices))
+    return asyncio.run(_survey(plant, args.sample))
 
 
 def cmd_probe(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -108,3 +109,35 @@ async def test_devices_lists_health_from_the_plant_config(
     assert code == 0 and out.startswith("line: ")
     code, _, err = await kilnctl("--config", str(plant), "read", "nope")
     assert code == 2 and "configured: kiln1, kiln9, line" in err
+
+
+async def test_devices_shows_a_kiln_in_alarm(tmp_path: Path) -> None:
+    """Issue 6 item 3: with a stuck relay heating an idle kiln, `devices` said
+    "ok: pv 926.9 °C". Now a stuck relay (PV rising at output 0 between two reads) and a
+    PV above the kiln's rating show as ALARM, exit code 1."""
+    t0 = time.monotonic()
+    fast = build("eurotherm3216", unit=1, time_fn=lambda: (time.monotonic() - t0) * 600,
+                 initial_c=400.0)  # fmt: skip
+    fast.inject("stuck_relay")  # heats at output 0 (the controller's setpoint is below PV)
+    hot = build("eurotherm3216", unit=2, time_fn=lambda: 0.0, initial_c=1010.0)
+    fine = build("eurotherm3216", unit=3, time_fn=lambda: 0.0)
+    srv = ModbusTcpServer({1: fast, 2: hot, 3: fine})
+    await srv.start()
+    try:
+        plant = tmp_path / "kilnctl.toml"
+        plant.write_text(
+            "".join(
+                f'[devices.k{u}]\ndriver = "eurotherm3216"\nurl = "{srv.url(u)}"\n'
+                f'[kilns.kiln{u}]\ncontroller = "k{u}"\nmax_temp = "1000 C"\n'
+                for u in (1, 2, 3)
+            )
+        )
+        code, out, err = await kilnctl("--config", str(plant), "devices", "--sample", "0.5")
+    finally:
+        await srv.close()
+    assert code == 1, err
+    k1, k2, k3 = (out.split(f"k{u} ")[1] for u in (1, 2, 3))
+    assert "ALARM: stuck relay: kiln kiln1 PV rose" in k1.split("k2")[0]
+    assert "ALARM: over-temperature: kiln kiln2 PV 10" in k2.split("k3")[0]
+    assert "rating of 1000 °C" in k2
+    assert "ok: pv" in k3
