@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
