@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from drivers.contactor import ContactorReading
 from drivers.errors import ConfigError, DeviceError
 from drivers.protocols import DeviceHealth, RectifierReading, TemperatureReading
 from drivers.registry import open_device, probe
@@ -80,8 +81,10 @@ def _open(name: str, cfg: DeviceConfig) -> Device:
         raise UserError(str(exc)) from None
 
 
-def format_reading(reading: TemperatureReading | RectifierReading) -> str:
+def format_reading(reading: TemperatureReading | RectifierReading | ContactorReading) -> str:
     """One line: the values, then any status flag that is set."""
+    if isinstance(reading, ContactorReading):
+        return f"contactor {'closed (power on)' if reading.closed else 'OPEN (power off)'}"
     if isinstance(reading, TemperatureReading):
         text = (
             f"pv {reading.pv_c:.1f} °C  sp {reading.sp_c:.1f} °C  output {reading.output_pct:.1f} %"

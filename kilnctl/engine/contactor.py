@@ -41,6 +41,9 @@ async def cut_power(contactor: Contactor | None, what: str) -> str:
     except DeviceError as exc:
         log.error("could not open the contactor %s of %s: %s", contactor.name, what, exc)
         return f"contactor {contactor.name} did not answer ({exc}): {cut}"
+    except Exception as exc:  # a driver bug or a device that is no contactor: still say it
+        log.exception("opening the contactor %s of %s raised", contactor.name, what)
+        return f"contactor {contactor.name} failed ({type(exc).__name__}: {exc}): {cut}"
     if closed:
         return f"contactor {contactor.name} reads back CLOSED after opening it: {cut}"
     return (

@@ -162,17 +162,20 @@ class PlantWatch:
                     item.idle.reset()
                 continue
             try:
-                reading = await item.device.read()
-            except DeviceError as exc:
+                await self._check(item)
+            except DeviceError as exc:  # comms between runs: the next run will say
                 log.debug("watch: %s: %s", item.name, exc)
-                continue
-            found = self._judge(item, reading)
-            if not found and not self.alarms.any_active:
-                continue
-            for alarm in self.alarms.sync(item.name, found, item.codes):
-                if item.device_name in self._busy():
-                    continue  # a run took the device meanwhile: it is the run's now
-                await self._act(item, alarm.spec.title)
+            except Exception:  # a bug must not end the watch of the other devices
+                log.exception("watch: checking %s failed", item.name)
+
+    async def _check(self, item: _Watched) -> None:
+        found = self._judge(item, await item.device.read())
+        if not found and not self.alarms.any_active:
+            return
+        for alarm in self.alarms.sync(item.name, found, item.codes):
+            if item.device_name in self._busy():
+                continue  # a run took the device meanwhile: it is the run's now
+            await self._act(item, alarm.spec.title)
 
     def _judge(self, item: _Watched, reading: Any) -> dict[str, str]:
         found: dict[str, str] = {}

@@ -6,8 +6,10 @@ input and one SSR output driven by a time-proportioning duty register.
 | 0 | thermocouple temperature, °C ×10, signed (32767 while the TC is open) | R |
 | 1 | input status: b0 open thermocouple | R |
 | 10 | SSR duty, ‰ of full power (0..1000) | R/W |
+| 20 | mains contactor output: 1 closed (power on), 0 open | R/W |
 
-Anything else answers exception 2; writes to 0/1 and duties outside 0..1000 exception 3.
+Anything else answers exception 2; writes to 0/1, duties outside 0..1000 and contactor
+values other than 0/1 exception 3.
 The module has no PID: the duty is the element power fraction (stuck_relay / element_failure
 faults override it in the kiln model).
 """
@@ -21,6 +23,7 @@ from simulators.devices.registers import check_range, int16_word
 TEMPERATURE = 0
 STATUS = 1
 DUTY = 10
+CONTACTOR = 20
 
 ST_TC_OPEN = 1 << 0
 OPEN_TC_READING = 0x7FFF
@@ -38,11 +41,15 @@ class IOModule(KilnDevice):
             return ST_TC_OPEN if self.kiln.tc_open else 0
         if address == DUTY:
             return round(self.kiln.power_frac * 1000)
+        if address == CONTACTOR:
+            return int(self.kiln.contactor_closed)
         raise SlaveException(2)
 
     def write_register(self, address: int, value: int) -> None:
         if address == DUTY:
             self.kiln.set_power(check_range(value, 0, 1000) / 1000.0)
+        elif address == CONTACTOR:
+            self.kiln.set_contactor(bool(check_range(value, 0, 1)))
         elif address in (TEMPERATURE, STATUS):
             raise SlaveException(3)
         else:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.registry import open_device
 from simulators.devices import build
 from simulators.servers.modbus_tcp import ModbusTcpServer
 
@@ -141,3 +142,36 @@ async def test_devices_shows_a_kiln_in_alarm(tmp_path: Path) -> None:
     assert "ALARM: over-temperature: kiln kiln2 PV 10" in k2.split("k3")[0]
     assert "rating of 1000 °C" in k2
     assert "ok: pv" in k3
+
+
+async def test_contactor_opens_and_reads_back_over_modbus_tcp(tmp_path: Path) -> None:
+    """The kiln's mains contactor on the I/O module (register 20): opened by the driver
+    (FC06, echo checked) and read back (FC03); opened, a stuck relay no longer heats."""
+    from kilnctl.engine.contactor import cut_power
+
+    t = [0.0]
+    io = build("io_module", unit=1, time_fn=lambda: t[0], initial_c=400.0)
+    io.inject("stuck_relay")
+    srv = ModbusTcpServer({1: io})
+    await srv.start()
+    contactor = open_device("k3_contactor", "contactor", srv.url(1), register=20)
+    try:
+        assert await contactor.is_closed()  # type: ignore[union-attr]
+        what = await cut_power(contactor, "kiln kiln3")  # type: ignore[arg-type]
+        assert "opened (read back open)" in what
+        assert not await contactor.is_closed()  # type: ignore[union-attr]
+        before = io.kiln.chamber_c
+        t[0] = 600.0
+        io.kiln.sync()
+        assert io.kiln.chamber_c < before  # no power: cooling despite the welded relay
+        plant = tmp_path / "kilnctl.toml"
+        plant.write_text(
+            f'[devices.k3_contactor]\ndriver = "contactor"\nurl = "{srv.url(1)}"\n'
+            "options = { register = 20 }\n"
+        )
+        code, out, err = await kilnctl("--config", str(plant), "devices")
+        assert code == 0, err
+        assert "ok: contactor OPEN (power off)" in out
+    finally:
+        await contactor.close()
+        await srv.close()
