@@ -226,11 +226,6 @@ class AlarmBook:
         """The alarms of `source` in the book (present, or latched until acknowledged)."""
         return [a for a in self._active.values() if a.source == source]
 
-    def adopt(self, alarm: ActiveAlarm) -> None:
-        """Take over an alarm from another book (a run's latched alarm outliving the run)
-        without raising it again: it was raised, journaled and shown already."""
-        self._active.setdefault(alarm.alarm_id, alarm)
-
     def raise_alarm(self, source: str, code: str, message: str) -> ActiveAlarm | None:
         """Raise once; returns the new alarm, or None if it was already in the book (a
         latched one whose condition had gone is present again)."""
