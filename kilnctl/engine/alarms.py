@@ -7,7 +7,7 @@ whose condition went away, emitting AlarmRaised / AlarmCleared; operators acknow
 Two rules hold for every alarm, here in one place (ISA-18.2's alarm states):
 
 * An alarm that needs a person (`AlarmSpec.latches`: it stopped the run, cut the power,
-  or says the plant is in a state no control action will fix) latches: it stays in the
+  or is critical) latches: it stays in the
   book, shown, until it is acknowledged AND its condition has gone. Its safe action
   (a schedule hold) applies only while the condition is present.
 * No alarm flaps: a condition must have been absent for `clear_after_s` in a row before
@@ -86,14 +86,16 @@ _SPECS = [
         Action.CUT_POWER,
         "heating with output 0 % (stuck relay?): cut the kiln's mains power",
     ),
-    # The door or lid opened while heating (to load, or by accident): the schedule holds
-    # while it is open; the heat stays on for the profile's door grace, then goes off.
+    # The door or lid opened while heating: the schedule holds while it is open; the heat
+    # stays on for the profile's door grace, then goes off (door_open_long, latched). The
+    # hold itself does not latch: a door opened to load a tray in a standby is the
+    # operator's own doing, and shutting it ends it.
     AlarmSpec(
         "door_open",
         Severity.ALARM,
         Action.HOLD,
         "door or lid open while heating: schedule held",
-        latch=True,
+        latch=False,
     ),
     AlarmSpec(
         "door_open_long",

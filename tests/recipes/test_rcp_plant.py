@@ -47,6 +47,19 @@ def test_unknown_device_reference(tmp_path: Path) -> None:
     ]
 
 
+def test_a_kilns_contactor_must_be_a_configured_device(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        '[devices.k]\ndriver = "eurotherm3216"\nurl = "modbus-tcp://h:1"\n'
+        '[kilns.kiln1]\ncontroller = "k"\nmax_temp = "1000 C"\ncontactor = "k1c"\n'
+    )
+    with pytest.raises(PlantConfigError) as info:
+        load_plant(path)
+    assert info.value.lines() == [
+        f"{path}:7: kilns.kiln1.contactor: 'k1c': no such device (allowed: k)"
+    ]
+
+
 def test_bad_values_name_the_field(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text(
