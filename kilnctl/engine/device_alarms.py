@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kilnctl.engine.interlocks import KilnLimits
-from kilnctl.engine.watch import STUCK_ON_FRAC, STUCK_ON_MIN_A
+from kilnctl.engine.watch import above_rating, current_with_output_off
 
 DEFAULT_SAMPLE_S = 2.0
 """Seconds between the two reads of an idle kiln."""
@@ -55,11 +55,9 @@ def plant_alarms(
             continue
         b = second.get(kiln.controller, a)
         problems = found.setdefault(kiln.controller, [])
-        if b.pv_c > kiln.max_temp_c:
-            problems.append(
-                f"over-temperature: kiln {kiln_name} PV {b.pv_c:.1f} °C above its rating of "
-                f"{kiln.max_temp_c:.0f} °C"
-            )
+        hot = above_rating(b.pv_c, kiln.max_temp_c)
+        if hot is not None:
+            problems.append(f"over-temperature: kiln {kiln_name} {hot}")
         rise = b.pv_c - a.pv_c
         idle = max(a.output_pct, b.output_pct) <= lim.stuck_output_pct
         if b is not a and idle and rise >= lim.stuck_rise_c:
@@ -71,9 +69,9 @@ def plant_alarms(
         reading = first.get(tank.rectifier)
         if reading is None or _is_temperature(reading):
             continue
-        limit = max(STUCK_ON_MIN_A, STUCK_ON_FRAC * (tank.max_current_a or 0.0))
-        if not reading.output_on and reading.amps > limit:
+        stuck_on = current_with_output_off(reading, tank.max_current_a)
+        if stuck_on is not None:
             found.setdefault(tank.rectifier, []).append(
-                f"output stuck on: tank {tank_name} {reading.amps:.2f} A with the output off"
+                f"output stuck on: tank {tank_name} {stuck_on}"
             )
     return {name: problems for name, problems in found.items() if problems}

@@ -189,15 +189,13 @@ class PlantWatch:
             )
             if stuck is not None:
                 found["stuck_relay"] = f"between runs: {stuck}"
-            if item.max_temp_c is not None and pv > item.max_temp_c:
-                found["over_temperature"] = (
-                    f"PV {pv:.1f} °C above the kiln's rating of {item.max_temp_c:.0f} °C "
-                    f"(output {reading.output_pct:.0f} %)"
-                )
+            hot = above_rating(pv, item.max_temp_c)
+            if hot is not None:
+                found["over_temperature"] = f"{hot} (output {reading.output_pct:.0f} %)"
         else:
-            limit = max(STUCK_ON_MIN_A, STUCK_ON_FRAC * (item.max_current_a or 0.0))
-            if not reading.output_on and reading.amps > limit:
-                found["output_stuck_on"] = f"{reading.amps:.2f} A with the output off"
+            stuck_on = current_with_output_off(reading, item.max_current_a)
+            if stuck_on is not None:
+                found["output_stuck_on"] = stuck_on
         return found
 
     async def _act(self, item: _Watched, title: str) -> None:
@@ -207,6 +205,22 @@ class PlantWatch:
         if problem is not None:
             what = f"could not make it safe ({problem}); {what}"
         self._emit(Notice(self.run_id, self.clock.wall_time(), item.name, "cut_power", what))
+
+
+def above_rating(pv_c: float, max_temp_c: float | None) -> str | None:
+    """Why a kiln's PV is over its rated maximum, or None."""
+    if max_temp_c is None or pv_c <= max_temp_c:
+        return None
+    return f"PV {pv_c:.1f} °C above the kiln's rating of {max_temp_c:.0f} °C"
+
+
+def current_with_output_off(reading: Any, max_current_a: float | None) -> str | None:
+    """Why a rectifier's output stage looks stuck on (current with the output off), or
+    None. `reading`: a RectifierReading."""
+    limit = max(STUCK_ON_MIN_A, STUCK_ON_FRAC * (max_current_a or 0.0))
+    if reading.output_on or reading.amps <= limit:
+        return None
+    return f"{reading.amps:.2f} A with the output off"
 
 
 def _watched(plant: Any, devices: Mapping[str, object]) -> list[_Watched]:
