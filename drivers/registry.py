@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.address import DeviceAddress, parse_address
+from drivers.contactor import ModbusContactor
 from drivers.direct_kiln import DirectKiln
 from drivers.errors import ConfigError, DeviceError, ModbusExceptionError
 from drivers.eurotherm3216 import STATUS as EUROTHERM_STATUS
@@ -86,6 +87,7 @@ DRIVERS: dict[str, Factory] = {
     "korad_ka3005p": _korad,
     "generic_rectifier": _modbus(GenericRectifier, ("map_path",)),
     "direct_kiln": _modbus(DirectKiln, ("map_path",)),
+    "contactor": _modbus(ModbusContactor, ("register",)),  # type: ignore[arg-type]
 }
 
 

@@ -91,6 +91,13 @@ class Kiln(_Config):
         description="direct mode on an output with no communication watchdog: the SSR keeps "
         "its last duty if kilnctl dies (refused unless true)",
     )
+    contactor: str | None = Field(
+        default=None,
+        description=(
+            "device name of the kiln's mains contactor output, opened (and read back) on a "
+            "stuck relay, when the controller's own output can no longer stop the heat"
+        ),
+    )
 
 
 class Tank(_Config):
@@ -180,6 +187,7 @@ class Plant(_Config):
                 problems.append(((key,), value, problem))
         for kiln_name, kiln in self.kilns.items():
             check(("kilns", kiln_name, "controller"), kiln.controller)
+            check(("kilns", kiln_name, "contactor"), kiln.contactor)
         for tank_name, tank in self.tanks.items():
             check(("tanks", tank_name, "rectifier"), tank.rectifier)
             check(("tanks", tank_name, "heater"), tank.heater)

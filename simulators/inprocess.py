@@ -213,3 +213,26 @@ class SimRectifier(FaultAccess):
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+class SimContactor:
+    """The mains contactor feeding a simulated kiln's elements: `SimContactor(name, kiln)`.
+    Opening it stops the heat whatever the kiln's relay does (the cure for stuck_relay)."""
+
+    def __init__(self, name: str, kiln: SimKilnController) -> None:
+        self.name = name
+        self.kiln = kiln
+        self.opened = 0
+        """How often it was opened (tests)."""
+
+    async def open(self) -> None:
+        """Contactor off: no power reaches the elements."""
+        self.opened += 1
+        self.kiln.plant.set_contactor(False)
+
+    async def is_closed(self) -> bool:
+        """Read back: True while power reaches the elements."""
+        return self.kiln.plant.contactor_closed
+
+    async def close(self) -> None:
+        """Nothing to release (the contactor stays as it is)."""

@@ -7,7 +7,9 @@ import argparse
 import asyncio
 import time
 from dataclasses import asdict
+from typing import Any
 
+from drivers.contactor import ContactorReading
 from drivers.errors import ConfigError, DeviceError
 from drivers.protocols import DeviceHealth, RectifierReading, TemperatureReading
 from drivers.registry import probe
@@ -15,12 +17,28 @@ from kilnctl.claims import ClaimError, DeviceClaims
 from kilnctl.cli.device_source import Held, Source, SourceError, Sources
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
+from kilnctl.engine.device_alarms import DEFAULT_SAMPLE_S, idle_kiln_controllers, plant_alarms
 from kilnctl.plant import DeviceConfig, Plant
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the devices, read and probe subcommands."""
-    p = subparsers.add_parser("devices", help="list configured devices and their health")
+    p = subparsers.add_parser(
+        "devices",
+        help="list configured devices, their health, and any in alarm",
+        description=(
+            "Read every configured device once; kilns idle at output 0 are read again after "
+            "--sample seconds. A kiln above its rated max_temp, a kiln whose PV rises with "
+            "the output at 0 (stuck relay), or a rectifier passing current with its output "
+            "off shows as ALARM (exit code 1)."
+        ),
+    )
+    p.add_argument(
+        "--sample",
+        type=float,
+        default=DEFAULT_SAMPLE_S,
+        help=f"seconds between the two reads of an idle kiln (default {DEFAULT_SAMPLE_S:g})",
+    )
     p.set_defaults(func=cmd_devices)
 
     p = subparsers.add_parser("read", help="read one device (once, or --watch)")
@@ -58,8 +76,10 @@ def _claims_dir(plant: Plant | None) -> str | None:
     return plant.claims_dir if plant is not None else None
 
 
-def format_reading(reading: TemperatureReading | RectifierReading) -> str:
+def format_reading(reading: TemperatureReading | RectifierReading | ContactorReading) -> str:
     """One line: the values, then any status flag that is set."""
+    if isinstance(reading, ContactorReading):
+        return f"contactor {'closed (power on)' if reading.closed else 'OPEN (power off)'}"
     if isinstance(reading, TemperatureReading):
         text = (
             f"pv {reading.pv_c:.1f} °C  sp {reading.sp_c:.1f} °C  output {reading.output_pct:.1f} %"
@@ -146,43 +166,65 @@ def cmd_read(args: argparse.Namespace) -> int:
     return asyncio.run(_read_once(name, cfg, claims_dir))
 
 
-async def _survey(devices: dict[str, DeviceConfig], claims_dir: str | None) -> int:
-    bad = 0
-    sources = _sources(devices, "kilnctl devices", claims_dir)
+async def _survey(plant: Plant, sample_s: float) -> int:
+    """Read every device (through the service where it holds one); kilns idle at output 0
+    are read again after `sample_s`; judge what one or two reads can show (plant_alarms)."""
+    devices = dict(plant.devices)
+    sources = _sources(devices, "kilnctl devices", plant.claims_dir)
+    opened: dict[str, Source] = {}
+    lines: dict[str, str] = {}
+    readings: dict[str, Any] = {}
+    later: dict[str, Any] = {}
+    healths: dict[str, DeviceHealth | None] = {}
+
+    async def read(name: str, into: dict[str, Any]) -> None:
+        try:
+            into[name], healths[name] = await opened[name].read()
+        except DeviceError as exc:
+            lines[name] = f"{exc.kind}: {exc.detail}"
+
     try:
         for name, cfg in devices.items():
-            head = f"{name:<18} {cfg.driver:<18} {cfg.url}"
             try:
-                source = await sources.open(name, cfg)
+                opened[name] = await sources.open(name, cfg)
             except SourceError as exc:
-                bad += 1
-                print(f"{head}\n    config error: {exc}")
-                continue
+                lines[name] = f"config error: {exc}"
             except Held as exc:  # in use, not broken: the holder answers for it
-                print(f"{head}\n    in use: {exc}")
+                lines[name] = f"in use: {exc}"
+        for name in opened:
+            await read(name, readings)
+        again = idle_kiln_controllers(plant, readings)
+        if again:
+            await asyncio.sleep(sample_s)
+            for name in again:
+                await read(name, later)
+        alarms = plant_alarms(plant, readings, later, sample_s)
+        for name, reading in readings.items():
+            if name in lines:
                 continue
-            try:
-                reading, health = await source.read()
-                print(
-                    f"{head}\n    ok: {format_reading(reading)} ({format_health(health)})"
-                    f"{source.via}"
-                )
-            except DeviceError as exc:
-                bad += 1
-                print(f"{head}\n    {exc.kind}: {exc.detail}")
-            finally:
-                await source.close()
+            shown = format_reading(later.get(name, reading))
+            health = f"({format_health(healths.get(name))}){opened[name].via}"
+            if name in alarms:
+                lines[name] = f"ALARM: {'; '.join(alarms[name])}\n    {shown} {health}"
+            else:
+                lines[name] = f"ok: {shown} {health}"
     finally:
+        for source in opened.values():
+            await source.close()
         await sources.close()
-    return 1 if bad else 0
+    for name, cfg in devices.items():
+        print(f"{name:<18} {cfg.driver:<18} {cfg.url}\n    {lines[name]}")
+    return 1 if any(not line.startswith(("ok: ", "in use: ")) for line in lines.values()) else 0
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
+    if args.sample < 0:
+        raise UserError(f"--sample must be >= 0 s, got {args.sample:g}")
     plant = plant_for(args.config)
     if not plant.devices:
         print("no devices configured")
         return 0
-    return asyncio.run(_survey(dict(plant.devices), plant.claims_dir))
+    return asyncio.run(_survey(plant, args.sample))
 
 
 def cmd_probe(args: argparse.Namespace) -> int:

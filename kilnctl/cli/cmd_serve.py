@@ -2,9 +2,10 @@
 
 Opens the plant's devices (as `kilnctl run` does), owns the engine and the journal, runs
 the telemetry writer when the plant config has [influx], resumes unfinished runs (the
-engine decides whether that is safe), and serves the socket API until SIGTERM/SIGINT,
-when it puts every device safe and exits 0. Clients (`kilnctl tui`) attach and detach
-freely: closing a terminal never stops a firing.
+engine decides whether that is safe), watches every kiln and tank in no run (stuck relay,
+over-temperature, current with the output off: kilnctl.engine.watch), and serves the
+socket API until SIGTERM/SIGINT, when it puts every device safe and exits 0. Clients
+(`kilnctl tui`) attach and detach freely: closing a terminal never stops a firing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from kilnctl.cli.plant_devices import (
 from kilnctl.clock import Clock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.engine.watch import WATCH_JOB
 from kilnctl.journal import Journal, JournalError
 from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeLibrary
@@ -105,10 +107,14 @@ async def serve(
         if telemetry is not None:
             telemetry.start()
         for info in journal.unfinished_runs():
+            if info.job_name == WATCH_JOB:  # the last service's watch record: not a run
+                journal.finish_run(info.run_id, clock.wall_time(), "stopped")
+                continue
             try:
                 await engine.resume(info.run_id)
             except EngineError as exc:
                 log.warning("cannot resume %s: %s", info.run_id, exc)
+        engine.start_watch()  # every kiln and tank in no run is watched from now on
         freeze_startup_objects()
         log.info("kilnctl service listening on %s", socket_path)
         if ready is not None:

@@ -34,7 +34,7 @@ from kilnctl.engine.messages import (
 from kilnctl.report import format_duration
 
 _STEP_KINDS = {"firing": "firing", "plating": "plating", "prompt": "operator prompt"}
-_ACTIONS = {"heat_off": "heat off", "output_off": "output off"}
+_ACTIONS = {"heat_off": "heat off", "output_off": "output off", "cut_power": "cut the power"}
 _SEGMENT_PHASES = {"ramp": "ramp to", "hold": "hold at"}
 
 Event = Mapping[str, Any]

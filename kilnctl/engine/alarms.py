@@ -3,6 +3,15 @@
 Each alarm code has a severity and a defined safe action. The run asks the interlocks
 what is wrong on every sample, then `AlarmBook.sync` raises new alarms and clears those
 whose condition went away, emitting AlarmRaised / AlarmCleared; operators acknowledge.
+
+Two rules hold for every alarm, here in one place (ISA-18.2's alarm states):
+
+* An alarm that needs a person (`AlarmSpec.latches`: it stopped the run, cut the power,
+  or is critical) latches: it stays in the
+  book, shown, until it is acknowledged AND its condition has gone. Its safe action
+  (a schedule hold) applies only while the condition is present.
+* No alarm flaps: a condition must have been absent for `clear_after_s` in a row before
+  `sync` clears the alarm, so a noisy check toggling every few seconds keeps one alarm up.
 """
 
 from __future__ import annotations
@@ -33,9 +42,18 @@ class Action(StrEnum):
     """Rectifier output off and abort the run."""
     ABORT = "abort"
     """Abort the run; devices go safe."""
+    CUT_POWER = "cut_power"
+    """The device heats or drives current although commanded off (a welded relay, SSR or
+    output stage), so heat off does nothing: switch the contactor off where the plant
+    config names one, put the device safe anyway, abort, and tell the operator to cut the
+    mains power at the kiln or rectifier."""
 
 
-STOPPING_ACTIONS = frozenset({Action.HEAT_OFF, Action.OUTPUT_OFF, Action.ABORT})
+STOPPING_ACTIONS = frozenset({Action.HEAT_OFF, Action.OUTPUT_OFF, Action.ABORT, Action.CUT_POWER})
+
+CLEAR_AFTER_S = 10.0
+"""A condition must be absent this long (wall seconds) in a row before its alarm clears:
+longer than a few control periods of a noisy check, short against any process time."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,15 @@ class AlarmSpec:
     severity: Severity
     action: Action
     title: str
+    latch: bool | None = None
+    """Stays until acknowledged; None: latches when the action stops the run (the run
+    is gone, the operator must see why) or the severity is critical."""
+
+    @property
+    def latches(self) -> bool:
+        if self.latch is not None:
+            return self.latch
+        return self.action in STOPPING_ACTIONS or self.severity is Severity.CRITICAL
 
 
 _SPECS = [
@@ -56,8 +83,25 @@ _SPECS = [
     AlarmSpec(
         "stuck_relay",
         Severity.CRITICAL,
-        Action.NOTIFY,
+        Action.CUT_POWER,
         "heating with output 0 % (stuck relay?): cut the kiln's mains power",
+    ),
+    # The door or lid opened while heating: the schedule holds while it is open; the heat
+    # stays on for the profile's door grace, then goes off (door_open_long, latched). The
+    # hold itself does not latch: a door opened to load a tray in a standby is the
+    # operator's own doing, and shutting it ends it.
+    AlarmSpec(
+        "door_open",
+        Severity.ALARM,
+        Action.HOLD,
+        "door or lid open while heating: schedule held",
+        latch=False,
+    ),
+    AlarmSpec(
+        "door_open_long",
+        Severity.ALARM,
+        Action.HEAT_OFF,
+        "door or lid open longer than the profile's door grace",
     ),
     AlarmSpec("hold_warn", Severity.WARNING, Action.NOTIFY, "long at temperature"),
     AlarmSpec("over_fire", Severity.ALARM, Action.HEAT_OFF, "maximum hold time exceeded"),
@@ -70,6 +114,7 @@ _SPECS = [
         Severity.CRITICAL,
         Action.HOLD,
         "controller in manual at its panel: go to the kiln",
+        latch=False,  # a person at the panel ends it: the run goes on by itself
     ),
     AlarmSpec(
         "remote_sp_fail",
@@ -114,6 +159,12 @@ _SPECS = [
         "rectifier over-temperature",
     ),
     AlarmSpec("bath_out_of_band", Severity.ALARM, Action.NOTIFY, "bath temperature out of band"),
+    AlarmSpec(
+        "output_stuck_on",
+        Severity.CRITICAL,
+        Action.CUT_POWER,
+        "current flowing with the output off: switch the rectifier off at its mains",
+    ),
 ]
 ALARM_SPECS: Mapping[str, AlarmSpec] = {s.code: s for s in _SPECS}
 
@@ -126,6 +177,10 @@ class ActiveAlarm:
     message: str
     raised_at: float
     acked: bool = False
+    present: bool = True
+    """The condition is there now (False: gone, the alarm latched until acknowledged)."""
+    absent_since: float | None = None
+    """Wall time the condition was first missed, while it may still come back."""
 
 
 class AlarmBook:
@@ -137,12 +192,14 @@ class AlarmBook:
         emit: Callable[[Event], None],
         wall_time: Callable[[], float],
         actions: Mapping[str, Action] | None = None,
+        clear_after_s: float = CLEAR_AFTER_S,
     ) -> None:
         self.run_id = run_id
         self._emit = emit
         self._wall_time = wall_time
         # per-site overrides of the default action of an alarm code
         self._actions = dict(actions or {})
+        self.clear_after_s = clear_after_s
         self._active: dict[str, ActiveAlarm] = {}
 
     @staticmethod
@@ -161,22 +218,38 @@ class AlarmBook:
         return self._actions.get(alarm.spec.code, alarm.spec.action)
 
     def stopping(self, source: str) -> ActiveAlarm | None:
-        """The first active alarm of `source` whose action stops the run, if any."""
+        """The active alarm of `source` whose action stops the run, if any; one that cuts
+        the power comes first (heat off does nothing against a welded relay)."""
+        found = None
         for alarm in self._active.values():
-            if alarm.source == source and self.action_of(alarm) in STOPPING_ACTIONS:
-                return alarm
-        return None
+            if alarm.source == source and (action := self.action_of(alarm)) in STOPPING_ACTIONS:
+                if action is Action.CUT_POWER:
+                    return alarm
+                found = found or alarm
+        return found
 
     def holds(self, source: str) -> bool:
-        """True while an active alarm of `source` holds the schedule."""
+        """True while an alarm of `source` whose condition was found by the latest check
+        holds the schedule (the hold ends with the condition; the alarm's clearing waits)."""
         return any(
-            a.source == source and self.action_of(a) is Action.HOLD for a in self._active.values()
+            a.source == source
+            and a.present
+            and a.absent_since is None
+            and self.action_of(a) is Action.HOLD
+            for a in self._active.values()
         )
 
+    def of(self, source: str) -> list[ActiveAlarm]:
+        """The alarms of `source` in the book (present, or latched until acknowledged)."""
+        return [a for a in self._active.values() if a.source == source]
+
     def raise_alarm(self, source: str, code: str, message: str) -> ActiveAlarm | None:
-        """Raise once; returns the new alarm, or None if it was already active."""
+        """Raise once; returns the new alarm, or None if it was already in the book (a
+        latched one whose condition had gone is present again)."""
         alarm_id = self.alarm_id(source, code)
-        if alarm_id in self._active:
+        known = self._active.get(alarm_id)
+        if known is not None:
+            known.present, known.absent_since = True, None
             return None
         spec = ALARM_SPECS[code]
         alarm = ActiveAlarm(alarm_id, source, spec, message, self._wall_time())
@@ -196,26 +269,41 @@ class AlarmBook:
         return alarm
 
     def clear(self, source: str, code: str) -> None:
-        alarm = self._active.pop(self.alarm_id(source, code), None)
-        if alarm is not None:
+        """The condition has gone (no delay: the caller debounced it). A latching alarm
+        not yet acknowledged stays in the book; anything else is cleared."""
+        alarm = self._active.get(self.alarm_id(source, code))
+        if alarm is None:
+            return
+        alarm.present = False
+        if alarm.acked or not alarm.spec.latches:
+            del self._active[alarm.alarm_id]
             self._emit(AlarmCleared(self.run_id, self._wall_time(), alarm.alarm_id, source, code))
 
     def sync(
         self, source: str, found: Mapping[str, str], owned: Iterable[str]
     ) -> list[ActiveAlarm]:
-        """Raise the codes in `found` (code -> message), clear the `owned` codes absent
-        from it; returns the newly raised alarms."""
+        """Raise the codes in `found` (code -> message); clear the `owned` codes absent
+        from it for clear_after_s in a row; returns the newly raised alarms."""
         new = [a for code, msg in found.items() if (a := self.raise_alarm(source, code, msg))]
         if self._active:  # the usual case, nothing active, costs nothing per sample
+            now = self._wall_time()
             for code in owned:
-                if code not in found:
+                alarm = self._active.get(self.alarm_id(source, code))
+                if alarm is None or code in found or not alarm.present:
+                    continue
+                if alarm.absent_since is None:
+                    alarm.absent_since = now
+                if now - alarm.absent_since >= self.clear_after_s:
                     self.clear(source, code)
         return new
 
     def ack(self, alarm_id: str, who: str) -> bool:
+        """Acknowledge; a latched alarm whose condition has gone leaves the book."""
         alarm = self._active.get(alarm_id)
         if alarm is None or alarm.acked:
             return False
         alarm.acked = True
         self._emit(AlarmAcked(self.run_id, self._wall_time(), alarm_id, who))
+        if not alarm.present:
+            self.clear(alarm.source, alarm.spec.code)
         return True

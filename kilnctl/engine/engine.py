@@ -45,6 +45,7 @@ from kilnctl.engine.runtime import RunAborted, RunContext, journal_event
 from kilnctl.engine.safe_report import SafeReport, read_safe_state
 from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.engine.watch import PlantWatch
 from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal
 from kilnctl.plant import Plant
@@ -116,6 +117,29 @@ class Engine:
             retry_max_s=self.settings.safe_retry_max_s,
         )
         """Devices whose safe state is not confirmed yet, retried until it is."""
+        self.watch: PlantWatch | None = None
+        """Watches the kilns and tanks in no run (`start_watch`; `kilnctl serve` does)."""
+
+    def start_watch(self) -> PlantWatch:
+        """Start watching every configured kiln and tank not in a run (stuck relay,
+        over-temperature, current with the output off); stopped by close()."""
+        if self.watch is None:
+            self.watch = PlantWatch(
+                self.plant,
+                self.devices,
+                self.clock,
+                self._publish,
+                self.busy_devices,
+                self.journal,
+                self.settings.period_s,
+                self.settings.kiln_limits,
+            )
+            self.watch.start()
+        return self.watch
+
+    def busy_devices(self) -> set[str]:
+        """Devices a run is driving now."""
+        return {d for h in self.runs.values() if h.outcome is None for d in h.devices}
 
     # ------------------------------------------------------------------ events
 
@@ -149,6 +173,12 @@ class Engine:
             return self._start(command)
         if not isinstance(command, RunCommand):
             raise EngineError(f"unknown command {command!r}")
+        if self.watch is not None and command.run_id == self.watch.run_id:
+            if not isinstance(command, AckAlarm):
+                raise EngineError("the plant watch takes acknowledgements only")
+            if not self.watch.ack(command.alarm_id, command.who):
+                raise EngineError(f"no unacknowledged alarm {command.alarm_id!r}")
+            return command.run_id
         handle = self.runs.get(command.run_id)
         if handle is None or handle.outcome is not None:
             raise EngineError(f"run {command.run_id!r} is not running")
@@ -199,6 +229,8 @@ class Engine:
     async def abort_runs(self, reason: str = "engine shutting down") -> None:
         """Abort every run still going and wait for their ends. A device whose safe state
         could not be confirmed is then in `safekeeper.unsafe_devices()`, still retried."""
+        if self.watch is not None:
+            await self.watch.stop()
         for handle in self.runs.values():
             if handle.outcome is None:
                 handle.ctx.request_abort(reason)
@@ -301,7 +333,7 @@ class Engine:
         prep = self._prepare(cmd)
         lot = prep.lot
         used = devices_of(self.plant, prep.kilns, prep.tanks)
-        busy = {d for h in self.runs.values() if h.outcome is None for d in h.devices} & used
+        busy = self.busy_devices() & used
         if busy:
             raise EngineError(f"busy: {', '.join(sorted(busy))} already in a run")
         unsafe = sorted(set(self.safekeeper.unsafe_devices()) & used)
@@ -431,6 +463,8 @@ class Engine:
             handle = self.runs.get(ctx.run_id)
             if handle is not None:
                 handle.outcome, handle.reason, handle.results = outcome, reason, ctx.results
+            if self.watch is not None:
+                self.watch.adopt(ctx.alarms)  # e.g. a stuck relay outlives the run
             ctx.emit(RunFinished(ctx.run_id, ctx.now(), outcome, reason))
             if self.journal is not None:
                 self.journal.finish_run(ctx.run_id, ctx.now(), outcome)

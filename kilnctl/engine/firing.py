@@ -14,7 +14,9 @@ from typing import Any
 
 from drivers.errors import DeviceError
 from drivers.protocols import TemperatureController, TemperatureReading
+from kilnctl.engine.alarms import Action
 from kilnctl.engine.comms import CommsWatch, Link
+from kilnctl.engine.contactor import Contactor, cut_power
 from kilnctl.engine.interlocks import KILN_CODES, KilnInterlocks, KilnLimits
 from kilnctl.engine.messages import SegmentChanged
 from kilnctl.engine.output_watchdog import arm_watchdog, no_watchdog_refusal
@@ -47,6 +49,9 @@ class KilnSetup:
     gains: PidGains = field(default_factory=PidGains)
     allow_no_watchdog: bool = False
     """Direct mode: run even if the output has no communication watchdog."""
+    contactor: Contactor | None = None
+    """The kiln's mains contactor, when the plant config names one (opened on a stuck
+    relay: the only action that stops a welded relay from heating)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ class FiringRun:
             s.kiln_limits,
             trip_c=trip,
             deviation_c=profile.deviation_c,
+            door_grace_s=profile.door_grace_s,
             material_max_c=material_max_c,
         )
         self.interlocks = KilnInterlocks(limits, remote_sp=kiln.mode != "direct")
@@ -300,8 +306,13 @@ class FiringRun:
             alarms.sync(self.kiln.name, found, KILN_CODES)
             stopping = alarms.stopping(self.kiln.name)
             if stopping is not None:
+                reason = stopping.message
+                if alarms.action_of(stopping) is Action.CUT_POWER:
+                    what = await cut_power(self.kiln.contactor, f"kiln {self.kiln.name}")
+                    ctx.notice(self.kiln.name, "cut_power", what)
+                    reason = f"{stopping.spec.title}: {reason}; {what}"
                 await ctx.make_safe(self.kiln.controller, stopping.spec.code)
-                raise RunAborted(stopping.message, outcome="aborted")
+                raise RunAborted(reason, outcome="aborted")
         await self._command(sp, reading)
         ctx.sample(
             self.kiln.name, {"pv_c": reading.pv_c, "sp_c": sp, "out_pct": self.output_pct}, t

@@ -29,9 +29,26 @@ class KilnLimits:
     fth_window_s: float = 22.5 * 60
     fth_min_rise_c_per_h: float = 7.0
     full_demand_pct: float = 99.0
-    stuck_window_s: float = 20.0
-    stuck_rise_c: float = 4.0
+    stuck_window_s: float = 60.0
+    """PV history judged for a stuck relay (output at 0 all along)."""
+    stuck_min_s: float = 20.0
+    """The rise is judged once this much output-0 history is there (the noise of a few
+    samples must not look like a rise)."""
+    stuck_rise_c: float = 3.0
+    """A rise this large within stuck_window_s at output 0 is heat nobody commanded: ten
+    times the thermocouple noise (σ 0.3 °C); a kiln at 850 °C on a welded relay still
+    climbs ~7 °C a minute (simulator, PROCESS.md calibration)."""
     stuck_output_pct: float = 0.5
+    door_window_s: float = 10.0
+    """A door or lid opening is judged on the PV fall over this window."""
+    door_drop_c: float = 8.0
+    """PV falling this much within door_window_s while heating (48 °C/min) is an open door:
+    a shut kiln at 790 °C with the power off cools ~4 °C/min; an open door at 790 °C loses
+    ~2 °C/s."""
+    door_output_pct: float = 50.0
+    """The fall counts only while the working output is at least this."""
+    door_shut_rise_c: float = 3.0
+    """PV rising this much within door_window_s again: the door was shut."""
     pv_min_c: float = -50.0
     pv_max_c: float = 1600.0
     """PV outside [pv_min_c, pv_max_c] is a broken thermocouple, not a temperature."""
@@ -43,6 +60,8 @@ class KilnLimits:
 
 
 KILN_CODES = (
+    "door_open",
+    "door_open_long",
     "over_temperature",
     "deviation_high",
     "hold_band",
@@ -91,6 +110,9 @@ class KilnInterlocks:
         self.remote_sp = remote_sp
         self._heating = _Window()
         self._idle = _Window()
+        self._door = _Window()
+        self._door_open_since: float | None = None
+        self._door_fall = (0.0, 0.0)  # (°C, s) of the fall that showed the door open
         self._below_since: float | None = None
         self._above_since: float | None = None
         self._sp_fail_since: float | None = None
@@ -123,6 +145,7 @@ class KilnInterlocks:
                 f"PV {pv:.1f} °C > setpoint {st.sp_c:.1f} + {lim.deviation_c:.0f} °C"
             )
         self._check_hold(t, pv, schedule, found)
+        self._check_door(t, reading, found)
         self._check_heating(t, reading, schedule, found)
         return found
 
@@ -138,6 +161,39 @@ class KilnInterlocks:
         if reading.sensor_break or reading.over_range or not self._pv_in_range(reading.pv_c):
             return False
         return not (self.remote_sp and reading.remote_sp_fail)
+    @property
+    def door_open(self) -> bool:
+        """A door or lid opening was detected and the PV has not recovered yet."""
+        return self._door_open_since is not None
+
+    def _check_door(self, t: float, reading: TemperatureReading, found: dict[str, str]) -> None:
+        """A sudden PV fall while the elements heat hard is the door or lid open: no heat
+        loss of a shut kiln falls that fast. The door counts as open until the PV rises
+        again (the heat gets ahead of the losses once it is shut)."""
+        lim = self.limits
+        pv = reading.pv_c
+        self._door.add(t, pv, lim.door_window_s)
+        points = self._door.points
+        change = pv - points[0][1]
+        if self._door_open_since is None:
+            if reading.output_pct >= lim.door_output_pct and -change >= lim.door_drop_c:
+                self._door_open_since = t
+                self._door_fall = (-change, t - points[0][0])
+        elif change >= lim.door_shut_rise_c:
+            self._door_open_since = None
+        if self._door_open_since is None:
+            return
+        fell, over_s = self._door_fall
+        open_s = t - self._door_open_since
+        found["door_open"] = (
+            f"PV fell {fell:.1f} °C in {over_s:.0f} s while heating: door or lid open "
+            f"{open_s:.0f} s, or the elements all stopped at once (PV {pv:.1f} °C)"
+        )
+        if open_s > lim.door_grace_s:
+            found["door_open_long"] = (
+                f"open {open_s:.0f} s, over the door grace of {lim.door_grace_s:.0f} s: "
+                "heat off; shut it"
+            )
 
     def _check_status(self, t: float, reading: TemperatureReading, found: dict[str, str]) -> None:
         """The controller's own status flags."""
@@ -200,23 +256,42 @@ class KilnInterlocks:
     ) -> None:
         lim = self.limits
         pv = reading.pv_c
-        if schedule.heating and reading.output_pct >= lim.full_demand_pct:
+        if self.door_open:  # heat pours out of the door: no measure of the elements
+            self._heating.reset()
+        elif schedule.heating and reading.output_pct >= lim.full_demand_pct:
             rise = self._heating.add(t, pv, lim.fth_window_s)
             min_rise = lim.fth_min_rise_c_per_h * lim.fth_window_s / 3600.0
             if rise is not None and rise < min_rise:
                 found["failure_to_heat"] = (
-                    f"rose {rise:.1f} °C in {lim.fth_window_s / 60:.1f} min at full power"
+                    f"{_rose_or_fell(rise)} in {lim.fth_window_s / 60:.1f} min at full power"
                 )
         else:
             self._heating.reset()
-        if reading.output_pct <= lim.stuck_output_pct:
-            rise = self._idle.add(t, pv, lim.stuck_window_s)
-            if rise is not None and rise >= lim.stuck_rise_c:
-                found["stuck_relay"] = (
-                    f"rose {rise:.1f} °C in {lim.stuck_window_s:.0f} s with output 0 %"
-                )
-        else:
-            self._idle.reset()
+        stuck = stuck_relay_rise(self._idle, t, pv, reading.output_pct, lim)
+        if stuck is not None:
+            found["stuck_relay"] = stuck
+
+
+def _rose_or_fell(change_c: float) -> str:
+    """"rose 3.0 °C" / "fell 76.0 °C": a fall is never worded as a negative rise."""
+    return f"{'rose' if change_c >= 0 else 'fell'} {abs(change_c):.1f} °C"
+
+
+def stuck_relay_rise(
+    idle: _Window, t: float, pv: float, output_pct: float, lim: KilnLimits
+) -> str | None:
+    """Why the heat looks stuck on (PV rising with the output at 0 for stuck_min_s or
+    more), or None. `idle` keeps the output-0 history between calls; shared by a run's
+    interlocks and the between-runs watch."""
+    if output_pct > lim.stuck_output_pct:
+        idle.reset()
+        return None
+    idle.add(t, pv, lim.stuck_window_s)
+    t0, pv0 = idle.points[0]
+    rise = pv - pv0
+    if t - t0 >= lim.stuck_min_s and rise >= lim.stuck_rise_c:
+        return f"{_rose_or_fell(rise)} in {t - t0:.0f} s with output 0 %"
+    return None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kilnctl.engine.contactor import contactor_of
 from kilnctl.engine.firing import KilnSetup
 from kilnctl.engine.output_watchdog import no_watchdog_refusal, watchdog_timeout_s
 from kilnctl.engine.pid import PidGains
@@ -59,6 +60,7 @@ def kiln_setup(plant: Any, devices: Mapping[str, object], name: str | None) -> K
         max_temp_c=getattr(kiln, "max_temp_c", None),
         gains=_gains(kiln),
         allow_no_watchdog=allow_no_watchdog,
+        contactor=contactor_of(kiln, devices),
     )
 
 

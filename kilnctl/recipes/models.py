@@ -241,6 +241,16 @@ class FiringProfile(RecipeModel):
         gt=0,
         description="alarm if pv > travelling setpoint + this (default 50 °F)",
     )
+    door_grace_s: DurationS = Field(
+        default=180.0,
+        validation_alias=_key("door_grace", "door_grace_s"),
+        ge=0,
+        description=(
+            "a door or lid open while heating holds the schedule with the heat on this "
+            "long (a load going in), then heat off and abort; also how much longer a PV "
+            "below the hold band is tolerated"
+        ),
+    )
     segments: list[Segment] = Field(min_length=1)
 
     @model_validator(mode="after")

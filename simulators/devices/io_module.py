@@ -9,15 +9,16 @@ communication watchdog (as modules of the ADAM / ioLogik / WAGO kind have).
 | 10 | SSR duty, ‰ of full power (0..1000) | R/W |
 | 20 | watchdog timeout, 0.1 s (0..6000; 0 = off, the power-on value) | R/W |
 | 21 | fail-safe duty taken on expiry, ‰ (0..1000; power-on 0) | R/W |
+| 22 | mains contactor output: 1 closed (power on), 0 open | R/W |
 
 Watchdog: every accepted write (FC06/FC16) restarts it; reads do not, so a monitoring
 client cannot keep an abandoned output alive. With the timeout set and no write for that
 long, the duty becomes the fail-safe value at the instant of expiry on the module's clock
 (`expired_at`) and b1 is set; the next duty write clears b1.
 
-Anything else answers exception 2; writes to 0/1 and values outside their range exception
-3. The module has no PID: the duty is the element power fraction (stuck_relay /
-element_failure faults override it in the kiln model).
+Anything else answers exception 2; writes to 0/1 and values outside their range (a
+contactor value other than 0/1 too) exception 3. The module has no PID: the duty is the
+element power fraction (stuck_relay / element_failure faults override it in the kiln model).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ STATUS = 1
 DUTY = 10
 WATCHDOG_TIMEOUT = 20
 FAIL_SAFE_DUTY = 21
+CONTACTOR = 22
 
 ST_TC_OPEN = 1 << 0
 ST_WATCHDOG_EXPIRED = 1 << 1
@@ -77,6 +79,8 @@ class IOModule(KilnDevice):
             return self.watchdog_tenths
         if address == FAIL_SAFE_DUTY:
             return self.fail_safe_permille
+        if address == CONTACTOR:
+            return int(self.kiln.contactor_closed)
         raise SlaveException(2)
 
     def write_register(self, address: int, value: int) -> None:
@@ -88,6 +92,8 @@ class IOModule(KilnDevice):
             self.watchdog_tenths = int(check_range(value, 0, MAX_TIMEOUT))
         elif address == FAIL_SAFE_DUTY:
             self.fail_safe_permille = int(check_range(value, 0, 1000))
+        elif address == CONTACTOR:
+            self.kiln.set_contactor(bool(check_range(value, 0, 1)))
         elif address in (TEMPERATURE, STATUS):
             raise SlaveException(3)
         else:

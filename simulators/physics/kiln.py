@@ -127,6 +127,9 @@ class KilnModel:
         `set_power` applies a new value from now; assigning the attribute applies it from
         the model's own time `t` (what a loop that steps the model itself does)."""
         self.door_open = False
+        self.contactor_closed = True
+        """The mains contactor feeding the elements: open, no element heats, whatever the
+        relay (the one cure for a stuck_relay)."""
         self.faults = FaultSet(KILN_FAULTS)
         self._noise_c = self._rng.gauss(0.0, p.tc_noise_c) if p.tc_noise_c > 0 else 0.0
         # Constants, precomputed: the hot path is one step per simulated second.
@@ -153,7 +156,10 @@ class KilnModel:
 
     @property
     def heater_power_w(self) -> float:
-        """Power the elements actually deliver, after element_failure / stuck_relay faults."""
+        """Power the elements actually deliver, after the contactor and the
+        element_failure / stuck_relay faults."""
+        if not self.contactor_closed:
+            return 0.0
         faults = self.faults.active
         if faults:
             if "element_failure" in faults:
@@ -161,6 +167,11 @@ class KilnModel:
             if "stuck_relay" in faults:
                 return self.params.power_w
         return self.params.power_w * self.power_frac
+
+    def set_contactor(self, closed: bool) -> None:
+        """Close or open the mains contactor from now on."""
+        self.sync()
+        self.contactor_closed = closed
 
     def inject(self, fault: str) -> None:
         """Make a kiln fault active from now on (see KILN_FAULTS)."""

@@ -12,7 +12,8 @@ Electrical model (defaults: a ~60 L Watts nickel tank with a 100 A / 20 V rectif
   seconds with the output on; readings carry ±0.2 % (σ) ripple noise from the seeded RNG;
 * faults: `open_circuit` (rack contact open: no current, the voltage rises to the limit,
   CV) and `over_temperature` (the rectifier trips its output off and shows the flag until
-  cleared; it then needs a new enable);
+  cleared; it then needs a new enable) and `output_stuck` (a shorted output stage: the
+  current set when it struck flows whatever the output switch and setpoint say);
 * over-voltage / over-current protection: with levels set (`set_protection`), the output
   trips off as soon as its voltage / current reaches a level, and `trip` says which
   ("OVP" / "OCP") until the next enable (which trips again at once if the cause remains).
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from simulators.physics.faults import FaultSet
 from simulators.physics.kiln import KilnModel, KilnParams
 
-RECTIFIER_FAULTS = ("open_circuit", "over_temperature")
+RECTIFIER_FAULTS = ("open_circuit", "over_temperature", "output_stuck")
 """Device faults a rectifier accepts."""
 
 
@@ -114,6 +115,8 @@ class PlatingCell:
         self.voltage_limit_v = p.max_voltage_v
         self.output_on = False
         self.faults = FaultSet(RECTIFIER_FAULTS)
+        self._stuck_a = 0.0
+        """Current the shorted output stage drives (output_stuck fault)."""
         self.amp_hours = 0.0
         self.watt_hours = 0.0
         self.on_time_s = 0.0
@@ -160,6 +163,8 @@ class PlatingCell:
         """Inject a rectifier fault; over_temperature trips the output off at once."""
         self.sync()
         self.faults.inject(fault)
+        if fault == "output_stuck":
+            self._stuck_a = self.current_setpoint_a if self.output_on else 0.0
         if fault == "over_temperature":
             self.output_on = False
         self._protect()
@@ -206,14 +211,15 @@ class PlatingCell:
 
     def operating_point(self) -> OperatingPoint:
         """True output at the model's current time (call sync() first for "now")."""
-        if not self.output_on:
+        stuck = "output_stuck" in self.faults.active
+        if not (self.output_on or stuck):
             return OperatingPoint(0.0, 0.0, "CV")
         v_lim = self.voltage_limit_v
         if "open_circuit" in self.faults.active:
             return OperatingPoint(v_lim, 0.0, "CV")
         e0 = self.params.decomposition_v
         r = self.resistance_ohm()
-        i_set = self.current_setpoint_a
+        i_set = self._stuck_a if stuck else self.current_setpoint_a
         needed = e0 + i_set * r if i_set > 0 else min(e0, v_lim)
         if needed <= v_lim:
             return OperatingPoint(needed, i_set, "CC")

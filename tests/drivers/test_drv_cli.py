@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from drivers.registry import open_device
 from simulators.devices import build
 from simulators.servers.modbus_tcp import ModbusTcpServer
 
@@ -108,3 +110,68 @@ async def test_devices_lists_health_from_the_plant_config(
     assert code == 0 and out.startswith("line: ")
     code, _, err = await kilnctl("--config", str(plant), "read", "nope")
     assert code == 2 and "configured: kiln1, kiln9, line" in err
+
+
+async def test_devices_shows_a_kiln_in_alarm(tmp_path: Path) -> None:
+    """Issue 6 item 3: with a stuck relay heating an idle kiln, `devices` said
+    "ok: pv 926.9 °C". Now a stuck relay (PV rising at output 0 between two reads) and a
+    PV above the kiln's rating show as ALARM, exit code 1."""
+    t0 = time.monotonic()
+    fast = build("eurotherm3216", unit=1, time_fn=lambda: (time.monotonic() - t0) * 600,
+                 initial_c=400.0)  # fmt: skip
+    fast.inject("stuck_relay")  # heats at output 0 (the controller's setpoint is below PV)
+    hot = build("eurotherm3216", unit=2, time_fn=lambda: 0.0, initial_c=1010.0)
+    fine = build("eurotherm3216", unit=3, time_fn=lambda: 0.0)
+    srv = ModbusTcpServer({1: fast, 2: hot, 3: fine})
+    await srv.start()
+    try:
+        plant = tmp_path / "kilnctl.toml"
+        plant.write_text(
+            "".join(
+                f'[devices.k{u}]\ndriver = "eurotherm3216"\nurl = "{srv.url(u)}"\n'
+                f'[kilns.kiln{u}]\ncontroller = "k{u}"\nmax_temp = "1000 C"\n'
+                for u in (1, 2, 3)
+            )
+        )
+        code, out, err = await kilnctl("--config", str(plant), "devices", "--sample", "0.5")
+    finally:
+        await srv.close()
+    assert code == 1, err
+    k1, k2, k3 = (out.split(f"k{u} ")[1] for u in (1, 2, 3))
+    assert "ALARM: stuck relay: kiln kiln1 PV rose" in k1.split("k2")[0]
+    assert "ALARM: over-temperature: kiln kiln2 PV 10" in k2.split("k3")[0]
+    assert "rating of 1000 °C" in k2
+    assert "ok: pv" in k3
+
+
+async def test_contactor_opens_and_reads_back_over_modbus_tcp(tmp_path: Path) -> None:
+    """The kiln's mains contactor on the I/O module (register 22): opened by the driver
+    (FC06, echo checked) and read back (FC03); opened, a stuck relay no longer heats."""
+    from kilnctl.engine.contactor import cut_power
+
+    t = [0.0]
+    io = build("io_module", unit=1, time_fn=lambda: t[0], initial_c=400.0)
+    io.inject("stuck_relay")
+    srv = ModbusTcpServer({1: io})
+    await srv.start()
+    contactor = open_device("k3_contactor", "contactor", srv.url(1), register=22)
+    try:
+        assert await contactor.is_closed()  # type: ignore[union-attr]
+        what = await cut_power(contactor, "kiln kiln3")  # type: ignore[arg-type]
+        assert "opened (read back open)" in what
+        assert not await contactor.is_closed()  # type: ignore[union-attr]
+        before = io.kiln.chamber_c
+        t[0] = 600.0
+        io.kiln.sync()
+        assert io.kiln.chamber_c < before  # no power: cooling despite the welded relay
+        plant = tmp_path / "kilnctl.toml"
+        plant.write_text(
+            f'[devices.k3_contactor]\ndriver = "contactor"\nurl = "{srv.url(1)}"\n'
+            "options = { register = 22 }\n"
+        )
+        code, out, err = await kilnctl("--config", str(plant), "devices")
+        assert code == 0, err
+        assert "ok: contactor OPEN (power off)" in out
+    finally:
+        await contactor.close()
+        await srv.close()

@@ -16,7 +16,7 @@ RECTIFIERS = ("riden", "generic_rectifier")
 def test_known_names() -> None:
     assert set(DRIVERS) == {
         "eurotherm3216", "omron_e5cc", "riden", "korad_ka3005p", "generic_rectifier",
-        "direct_kiln",
+        "direct_kiln", "contactor",
     }  # fmt: skip
 
 
@@ -33,7 +33,8 @@ def test_korad_satisfies_rectifier() -> None:
 
 
 def test_unknown_driver_lists_known_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown driver 'watlow' \\(known: direct_kiln, "):
+    known = "unknown driver 'watlow' \\(known: contactor, direct_kiln, "
+    with pytest.raises(ConfigError, match=known):
         open_device("k", "watlow", "modbus-tcp://h:1")
 
 

@@ -132,7 +132,7 @@ async def test_pause_skip_and_extend_from_commands() -> None:
     ("fault", "code"),
     [
         ("tc_open", "tc_break"),
-        ("stuck_relay", "deviation_high"),
+        ("stuck_relay", "stuck_relay"),  # cut the power: heat off does nothing here
         ("element_failure", "failure_to_heat"),
     ],
 )
@@ -158,8 +158,9 @@ async def test_stuck_relay_alarms_loudly_at_output_zero() -> None:
         kiln.inject("stuck_relay")
 
     outcome, events, kiln = await fire(prof, during=inject)
-    raised = alarms(events)
-    assert raised.index("stuck_relay") < raised.index("deviation_high")
+    # the run stops on the stuck relay itself (action: cut the power), before the
+    # deviation alarm, whose heat off would do nothing against a welded relay
+    assert alarms(events) == ["stuck_relay"]
     assert outcome == "aborted" and kiln.is_safe
 
 
@@ -187,7 +188,7 @@ async def test_over_firing_past_max_hold_aborts_after_a_warning() -> None:
     assert outcome == "aborted" and kiln.is_safe
 
 
-async def test_hold_band_alarm_tolerates_a_door_opening() -> None:
+async def test_a_door_opening_holds_and_heat_goes_off_after_the_door_grace() -> None:
     prof = profile({"rate": None, "target": 790, "hold": 3600})
 
     async def door(eng: Engine, run_id: str, clock: VirtualClock, kiln: TinyKiln) -> None:
@@ -195,12 +196,16 @@ async def test_hold_band_alarm_tolerates_a_door_opening() -> None:
         kiln.set_pv(690.0)  # door opened to load: recovers at 3000 °C/h in ~2 min
         await clock.sleep(300)
         kiln.heat = 0.0
-        kiln.set_pv(690.0)  # now it does not recover: alarm after the grace period
+        kiln.set_pv(690.0)  # now it does not recover: heat off after the door grace
 
-    _outcome, events, _kiln = await fire(prof, during=door, seek_start=False)
+    outcome, events, kiln = await fire(prof, during=door, seek_start=False)
     raised = [e for e in events if isinstance(e, AlarmRaised)]
-    assert next(a.code for a in raised) == "hold_band"
-    assert raised[0].t - 1_700_000_000.0 == pytest.approx(1300 + 198, abs=3)
+    # each opening raises the door alarm (the first cleared once the door was shut)
+    assert [a.code for a in raised] == ["door_open", "door_open", "door_open_long"]
+    assert raised[0].t - 1_700_000_000.0 == pytest.approx(1000, abs=2)
+    assert raised[1].t - 1_700_000_000.0 == pytest.approx(1300, abs=2)
+    assert raised[2].t - 1_700_000_000.0 == pytest.approx(1300 + 180, abs=3)
+    assert outcome == "aborted" and kiln.is_safe
 
 
 async def test_comms_loss_holds_then_stops_with_devices_safe() -> None:

@@ -29,7 +29,12 @@ HOLD = FiringProfile.model_validate(
 
 
 async def run(
-    engine: Engine, start: StartJob, clock: VirtualClock, inject_at: float, inject: Any
+    engine: Engine,
+    start: StartJob,
+    clock: VirtualClock,
+    inject_at: float,
+    inject: Any,
+    raised: list[AlarmRaised] | None = None,
 ) -> tuple[str, list[str]]:
     queue: asyncio.Queue[Event] = engine.subscribe(maxsize=1_000_000)
     run_id = await engine.submit(start)
@@ -42,6 +47,8 @@ async def run(
         event = queue.get_nowait()
         if isinstance(event, AlarmRaised):
             codes.append(event.code)
+            if raised is not None:
+                raised.append(event)
     return outcome, codes
 
 
@@ -58,7 +65,9 @@ def kiln_engine(clock: VirtualClock) -> tuple[Engine, SimKilnController]:
     ("fault", "at_s", "first_alarm"),
     [
         ("tc_open", 3000.0, "tc_break"),
-        ("element_failure", 600.0, "failure_to_heat"),  # still heating at full power
+        # still heating at full power: the heat stops at once, which the PV cannot tell
+        # from an open door (held for the door grace, then heat off)
+        ("element_failure", 600.0, "door_open"),
         ("stuck_relay", 3000.0, "stuck_relay"),  # at 500 °C: heats with output 0
     ],
 )
@@ -76,16 +85,23 @@ async def test_kiln_fault_on_the_simulator(fault: str, at_s: float, first_alarm:
 async def test_over_temperature_trip_on_the_simulator() -> None:
     clock = VirtualClock()
     engine, kiln = kiln_engine(clock)
-    profile = HOLD.model_copy(update={"trip_c": 520.0, "max_temp_c": 520.0})
-    # a stuck relay drives the kiln up from its 500 °C hold: the 520 °C trip comes first
+    profile = HOLD.model_copy(update={"trip_c": 505.0, "max_temp_c": 505.0})
+    # a stuck relay drives the kiln up from its 500 °C hold: the 505 °C trip comes before
+    # the deviation alarm and before 20 s of output 0 show the relay stuck
+    raised: list[AlarmRaised] = []
     outcome, codes = await run(
         engine,
         StartJob(ref="hold", kiln="k1", recipe=profile),
         clock,
         3000.0,
         lambda: kiln.inject("stuck_relay"),
+        raised,
     )
     assert outcome == "aborted" and "over_temperature" in codes
+    # tripped in the first period over the trip: PV at most one period's rise past it
+    [trip] = [a for a in raised if a.code == "over_temperature"]
+    pv = float(trip.message.split("PV ")[1].split(" °C")[0])
+    assert 505.0 < pv < 505.0 + 1.0  # the kiln climbs < 1 °C per 1 s period here
     assert "deviation_high" not in codes  # tripped before the 28 °C deviation
     assert (await kiln.read()).sp_c <= 0.0
 

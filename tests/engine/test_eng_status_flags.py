@@ -1,7 +1,7 @@
 """The controller's own status flags on the virtual clock: manual at the panel, remote
 setpoint not followed, PV over range and the controller's alarm, each raising its alarm
-with its safe action and clearing when the flag goes away; direct mode ignores the flags
-that only mean something when kilnctl streams a setpoint."""
+with its safe action and clearing once the flag has been gone CLEAR_AFTER_S; direct mode
+ignores the flags that only mean something when kilnctl streams a setpoint."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ import pytest
 from eng_models import TinyKiln, plant
 
 from kilnctl.clock import VirtualClock
+from kilnctl.engine.alarms import CLEAR_AFTER_S
 from kilnctl.engine.engine import Engine
 from kilnctl.engine.messages import AlarmCleared, AlarmRaised, Event, StartJob
 from kilnctl.recipes.models import FiringProfile
 
 T0 = 1_700_000_000.0  # the VirtualClock's epoch
+LAG = CLEAR_AFTER_S  # an alarm clears once its condition has been gone this long
 
 RAMP = FiringProfile.model_validate(
     {"name": "p", "max_temp": 900, "segments": [{"rate": 300, "target": 400, "hold": 60}]}
@@ -73,7 +75,7 @@ async def test_manual_at_the_panel_holds_the_schedule_and_alarms_critical() -> N
     assert "cannot switch it off" in alarm.message
     assert alarm.t - T0 == pytest.approx(600, abs=2)
     assert held[0] == pytest.approx(held[1]) and held[0] == pytest.approx(70, abs=1)
-    assert cleared(events, "controller_manual")[0].t - T0 == pytest.approx(900, abs=2)
+    assert cleared(events, "controller_manual")[0].t - T0 == pytest.approx(900 + LAG, abs=2)
     # 380 °C at 300 °C/h = 4560 s, + 60 s hold, + ~300 s held in manual
     assert end_t(events) == pytest.approx(4620 + 300, abs=5)
 
@@ -104,7 +106,7 @@ async def test_remote_sp_fail_holds_after_a_few_periods_and_clears_on_recovery()
     [alarm] = raised(events, "remote_sp_fail")
     assert (alarm.severity, alarm.action) == ("alarm", "hold")
     assert alarm.t - T0 == pytest.approx(606, abs=2)
-    assert cleared(events, "remote_sp_fail")[0].t - T0 == pytest.approx(720, abs=2)
+    assert cleared(events, "remote_sp_fail")[0].t - T0 == pytest.approx(720 + LAG, abs=2)
     # held while flagged (3 s + 120 s): a reading taken while the controller does not
     # follow the streamed setpoint never moves the schedule, even before the alarm
     assert end_t(events) == pytest.approx(4620 + 123, abs=2)
@@ -133,7 +135,7 @@ async def test_controller_alarm_is_a_warning_that_clears() -> None:
     assert outcome == "completed"
     [alarm] = raised(events, "controller_alarm")
     assert (alarm.severity, alarm.action) == ("warning", "notify")
-    assert cleared(events, "controller_alarm")[0].t - T0 == pytest.approx(700, abs=2)
+    assert cleared(events, "controller_alarm")[0].t - T0 == pytest.approx(700 + LAG, abs=2)
     assert end_t(events) == pytest.approx(4620, abs=3)  # the run went on
 
 
@@ -162,4 +164,4 @@ async def test_acknowledging_the_controller_alarm_acknowledges_it_at_the_control
     assert await eng.wait(run_id) == "completed"
     events = [q.get_nowait() for _ in range(q.qsize())]
     assert kiln.acks == 1
-    assert cleared(events, "controller_alarm")[0].t - T0 == pytest.approx(700, abs=2)
+    assert cleared(events, "controller_alarm")[0].t - T0 == pytest.approx(700 + LAG, abs=2)

@@ -34,17 +34,26 @@ def test_defaults_and_influx(tmp_path: Path) -> None:
     assert plant.influx.api == "auto"
 
 
-def test_unknown_device_reference(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kiln", "error"),
+    [
+        ('controller = "kx"\nmax_temp = "1832 F"\n', "5: kilns.kiln1.controller: 'kx'"),
+        # a kiln's mains contactor (opened on a stuck relay) is a configured device too
+        (
+            'controller = "k"\nmax_temp = "1000 C"\ncontactor = "k1c"\n',
+            "7: kilns.kiln1.contactor: 'k1c'",
+        ),
+    ],
+)
+def test_unknown_device_reference(tmp_path: Path, kiln: str, error: str) -> None:
     path = tmp_path / "p.toml"
     path.write_text(
         '[devices.k]\ndriver = "eurotherm3216"\nurl = "modbus-tcp://h:1"\n'
-        '[kilns.kiln1]\ncontroller = "kx"\nmax_temp = "1832 F"\n'
+        f"[kilns.kiln1]\n{kiln}"
     )
     with pytest.raises(PlantConfigError) as info:
         load_plant(path)
-    assert info.value.lines() == [
-        f"{path}:5: kilns.kiln1.controller: 'kx': no such device (allowed: k)"
-    ]
+    assert info.value.lines() == [f"{path}:{error}: no such device (allowed: k)"]
 
 
 def test_bad_values_name_the_field(tmp_path: Path) -> None:

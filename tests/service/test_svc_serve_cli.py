@@ -43,11 +43,20 @@ max_temp = "1000 C"
 """
 
 
+_SIMS: dict[Path, SimPlant] = {}
+
+
+def _sim_device(tmp: Path) -> Any:
+    """kiln2's simulated device (its model: inject / clear) in the running plant."""
+    return _SIMS[tmp].devices["kiln2"].model
+
+
 @asynccontextmanager
 async def simulated_plant(tmp: Path) -> AsyncIterator[str]:
     """The simulated plant at x60; tmp holds kilnctl.toml (its URL) and profiles/."""
     sim = SimPlant(load_plant_config(), speed=60.0, seed=5)
     await sim.start()
+    _SIMS[tmp] = sim
     try:
         url = sim.devices["kiln2"].url
         (tmp / "profiles").mkdir()
@@ -55,6 +64,7 @@ async def simulated_plant(tmp: Path) -> AsyncIterator[str]:
         (tmp / "kilnctl.toml").write_text(PLANT.format(url=url))
         yield url
     finally:
+        _SIMS.pop(tmp, None)
         await sim.close()
 
 
@@ -273,3 +283,34 @@ async def test_killed_service_resumes_paused_then_from_its_last_setpoint(
     jump = after.values["sp_c"] - last.values["sp_c"]
     print(f"\nsetpoint after the service restarted - last before the kill: {jump:+.3f} °C")
     assert abs(jump) <= 5.0
+async def test_service_watches_an_idle_kiln_and_latches_its_stuck_relay(tmp_path: Path) -> None:
+    """Issue 6 item 3 across processes: with no run, a stuck relay on kiln2 (simulator
+    process-side fault, Modbus TCP) raises a critical alarm in the service within seconds,
+    shown by "status" until acknowledged; no run record is resumed from the watch's."""
+    async with simulated_plant(tmp_path):
+        sim_kiln = _sim_device(tmp_path)
+        proc = await serve(tmp_path)
+        try:
+            client = await attach(tmp_path, proc)
+            await client.request("subscribe")
+            sim_kiln.inject("stuck_relay")
+            alarm = await first(client, "alarm_raised")
+            assert (alarm["code"], alarm["severity"], alarm["action"]) == (
+                "stuck_relay", "critical", "cut_power",
+            )  # fmt: skip
+            notice = await first(client, "notice")
+            assert "no contactor configured: cut the mains power to kiln kiln2" in notice["message"]
+            (view,) = (await client.request("status"))["runs"]
+            assert [a["alarm_id"] for a in view["alarms"]] == [alarm["alarm_id"]]
+            await client.request("ack", alarm=alarm["alarm_id"], who="ann")
+            acked = await first(client, "alarm_ack")
+            assert acked["who"] == "ann"
+            await client.close()
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                _, stderr = await proc.communicate()
+            assert proc.returncode == 0 and b"Traceback" not in stderr
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()

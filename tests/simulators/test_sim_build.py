@@ -23,7 +23,7 @@ def test_every_kind_builds_and_has_the_fault_interface(clock: FakeTime, kind: st
     allowed = (
         ("tc_open", "element_failure", "stuck_relay")
         if kind in KILN_KINDS
-        else ("open_circuit", "over_temperature")
+        else ("open_circuit", "over_temperature", "output_stuck")
     )
     for fault in allowed:
         dev.inject(fault)

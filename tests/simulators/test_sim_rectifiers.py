@@ -84,7 +84,7 @@ def test_riden_faults(clock: FakeTime) -> None:
     dev.clear("over_temperature")
     dev.write_register(18, 1)
     assert dev.read_holding(18, 1) == [1]
-    with pytest.raises(ValueError, match="open_circuit, over_temperature"):
+    with pytest.raises(ValueError, match="open_circuit, output_stuck, over_temperature"):
         dev.inject("tc_open")
 
 

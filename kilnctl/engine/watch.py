@@ -1,0 +1,256 @@
+"""The plant watch: every configured kiln and tank that is in no run is still read and
+judged, because a welded relay or a shorted output stage does not wait for a run.
+
+Each watch period (the control period) every idle kiln's controller and every idle tank's
+rectifier is read once, and:
+
+* stuck_relay: a kiln's PV rising with its output at 0 (the same rule as in a run,
+  `interlocks.stuck_relay_rise`);
+* over_temperature: a kiln's PV above its rated maximum (plant config max_temp);
+* output_stuck_on: a rectifier's current flowing while its output is off.
+
+A new alarm puts the device safe again, opens the kiln's contactor where the plant config
+names one (read back), and says what a person must do. The watch's alarms latch
+(AlarmBook) until acknowledged: `AckAlarm(watch.run_id, alarm_id)` through the engine.
+A run's alarm of these kinds that is still up when the run ends is carried over, so a
+stuck relay stays raised after the run it was found in. Events are published like a
+run's and journaled in a "plant watch" record, opened at the first alarm and finished
+when the watch stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from drivers.errors import DeviceError
+from kilnctl.clock import Clock
+from kilnctl.engine.alarms import AlarmBook
+from kilnctl.engine.contactor import Contactor, contactor_of, cut_power
+from kilnctl.engine.firing import make_safe
+from kilnctl.engine.interlocks import KilnLimits, _Window, stuck_relay_rise
+from kilnctl.engine.messages import Event, Notice
+from kilnctl.journal import Journal
+
+log = logging.getLogger(__name__)
+
+WATCH_JOB = "plant watch"
+"""Job name of the watch's journal record (not a run to resume)."""
+
+KILN_WATCH_CODES = ("stuck_relay", "over_temperature")
+TANK_WATCH_CODES = ("output_stuck_on",)
+WATCH_CODES = frozenset(KILN_WATCH_CODES + TANK_WATCH_CODES)
+
+STUCK_ON_MIN_A = 0.5
+"""Current above this with the output off is the output stage conducting (a meter's
+zero offset and ripple stay well under it)."""
+STUCK_ON_FRAC = 0.02
+"""... or above this fraction of the tank's maximum current, whichever is larger."""
+
+
+@dataclass
+class _Watched:
+    """One kiln or tank the watch reads: its device, contactor and state between reads."""
+
+    name: str
+    device_name: str
+    device: Any
+    codes: tuple[str, ...]
+    max_temp_c: float | None = None
+    max_current_a: float | None = None
+    contactor: Contactor | None = None
+    idle: _Window | None = None
+
+
+class PlantWatch:
+    """Reads and judges every kiln and tank not in a run, until `stop()`."""
+
+    def __init__(
+        self,
+        plant: Any,
+        devices: Mapping[str, object],
+        clock: Clock,
+        publish: Callable[[Event], None],
+        busy: Callable[[], set[str]],
+        journal: Journal | None = None,
+        period_s: float = 1.0,
+        limits: KilnLimits | None = None,
+    ) -> None:
+        self.clock = clock
+        self.journal = journal
+        self.period_s = period_s
+        self.limits = limits or KilnLimits()
+        self._publish = publish
+        self._busy = busy
+        self._record: str | None = None
+        # Latched for longer than a run's alarms: a stuck relay is re-judged only after
+        # stuck_min_s of history, and must not clear in between.
+        self.alarms = AlarmBook(
+            "watch", self._emit, clock.wall_time, clear_after_s=self.limits.stuck_window_s
+        )
+        self.watched = _watched(plant, devices)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run id the watch's events carry (and AckAlarm takes)."""
+        return self.alarms.run_id
+
+    # ------------------------------------------------------------------ life
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if self._record is not None and self.journal is not None:
+            self.journal.finish_run(self._record, self.clock.wall_time(), "completed")
+
+    async def _loop(self) -> None:
+        next_t = self.clock.now()
+        while True:
+            await self.check_once()
+            next_t += self.period_s
+            await self.clock.sleep_until(next_t)
+
+    # ------------------------------------------------------------------ alarms
+
+    def _emit(self, event: Event) -> None:
+        if self.journal is not None:
+            if self._record is None:
+                self._record = self.journal.start_run(
+                    job_name=WATCH_JOB,
+                    lot_id="",
+                    recipe_hashes={},
+                    started_at=event.t,
+                    meta={"watch": True},
+                )
+            event = replace(event, run_id=self._record)
+            self.alarms.run_id = self._record
+            data = event.to_dict()
+            for key in ("kind", "run_id", "t"):
+                data.pop(key)
+            self.journal.record_event(self._record, event.t, event.kind, data)
+        self._publish(event)
+
+    def ack(self, alarm_id: str, who: str) -> bool:
+        return self.alarms.ack(alarm_id, who)
+
+    def adopt(self, book: AlarmBook) -> None:
+        """Carry over a finished run's alarms of the kinds the watch judges that are still
+        up (a person has not seen them off): raised again here, latched until acked."""
+        for alarm in book.active:
+            if alarm.spec.code in WATCH_CODES and not (alarm.acked and not alarm.present):
+                self.alarms.raise_alarm(
+                    alarm.source, alarm.spec.code, f"{alarm.message} (found in run {book.run_id})"
+                )
+
+    # ------------------------------------------------------------------ checks
+
+    async def check_once(self) -> None:
+        """Read and judge every idle kiln and tank once."""
+        busy = self._busy()
+        for item in self.watched:
+            if item.device_name in busy:
+                if item.idle is not None:
+                    item.idle.reset()
+                continue
+            try:
+                await self._check(item)
+            except DeviceError as exc:  # comms between runs: the next run will say
+                log.debug("watch: %s: %s", item.name, exc)
+            except Exception:  # a bug must not end the watch of the other devices
+                log.exception("watch: checking %s failed", item.name)
+
+    async def _check(self, item: _Watched) -> None:
+        found = self._judge(item, await item.device.read())
+        if not found and not self.alarms.any_active:
+            return
+        for alarm in self.alarms.sync(item.name, found, item.codes):
+            if item.device_name in self._busy():
+                continue  # a run took the device meanwhile: it is the run's now
+            await self._act(item, alarm.spec.title)
+
+    def _judge(self, item: _Watched, reading: Any) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if item.idle is not None:  # a kiln
+            pv = reading.pv_c
+            if reading.sensor_break or not self.limits.pv_min_c <= pv <= self.limits.pv_max_c:
+                item.idle.reset()
+                return found
+            stuck = stuck_relay_rise(
+                item.idle, self.clock.now(), pv, reading.output_pct, self.limits
+            )
+            if stuck is not None:
+                found["stuck_relay"] = f"between runs: {stuck}"
+            hot = above_rating(pv, item.max_temp_c)
+            if hot is not None:
+                found["over_temperature"] = f"{hot} (output {reading.output_pct:.0f} %)"
+        else:
+            stuck_on = current_with_output_off(reading, item.max_current_a)
+            if stuck_on is not None:
+                found["output_stuck_on"] = stuck_on
+        return found
+
+    async def _act(self, item: _Watched, title: str) -> None:
+        """Put the device safe again and cut the power where kilnctl can."""
+        problem = await make_safe(item.device, f"watch: {title}")
+        what = await cut_power(item.contactor, f"{'kiln' if item.idle else 'tank'} {item.name}")
+        if problem is not None:
+            what = f"could not make it safe ({problem}); {what}"
+        self._emit(Notice(self.run_id, self.clock.wall_time(), item.name, "cut_power", what))
+
+
+def above_rating(pv_c: float, max_temp_c: float | None) -> str | None:
+    """Why a kiln's PV is over its rated maximum, or None."""
+    if max_temp_c is None or pv_c <= max_temp_c:
+        return None
+    return f"PV {pv_c:.1f} °C above the kiln's rating of {max_temp_c:.0f} °C"
+
+
+def current_with_output_off(reading: Any, max_current_a: float | None) -> str | None:
+    """Why a rectifier's output stage looks stuck on (current with the output off), or
+    None. `reading`: a RectifierReading."""
+    limit = max(STUCK_ON_MIN_A, STUCK_ON_FRAC * (max_current_a or 0.0))
+    if reading.output_on or reading.amps <= limit:
+        return None
+    return f"{reading.amps:.2f} A with the output off"
+
+
+def _watched(plant: Any, devices: Mapping[str, object]) -> list[_Watched]:
+    """The kilns and tanks whose devices are open, in the plant config's order."""
+    items: list[_Watched] = []
+    for name, kiln in (getattr(plant, "kilns", {}) or {}).items():
+        device = devices.get(kiln.controller)
+        if device is not None:
+            items.append(
+                _Watched(
+                    name,
+                    kiln.controller,
+                    device,
+                    KILN_WATCH_CODES,
+                    max_temp_c=getattr(kiln, "max_temp_c", None),
+                    contactor=contactor_of(kiln, devices),
+                    idle=_Window(),
+                )
+            )
+    for name, tank in (getattr(plant, "tanks", {}) or {}).items():
+        device = devices.get(tank.rectifier)
+        # several tanks may share one rectifier (a line): watch it once
+        if device is not None and all(i.device is not device for i in items):
+            items.append(
+                _Watched(
+                    name,
+                    tank.rectifier,
+                    device,
+                    TANK_WATCH_CODES,
+                    max_current_a=getattr(tank, "max_current_a", None),
+                )
+            )
+    return items
