@@ -33,3 +33,14 @@ def _no_developer_simulators(tmp_path_factory, monkeypatch):  # type: ignore[no-
     otherwise point at it (kilnctl.sim_link)."""
     path = tmp_path_factory.getbasetemp() / "no-running-sim.json"
     monkeypatch.setenv("KILNCTL_SIM_URLS", str(path))
+
+
+@pytest.fixture(autouse=True)
+def _private_state_and_socket(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """Each test has its own default journal folder and service socket (journal_location,
+    service/protocol.py): never the developer's journal, nor a service someone runs."""
+    base = tmp_path_factory.mktemp("xdg")
+    (base / "run").mkdir()
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(base / "run"))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)

@@ -14,6 +14,7 @@ from kilnctl.chart import svg_chart
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
 from kilnctl.journal import Journal, JournalError, RunInfo
+from kilnctl.journal_location import default_journal_path, journal_for
 from kilnctl.report import (
     assess_qc,
     build_batch_record,
@@ -25,7 +26,6 @@ from kilnctl.report import (
     render_markdown,
 )
 
-DEFAULT_JOURNAL = "kilnctl-journal.sqlite"
 FORMATS = {".md": "md", ".html": "html", ".htm": "html", ".json": "json", ".csv": "csv"}
 
 
@@ -67,16 +67,15 @@ def add_journal_option(parser: argparse.ArgumentParser) -> None:
     """--journal, shared by every command that reads the journal."""
     parser.add_argument(
         "--journal",
-        help=f"journal file (default: the plant config's journal, else {DEFAULT_JOURNAL})",
+        help=f"journal file (default: the plant config's journal, else {default_journal_path()})",
     )
 
 
 def journal_path(args: argparse.Namespace) -> Path:
-    """--journal, else the plant config's journal path, else the default file name."""
+    """--journal, else the plant config's journal path, else the per-user default."""
     if args.journal:
         return Path(args.journal)
-    plant = plant_for(args.config, optional=True)
-    return Path(plant.journal_path if plant else DEFAULT_JOURNAL)
+    return journal_for(None, plant_for(args.config, optional=True), args.config)
 
 
 def open_journal(args: argparse.Namespace) -> Journal:
