@@ -183,10 +183,15 @@ class _Buffer:
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-def _new_run_id(started_at: float) -> str:
-    """Sortable, readable and unique: UTC start time plus a random suffix."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started_at))
-    return f"{stamp}-{secrets.token_hex(3)}"
+def _new_run_id(started_at: float, meta: dict[str, Any] | None = None) -> str:
+    """Sortable, readable and unique: UTC start time plus a random suffix. A run on
+    simulated time (meta "simulated", see engine.run_origin) is stamped with the real time
+    it started and marked "sim", so its id never claims a time that did not happen."""
+    simulated = (meta or {}).get("simulated")
+    real = simulated.get("real_started_at") if isinstance(simulated, dict) else None
+    when = float(real) if isinstance(real, int | float) else started_at
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(when))
+    return f"{stamp}-{'sim-' if simulated else ''}{secrets.token_hex(3)}"
 
 
 class Journal:
@@ -288,7 +293,7 @@ class Journal:
     ) -> str:
         """Create a run and return its id (committed at once)."""
         with self._lock:
-            run_id = _new_run_id(started_at)
+            run_id = _new_run_id(started_at, meta)
             with self._transaction():
                 self._conn.execute(
                     "INSERT INTO runs (run_id, job_name, lot_id, started_at, meta, "
@@ -372,6 +377,14 @@ class Journal:
             )
             for r in rows
         ]
+
+    def finish_reasons(self) -> dict[str, str]:
+        """run_id -> the reason its run_finished event gives ("" for none), every run."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT run_id, data FROM events WHERE kind = 'run_finished' ORDER BY id"
+            ).fetchall()
+        return {r[0]: str(json.loads(r[1]).get("reason") or "") for r in rows}
 
     def run(self, run_id: str) -> RunInfo:
         """One run by id; JournalError if there is none."""

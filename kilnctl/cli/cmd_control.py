@@ -98,13 +98,18 @@ def ask(args: argparse.Namespace, op: str, **fields: Any) -> dict[str, Any]:
         raise UserError(str(exc)) from None
 
 
-def service_answers(path: Path | None = None) -> bool:
-    """True when a service answers on the socket (default: the default socket)."""
+async def answers(path: Path) -> bool:
+    """True when a service answers on the socket `path`."""
     try:
-        asyncio.run(_exchange(path or default_socket_path(), []))
+        await _exchange(path, [])
     except ServiceUnavailable:
         return False
     return True
+
+
+def service_answers(path: Path | None = None) -> bool:
+    """answers() from synchronous code (default: the default socket)."""
+    return asyncio.run(answers(path or default_socket_path()))
 
 
 def run_id_for(args: argparse.Namespace) -> str | None:

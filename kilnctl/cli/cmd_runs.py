@@ -25,6 +25,7 @@ from kilnctl.report import (
     render_json,
     render_markdown,
 )
+from kilnctl.run_state import run_state, simulated_text
 
 FORMATS = {".md": "md", ".html": "html", ".htm": "html", ".json": "json", ".csv": "csv"}
 
@@ -114,35 +115,53 @@ def _floats(text: str) -> list[float]:
         ) from None
 
 
+def _service_runs() -> set[str]:
+    """Run ids the service on the default socket is running now (empty: no service)."""
+    from kilnctl.cli.cmd_control import ask, service_answers
+
+    if not service_answers():
+        return set()
+    status = ask(argparse.Namespace(socket=None), "status")
+    return {str(r["run_id"]) for r in status.get("runs", [])}
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     with open_journal(args) as journal:
         runs = journal.runs()
+        reasons = journal.finish_reasons()
+        path = journal.path
+    live = _service_runs() if any(r.outcome is None for r in runs) else set()
     if args.json:
         for r in runs:
-            print(json.dumps(_run_row(r)))
+            print(json.dumps(_run_row(r, reasons.get(r.run_id, ""), live)))
         return 0
+    print(f"journal: {path}")
     if not runs:
         print("no runs")
         return 0
-    header = ("RUN", "JOB", "LOT", "START (UTC)", "DURATION", "OUTCOME")
+    header = ("RUN", "JOB", "LOT", "START (UTC)", "DURATION", "OUTCOME", "REASON")
     rows = [
         (
             r.run_id,
             r.job_name,
             r.lot_id,
-            format_time(r.started_at),
+            format_time(r.started_at) + (" (sim)" if simulated_text(r.meta) else ""),
             format_duration(None if r.finished_at is None else r.finished_at - r.started_at),
-            r.outcome or "unfinished",
+            run_state(r, live),
+            reasons.get(r.run_id, "")
+            or ("kilnctl resume " + r.run_id if run_state(r, live) == "crashed" else ""),
         )
         for r in runs
     ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    if any(simulated_text(r.meta) for r in runs):
+        print("(sim): stamped in simulated time, see the report")
     return 0
 
 
-def _run_row(r: RunInfo) -> dict[str, Any]:
+def _run_row(r: RunInfo, reason: str = "", live: set[str] | None = None) -> dict[str, Any]:
     duration = None if r.finished_at is None else r.finished_at - r.started_at
     return {
         "run_id": r.run_id,
@@ -151,6 +170,9 @@ def _run_row(r: RunInfo) -> dict[str, Any]:
         "started_at": r.started_at,
         "duration_s": duration,
         "outcome": r.outcome,
+        "state": run_state(r, live or ()),
+        "reason": reason,
+        "simulated": simulated_text(r.meta) or None,
     }
 
 

@@ -142,6 +142,4 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"cannot create the journal's folder: {exc}") from None
     log.info("journal: %s", journal)
-    return asyncio.run(
-        _serve_until_signalled(plant, path, str(journal), clock)
-    )
+    return asyncio.run(_serve_until_signalled(plant, path, str(journal), clock))

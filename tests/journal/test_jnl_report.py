@@ -153,12 +153,19 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 def test_runs_table(journal_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "runs", "--journal", str(journal_file))
     assert code == 0
-    header, first, second = out.splitlines()
-    assert header.split() == ["RUN", "JOB", "LOT", "START", "(UTC)", "DURATION", "OUTCOME"]
+    where, header, first, second = out.splitlines()
+    assert where == f"journal: {journal_file}"  # the journal a user reads is named
+    assert header.split() == [
+        "RUN", "JOB", "LOT", "START", "(UTC)", "DURATION", "OUTCOME", "REASON"
+    ]  # fmt: skip
     assert first.split()[1:3] == ["enamel-3-coat", "LOT-42"]
     assert first.split()[-2:] == ["0:50:00", "completed"]
     assert second.split()[1:3] == ["black-nickel", "LOT-43"]
-    assert second.split()[-2:] == ["-", "unfinished"]
+    # no process runs it: crashed, with the command that picks it up
+    run_id = second.split()[0]
+    assert second.split()[-4:] == ["-", "crashed", "kilnctl", "resume", run_id][-4:] or (
+        second.split()[-5:] == ["-", "crashed", "kilnctl", "resume", run_id]
+    )
     code, out, _ = run_cli(capsys, "runs", "--journal", str(journal_file), "--json")
     assert [json.loads(line)["duration_s"] for line in out.splitlines()] == [3000.0, None]
 
