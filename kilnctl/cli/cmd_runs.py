@@ -52,9 +52,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
     p.add_argument(
         "--thickness-um",
-        required=True,
+        default=None,
         type=_floats,
-        help="XRF readings of one sample, comma-separated, e.g. 5.1,5.0,4.9,5.2,5.0",
+        help="XRF readings of one sample, comma-separated, e.g. 5.1,5.0,4.9,5.2,5.0 "
+        "(required for a run with plating, refused for one without)",
     )
     p.add_argument("--adhesion", required=True, choices=("pass", "fail"), help="ASTM B571")
     p.add_argument("--visual-defects", type=int, required=True, help="pins with defects")
@@ -212,10 +213,34 @@ def _write(path: Path, text: str) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def _has_plating(journal: Journal, run_id: str) -> bool:
+    """True when the run had a plating step (a plating thickness applies to its lot)."""
+    return any(
+        e.kind == "plating_step_started"
+        or (e.kind == "step_started" and e.data.get("step_kind") == "plating")
+        for e in journal.events(run_id)
+    )
+
+
+def _check_applies(journal: Journal, run: RunInfo, thickness: list[float] | None) -> None:
+    """UserError for QC results that do not apply to the run."""
+    plating = _has_plating(journal, run.run_id)
+    if thickness and not plating:
+        raise UserError(
+            f"qc: run {run.run_id} ({run.job_name}) had no plating step: a plating "
+            "thickness does not apply to it; leave out --thickness-um"
+        )
+    if plating and not thickness:
+        raise UserError(
+            f"qc: run {run.run_id} ({run.job_name}) plated the lot: give --thickness-um "
+            "(XRF readings, e.g. 5.1,5.0,4.9,5.2,5.0)"
+        )
+
+
 def cmd_qc(args: argparse.Namespace) -> int:
     try:
         data = assess_qc(
-            thickness_um=args.thickness_um,
+            thickness_um=args.thickness_um or [],
             adhesion=args.adhesion,
             visual_defects=args.visual_defects,
             sample_size=args.sample_size,
@@ -226,7 +251,14 @@ def cmd_qc(args: argparse.Namespace) -> int:
         raise UserError(f"qc: {exc}") from None
     with open_journal(args) as journal:
         run = resolve_run(journal, args.run)
-        journal.record_event(run.run_id, time.time(), "qc", data)
+        _check_applies(journal, run, args.thickness_um)
+        # The journal's times are the run's clock (simulated time on a sped-up simulator):
+        # QC is placed no earlier than the run's end, so its offset is never negative, and
+        # the real time it was entered is kept beside it.
+        entered = time.time()
+        data["entered_at"] = entered
+        end = run.finished_at if run.finished_at is not None else run.started_at
+        journal.record_event(run.run_id, max(entered, end), "qc", data)
     for warning in data["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     mean = data.get("thickness_mean_um")
