@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,12 @@ def add_service_options(p: argparse.ArgumentParser, run: bool = True) -> None:
 
 def who_of(args: argparse.Namespace) -> str:
     """The operator recorded for a command: --who, else "cli:<login name>"."""
-    return args.who or f"cli:{os.environ.get('USER') or os.environ.get('LOGNAME') or '?'}"
+    if args.who:
+        return str(args.who)
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name and no passwd entry (a bare container)
+        return "cli"
 
 
 def socket_of(args: argparse.Namespace) -> Path:
