@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from dataclasses import asdict
 from typing import Any
@@ -22,6 +23,7 @@ Device = Any  # TemperatureController | Rectifier; both have read() and close()
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the devices, read and probe subcommands."""
     p = subparsers.add_parser("devices", help="list configured devices and their health")
+    p.add_argument("--json", action="store_true", help="one JSON object per device")
     p.set_defaults(func=cmd_devices)
 
     p = subparsers.add_parser("read", help="read one device (once, or --watch)")
@@ -152,6 +154,8 @@ async def _survey(devices: dict[str, DeviceConfig]) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     devices = _plant_devices(args.config)
+    if getattr(args, "json", False):
+        return asyncio.run(_survey_json(devices))
     if not devices:
         print("no devices configured")
         return 0
@@ -164,3 +168,28 @@ def cmd_probe(args: argparse.Namespace) -> int:
     except (ConfigError, DeviceError) as exc:
         raise UserError(str(exc)) from None
     return 0
+
+
+async def _survey_json(devices: dict[str, DeviceConfig]) -> int:
+    """`devices --json`: per device {name, driver, url, ok, reading, health, error}; the
+    reading and health as the driver's dataclasses (units in the field names)."""
+    bad = 0
+    for name, cfg in devices.items():
+        row: dict[str, Any] = {"name": name, "driver": cfg.driver, "url": cfg.url, "ok": False}
+        row.update(reading=None, health=None, error="")
+        try:
+            device = open_device(name, cfg.driver, cfg.url, **cfg.options)
+        except ConfigError as exc:
+            row["error"] = f"config error: {exc}"
+        else:
+            try:
+                row.update(ok=True, reading=asdict(await device.read()))
+            except DeviceError as exc:
+                row["error"] = f"{exc.kind}: {exc.detail}"
+            finally:
+                health = getattr(device, "health", None)
+                row["health"] = asdict(health) if health is not None else None
+                await device.close()
+        bad += not row["ok"]
+        print(json.dumps(row, default=str), flush=True)
+    return 1 if bad else 0

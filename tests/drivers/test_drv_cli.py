@@ -4,6 +4,7 @@ servers on real sockets; dead devices give one clear line and a non-zero exit co
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -104,6 +105,11 @@ async def test_devices_lists_health_from_the_plant_config(
     assert "Traceback" not in err
     assert out.count("ok: ") == 2
     assert "kiln9" in out and "disconnected" in out
+    code, out, _ = await kilnctl("--config", str(plant), "devices", "--json")  # for scripts
+    rows = {r["name"]: r for r in map(json.loads, out.splitlines())}
+    assert code == 1 and [rows[n]["ok"] for n in ("kiln1", "line", "kiln9")] == [1, 1, 0]
+    assert isinstance(rows["kiln1"]["reading"]["pv_c"], float)
+    assert rows["kiln9"]["reading"] is None and "disconnected" in rows["kiln9"]["error"]
     code, out, _ = await kilnctl("--config", str(plant), "read", "line")
     assert code == 0 and out.startswith("line: ")
     code, _, err = await kilnctl("--config", str(plant), "read", "nope")
