@@ -12,10 +12,10 @@ Accepted forms (the scheme says how to talk, the rest says where):
 - ``serial:///dev/ttyX?baud=9600`` and ``serial:socket://HOST:PORT?...`` — plain ASCII
   serial (Korad bench supplies).
 
-Query keys: ``unit`` (0-247, default 1), ``baud`` (default 9600), ``parity`` (N/E/O),
-``stopbits`` (1/2), ``bytesize`` (7/8), ``timeout`` (seconds per try), ``retries``
-(extra tries after the first), ``gap_ms`` (quiet time between a reply and the next
-request on the line).
+Query keys: ``unit`` (default 1; modbus-rtu 1-247, modbus-tcp 0-247), ``baud`` (default
+9600), ``parity`` (N/E/O), ``stopbits`` (1/2), ``bytesize`` (7/8), ``timeout`` (seconds per
+try), ``retries`` (extra tries after the first), ``gap_ms`` (quiet time between a reply and
+the next request on the line).
 """
 
 from __future__ import annotations
@@ -94,6 +94,23 @@ def _int(key: str, text: str, low: int, high: int, url: str) -> int:
     return value
 
 
+RTU_BROADCAST = 0
+
+
+def _unit(scheme: str, text: str, url: str) -> int:
+    """The unit id. On a serial line unit 0 is the broadcast address (Modbus over Serial
+    Line V1.02 §2.2): every slave executes the write and none answers, so one device must
+    never be addressed as 0 — a "device" at unit 0 would change every unit on the line."""
+    unit = _int("unit", text, 0, 247, url)
+    if scheme == "modbus-rtu" and unit == RTU_BROADCAST:
+        raise ConfigError(
+            f"device URL {url!r}: unit=0 is the broadcast address on a serial line (every "
+            "unit on the line would act on its writes, none answers); use the device's own "
+            "address, 1..247"
+        )
+    return unit
+
+
 def _float(key: str, text: str, url: str) -> float:
     try:
         value = float(text)
@@ -157,7 +174,7 @@ def parse_address(url: str) -> DeviceAddress:
     else:
         fields["device"] = _split_device(url, scheme, target)
     if "unit" in query:
-        fields["unit"] = _int("unit", query["unit"], 0, 247, url)
+        fields["unit"] = _unit(scheme, query["unit"], url)
     if "baud" in query:
         fields["baud"] = _int("baud", query["baud"], 50, 4_000_000, url)
     if "parity" in query:

@@ -18,6 +18,7 @@ JSON columns hold dicts; times are Unix seconds (clock.wall_time()).
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import secrets
 import sqlite3
@@ -183,15 +184,22 @@ class _Buffer:
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-def _new_run_id(started_at: float, meta: dict[str, Any] | None = None) -> str:
-    """Sortable, readable and unique: UTC start time plus a random suffix. A run on
-    simulated time (meta "simulated", see engine.run_origin) is stamped with the real time
-    it started and marked "sim", so its id never claims a time that did not happen."""
+def _run_id_candidates(started_at: float, meta: dict[str, Any] | None = None) -> Iterator[str]:
+    """Sortable, readable run ids: UTC start time plus a random suffix (which keeps ids from
+    two journals, e.g. two cells writing to one InfluxDB, apart), then the same with -2,
+    -3, ... The random part alone is not enough within one journal: 100 runs started in
+    one second share the stamp, and 24 random bits collide among them now and then (the
+    birthday bound), so start_run takes the first candidate the journal does not hold."""
+    # A run on simulated time (meta "simulated", see engine.run_origin) is stamped with the
+    # real time it started and marked "sim": its id never claims a time that did not happen.
     simulated = (meta or {}).get("simulated")
     real = simulated.get("real_started_at") if isinstance(simulated, dict) else None
     when = float(real) if isinstance(real, int | float) else started_at
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(when))
-    return f"{stamp}-{'sim-' if simulated else ''}{secrets.token_hex(3)}"
+    sim = "sim-" if simulated else ""
+    stem = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(when))}-{sim}{secrets.token_hex(3)}"
+    yield stem
+    for n in itertools.count(2):
+        yield f"{stem}-{n}"
 
 
 class Journal:
@@ -280,6 +288,15 @@ class Journal:
             raise JournalError(f"unknown run {run_id!r} in journal {self.path}")
         self._known_runs.add(run_id)
 
+    def _unused_run_id(self, started_at: float, meta: dict[str, Any] | None = None) -> str:
+        """The first candidate run id the journal does not hold; the caller holds the write
+        transaction, so no other writer can take it before the INSERT."""
+        for candidate in _run_id_candidates(started_at, meta):
+            taken = self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (candidate,))
+            if taken.fetchone() is None:
+                return candidate
+        raise AssertionError("unreachable: the candidates never run out")
+
     # -- the contract ------------------------------------------------------------------
 
     def start_run(
@@ -291,10 +308,12 @@ class Journal:
         started_at: float,
         meta: dict[str, Any],
     ) -> str:
-        """Create a run and return its id (committed at once)."""
+        """Create a run and return its id (committed at once), unique in this journal by
+        construction: the id is chosen inside the write transaction, which excludes every
+        other writer of the file (other threads and other processes alike)."""
         with self._lock:
-            run_id = _new_run_id(started_at, meta)
             with self._transaction():
+                run_id = self._unused_run_id(started_at, meta)
                 self._conn.execute(
                     "INSERT INTO runs (run_id, job_name, lot_id, started_at, meta, "
                     "recipe_hashes) VALUES (?, ?, ?, ?, ?, ?)",

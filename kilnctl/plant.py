@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kilnctl.identifiers import identifier_problem
 from kilnctl.recipes.loader import NO_VALUE, Problem, RecipeError, load_model
@@ -43,6 +43,22 @@ class DeviceConfig(_Config):
     driver: str = Field(min_length=1, description="e.g. eurotherm3216, riden, korad_ka3005p")
     url: str = Field(min_length=1, description="e.g. modbus-tcp://127.0.0.1:5020?unit=1")
     options: dict[str, Any] = Field(default_factory=dict, description="driver keyword options")
+
+    @field_validator("url")
+    @classmethod
+    def _url_parses(cls, url: str) -> str:
+        # The parser the drivers use, so `validate` refuses what a run would refuse (e.g.
+        # unit 0, the broadcast address, on a serial line). Other schemes (in-process test
+        # devices) are the business of whoever opens them.
+        from drivers.address import SCHEMES, parse_address
+        from drivers.errors import ConfigError
+
+        if url.partition(":")[0] in SCHEMES:
+            try:
+                parse_address(url)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return url
 
 
 class PidGains(_Config):
@@ -131,6 +147,11 @@ class Plant(_Config):
         default=1.0, validation_alias=AliasChoices("sample_period", "sample_period_s"), gt=0
     )
     influx: InfluxConfig | None = None
+    claims_dir: str | None = Field(
+        default=None,
+        description="directory of the device claims (kilnctl.claims) that every process "
+        "controlling this plant shares; default: the user's runtime directory",
+    )
 
     @model_validator(mode="after")
     def _devices_exist(self) -> Plant:

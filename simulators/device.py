@@ -20,7 +20,9 @@ class WireFaults:
     no_response: bool = False
     """Swallow requests: the master sees a timeout."""
     extra_delay_s: float = 0.0
-    """Answer, but this much later (slow device)."""
+    """Answer, but this much later (slow device), for as long as it is set."""
+    late_once_s: float = 0.0
+    """Answer the next request this much later, once (one late reply)."""
     corrupt_crc: bool = False
     """Answer with a bad CRC (RTU) / a damaged frame."""
     garbage: bool = False
@@ -29,6 +31,7 @@ class WireFaults:
     def clear(self) -> None:
         self.no_response = False
         self.extra_delay_s = 0.0
+        self.late_once_s = 0.0
         self.corrupt_crc = False
         self.garbage = False
 

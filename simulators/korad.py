@@ -1,12 +1,16 @@
 """Korad KA3005P bench supply (and rebadges): unterminated ASCII commands on a serial line,
 driving a PlatingCell.
 
-Commands (DEVICES.md): `VSET1:12.50` / `VSET1?`, `ISET1:1.250` / `ISET1?`, `VOUT1?`,
+Commands (docs/devices.md, Korad KA3005P): `VSET1:12.50` / `VSET1?`, `ISET1:1.250` / `ISET1?`, `VOUT1?`,
 `IOUT1?`, `OUT1` / `OUT0`, `STATUS?`, `*IDN?`, `OCP1` / `OCP0`, `OVP1` / `OVP0`. Replies carry
 no terminator and use the unit's fixed formats: volts "12.50" (zero-padded, "05.00"),
 amps "1.250"; `STATUS?` answers one byte: bit0 CC (0) / CV (1), bit6 output on.
 Unknown commands, and sets outside 0..31 V / 0..5.1 A (ignored, setpoint unchanged), get
-silence, as on the real unit, which acknowledges nothing: query after set.
+silence, as on the real unit, which acknowledges nothing: query after set. With
+`iset_extra_byte` (the default) the reply to `ISET1?` is followed by a stray sixth byte,
+as on units that sigrok (korad-kaxxxxp protocol.c, "Read the sixth byte from ISET? BUG
+workaround") and py-korad-serial (koradserial.py, "a 6th character of previous output")
+work around.
 Protections (the KA3005P has no separate protection levels: its setpoints are the
 levels): with OCP1, reaching the current setpoint (CC, current flowing) switches the output
 off; with OVP1, reaching the voltage setpoint (CV, e.g. an open rack contact or a rising
@@ -92,6 +96,7 @@ class KoradKA3005P(FaultAccess):
         time_fn: Callable[[], float],
         seed: int = 0,
         params: PlatingParams | None = None,
+        iset_extra_byte: bool = True,
         **cell_params: Any,
     ) -> None:
         # A small gold-flash rack: higher resistance than an industrial tank.
@@ -105,12 +110,19 @@ class KoradKA3005P(FaultAccess):
         self.wire = WireFaults()
         self.ocp = False
         self.ovp = False
+        self.iset_extra_byte = iset_extra_byte
+        self._last_reply = b"0"
 
     # -- protocol -------------------------------------------------------------------------
 
     def split(self, buffer: bytes) -> tuple[list[bytes], bytes]:
         """Frame the byte stream (see module-level `split`)."""
         return split(buffer)
+
+    def trailer(self, command: bytes) -> bytes:
+        """Bytes the unit sends after the reply to `command`: a character of its previous
+        output after ISET1? (when `iset_extra_byte`)."""
+        return self._last_reply[-1:] if self.iset_extra_byte and command == b"ISET1?" else b""
 
     def handle(self, command: bytes) -> bytes | None:
         """The reply to one complete command (None: the unit stays silent)."""
@@ -138,6 +150,8 @@ class KoradKA3005P(FaultAccess):
             cell.voltage_limit_v if self.ovp else math.inf,
             cell.current_setpoint_a if self.ocp else math.inf,
         )
+        if reply and command != b"ISET1?":
+            self._last_reply = reply
         return reply
 
     def status_byte(self) -> int:

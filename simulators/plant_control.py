@@ -4,7 +4,8 @@ One command per line, one reply line: "ok[ DATA]" or "error: WHAT".
 
     fault NAME FAULT          inject a device fault (tc_open, element_failure, ...)
     clear NAME [FAULT]        clear one device fault, or all device and wire faults
-    wire NAME MODE [SECONDS]  no_response | crc | garbage | slow SECONDS | ok (clears wire
+    wire NAME MODE [SECONDS]  no_response | crc | garbage | slow SECONDS (every reply) |
+                              late SECONDS (the next reply only, once) | ok (clears wire
                               faults); modes add up until "ok"
     door NAME open|closed     open or shut a kiln's door (heat loss)
     list                      "ok " + JSON {name: {kind, protocol, url, faults, wire}}
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from simulators.device import WireFaults
 
 HELP = (
-    "fault NAME FAULT | clear NAME [FAULT] | wire NAME no_response|crc|garbage|slow S|ok"
+    "fault NAME FAULT | clear NAME [FAULT] | wire NAME no_response|crc|garbage|slow S|late S|ok"
     " | door NAME open|closed | list"
 )
 MAX_LINE = 1024
@@ -55,6 +56,8 @@ def wire_state(wire: WireFaults) -> list[str]:
     ) if on]  # fmt: skip
     if wire.extra_delay_s > 0:
         active.append(f"slow {wire.extra_delay_s:g}")
+    if wire.late_once_s > 0:
+        active.append(f"late {wire.late_once_s:g}")
     return active
 
 
@@ -87,14 +90,17 @@ def _clear(device: SimulatedDevice, args: list[str]) -> str:
 def _wire(device: SimulatedDevice, args: list[str]) -> str:
     wire = device.wire
     mode = args[0] if args else ""
-    if mode == "slow" and len(args) == 2:
+    if mode in ("slow", "late") and len(args) == 2:
         try:
             delay_s = float(args[1])
         except ValueError:
-            raise ControlError(f"slow needs seconds, got {args[1]!r}") from None
+            raise ControlError(f"{mode} needs seconds, got {args[1]!r}") from None
         if not 0 <= delay_s <= 60:
-            raise ControlError(f"slow takes 0..60 seconds, got {delay_s:g}")
-        wire.extra_delay_s = delay_s
+            raise ControlError(f"{mode} takes 0..60 seconds, got {delay_s:g}")
+        if mode == "slow":
+            wire.extra_delay_s = delay_s
+        else:
+            wire.late_once_s = delay_s
     elif mode == "no_response" and len(args) == 1:
         wire.no_response = True
     elif mode == "crc" and len(args) == 1:
@@ -104,7 +110,9 @@ def _wire(device: SimulatedDevice, args: list[str]) -> str:
     elif mode == "ok" and len(args) == 1:
         wire.clear()
     else:
-        raise ControlError("usage: wire NAME no_response|crc|garbage|slow SECONDS|ok")
+        raise ControlError(
+            "usage: wire NAME no_response|crc|garbage|slow SECONDS|late SECONDS|ok"
+        )
     return "ok"
 
 

@@ -1,5 +1,13 @@
 """Plain ASCII serial transport for devices without terminators (Korad KA3005P).
 
+Pacing: such units drop a command that comes too soon after the previous one (community
+notes give 50-100 ms; sigrok's korad-kaxxxxp protocol.c keeps DEVICE_PROCESSING_TIME_MS =
+80 between requests, py-korad-serial's koradserial.py sleeps 100 ms before each send), so
+every command waits `gap_s` (80 ms by default, `gap_ms` in the URL) after the end of the
+previous exchange. Stray bytes: input is flushed before each command, and after a timeout
+or a reply the driver found wrong, the line is first read until it has been quiet for the
+idle gap, so a late or extra byte is never taken as the start of the next answer.
+
 pyserial runs in a worker thread (asyncio.to_thread) rather than on the loop via
 add_reader: pyserial already sets the line up through termios and its URL handlers
 (socket://, rfc2217://) the same way for every kind of line, and blocking reads with a
@@ -12,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -26,6 +35,8 @@ MAX_REPLY = 256
 """Bound of a reply of unknown length (framed by the idle gap)."""
 IDLE_GAP_S = 0.03
 """Silence that ends an unterminated reply (30 characters' time at 9600 baud)."""
+DEFAULT_COMMAND_GAP_S = 0.08
+"""Quiet time from the end of one exchange to the next command (sigrok: 80 ms)."""
 
 SleepFn = Callable[[float], Awaitable[None]]
 
@@ -47,12 +58,16 @@ class AsciiSerialPort:
         self.address_text = str(address)
         self.timeout_s = address.timeout_s if address.timeout_s is not None else DEFAULT_TIMEOUT_S
         self.retries = address.retries if address.retries is not None else 0
+        self.gap_s = address.gap_s if address.gap_s is not None else DEFAULT_COMMAND_GAP_S
         self.idle_gap_s = idle_gap_s
         self.health = DeviceHealth()
         self._time = time_fn
         self.sleep = sleep
         self._lock = asyncio.Lock()
         self._port: serial.SerialBase | None = None
+        self._last_end = -math.inf
+        self._suspect = False
+        """A late or stray byte may still come: drain before the next command."""
 
     def _open(self) -> serial.SerialBase:
         if self._port is None:
@@ -69,9 +84,11 @@ class AsciiSerialPort:
                 raise Disconnected(self.name, self.address_text, f"cannot open: {exc}") from None
         return self._port
 
-    def _exchange(self, command: bytes, reply_len: int | None) -> bytes:
+    def _exchange(self, command: bytes, reply_len: int | None, drain: bool) -> bytes:
         port = self._open()
         try:
+            if drain:
+                self._drain(port)
             port.reset_input_buffer()
             port.write(command)
             port.flush()
@@ -81,6 +98,15 @@ class AsciiSerialPort:
         except (serial.SerialException, OSError) as exc:
             self._drop()
             raise Disconnected(self.name, self.address_text, f"line error: {exc}") from None
+
+    def _drain(self, port: serial.SerialBase) -> None:
+        """Read and drop until the line has been quiet for the idle gap (at most the
+        timeout): a late reply after a timeout, or a stray byte after a reply."""
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            port.timeout = self.idle_gap_s
+            if not port.read(max(1, port.in_waiting)):
+                return
 
     def _read_reply(self, port: serial.SerialBase, reply_len: int | None) -> bytes:
         # Wait up to the timeout for the first byte, then take what arrives until the
@@ -123,13 +149,20 @@ class AsciiSerialPort:
         error: DeviceError | None = None
         async with self._lock:
             for _attempt in range(self.retries + 1):
+                wait_s = self._last_end + self.gap_s - self._time()
+                if wait_s > 0:
+                    await self.sleep(wait_s)
                 start = self._time()
+                drain, self._suspect = self._suspect, False
                 try:
-                    raw = await self._in_thread(command.encode(), reply_len)
+                    raw = await self._in_thread(command.encode(), reply_len, drain)
                 except Disconnected as exc:
                     error = exc
                     continue
+                finally:
+                    self._last_end = self._time()
                 if reply_len != 0 and not raw:
+                    self._suspect = True
                     error = DeviceTimeout(self.name, self.address_text, f"no reply to {command!r}")
                     continue
                 self.health.last_latency_s = self._time() - start
@@ -139,8 +172,8 @@ class AsciiSerialPort:
         self.note_error(error)
         raise error
 
-    async def _in_thread(self, command: bytes, reply_len: int | None) -> bytes:
-        work = asyncio.ensure_future(asyncio.to_thread(self._exchange, command, reply_len))
+    async def _in_thread(self, command: bytes, reply_len: int | None, drain: bool) -> bytes:
+        work = asyncio.ensure_future(asyncio.to_thread(self._exchange, command, reply_len, drain))
         try:
             return await asyncio.shield(work)
         except asyncio.CancelledError:
@@ -153,7 +186,9 @@ class AsciiSerialPort:
             raise
 
     def note_error(self, error: DeviceError) -> None:
-        """Count an error found above the transport (e.g. an unparseable reply)."""
+        """Count an error found above the transport (e.g. an unparseable reply); the next
+        command drains the line first, in case the reply was not the one asked for."""
+        self._suspect = True
         self.health.errors += 1
         self.health.consecutive_errors += 1
         self.health.last_error = str(error)

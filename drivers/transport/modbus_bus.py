@@ -4,6 +4,13 @@ pymodbus does the framing; this layer adds what process control needs and pymodb
 defaults lack: short timeouts (a dead device is reported within about a second, not after
 pymodbus's ~12 s stall), bounded retries, a quiet gap between transactions, reconnect with
 backoff, per-device health, and typed errors instead of library exceptions.
+
+Every reply is checked against its request (unit, function code, register count or write
+echo): pymodbus 3.16.1 checks only the unit on RTU, so a stray frame of the same unit would
+be taken as the answer. A mismatch is a FrameError and is retried. On a serial line a
+timeout leaves a reply owed (late_replies.LateReplies): the next different request to that
+unit waits until the late reply has come and been dropped, so one slow reply costs one
+request instead of shifting every later reply onto the wrong request.
 """
 
 from __future__ import annotations
@@ -12,13 +19,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-from pymodbus.framer import FramerType
-from pymodbus.pdu import ModbusPDU
+from pymodbus.framer import FramerRTU, FramerType
+from pymodbus.pdu import DecodePDU, ModbusPDU
 
 from drivers.address import DeviceAddress
 from drivers.errors import (
@@ -30,6 +37,7 @@ from drivers.errors import (
     WriteNotConfirmed,
 )
 from drivers.protocols import DeviceHealth
+from drivers.transport.late_replies import LateReplies
 
 # pymodbus logs every timeout at ERROR; with no handler configured Python's last-resort
 # handler would print them on the user's terminal. Our typed errors carry the news instead.
@@ -49,10 +57,14 @@ def rtu_gap_s(baud: int) -> float:
 
 RECONNECT_MIN_S = 0.1
 RECONNECT_MAX_S = 5.0
+DRAIN_STEP_S = 0.005
+"""How often a drain looks whether the owed replies have arrived."""
 
 TimeFn = Callable[[], float]
 SleepFn = Callable[[float], Awaitable[None]]
 Client = AsyncModbusTcpClient | AsyncModbusSerialClient
+ReplyCheck = Callable[[ModbusPDU], str | None]
+"""What is wrong with a reply to this request (None: it answers it)."""
 
 
 class ModbusBus:
@@ -79,6 +91,10 @@ class ModbusBus:
         self._backoff_s = RECONNECT_MIN_S
         self._next_connect_at = 0.0
         self._address = address
+        self.late = LateReplies() if address.scheme == "modbus-rtu" else None
+        """Replies owed on a serial line (TCP matches replies by transaction id)."""
+        self._awaiting: int | None = None
+        """Unit of the request now on the line, until its first frame arrives."""
         # pymodbus clients bind to the running loop when built, so the client is built at
         # the first request; a bus can then be opened outside a loop (e.g. from config).
         self._client: Client | None = None
@@ -91,6 +107,12 @@ class ModbusBus:
         # pymodbus drops a TCP connection after a few unanswered requests; a dead unit
         # behind a gateway is not a dead connection, so reconnecting is our decision.
         client.set_max_no_responses(1_000_000)
+        if self.late is not None:
+            # Every valid RTU frame, of any unit, passes the framer's decode once (pymodbus
+            # 3.16.1 framer/base.py handleFrame): the one place that also sees the frames
+            # pymodbus then skips (another unit's) or ignores (no request outstanding).
+            # ctx.framer is what pymodbus's own register() reaches for custom replies.
+            client.ctx.framer = _WatchedRtuFramer(client.ctx.framer.decoder, self._on_frame)
         return client
 
     def _make_client(self, address: DeviceAddress) -> Client:
@@ -119,6 +141,29 @@ class ModbusBus:
         if not sending and data:
             self._rx_seen = True
         return data
+
+    def _on_frame(self, unit: int) -> None:
+        """A valid RTU frame from `unit` arrived: the first one from the unit asked now is
+        the candidate reply; any other answers nothing asked now (a late reply)."""
+        if self._awaiting == unit:
+            self._awaiting = None
+        elif self.late is not None:
+            self.late.arrived(unit)
+
+    async def _take_line(self, unit: int, key: Hashable | None) -> None:
+        """Acquire the line for a request to `unit`. First wait out the replies the unit
+        still owes to other requests (dropped as they arrive, at most until they can no
+        longer come); the line stays free meanwhile for the other units."""
+        while True:
+            while self.late is not None:
+                wait_s = self.late.must_wait(unit, key, self._time())
+                if wait_s <= 0:
+                    break
+                await self._sleep(min(DRAIN_STEP_S, wait_s))
+            await self._lock.acquire()
+            if self.late is None or self.late.must_wait(unit, key, self._time()) <= 0:
+                return
+            self._lock.release()  # another request to this unit timed out meanwhile
 
     @property
     def connected(self) -> bool:
@@ -178,16 +223,24 @@ class ModbusBus:
         return FrameError(link.name, link.address_text, f"undecodable reply ({exc})")
 
     async def execute(
-        self, link: ModbusLink, call: Callable[[Client], Awaitable[ModbusPDU]]
+        self,
+        link: ModbusLink,
+        call: Callable[[Client], Awaitable[ModbusPDU]],
+        check: ReplyCheck | None = None,
+        key: Hashable | None = None,
     ) -> ModbusPDU:
         """Run one request for `link` with retries; return the reply or raise a typed
-        DeviceError. Exception replies are not retried: the device answered."""
+        DeviceError. `check` says what is wrong with a reply that does not answer this
+        request (retried as a FrameError); `key` identifies the request (identical requests
+        may take each other's late replies). Exception replies are not retried: the device
+        answered."""
         health = link.health
         health.requests += 1
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._follow_loop(loop)
-        async with self._lock:
+        await self._take_line(link.unit, key)
+        try:
             error: DeviceError | None = None
             for _attempt in range(self.retries + 1):
                 if self.gap_s:
@@ -198,6 +251,7 @@ class ModbusBus:
                     client = self._client
                     if client is None or not client.connected:
                         client = await self._connect(link)
+                    self._awaiting = link.unit
                     reply = await call(client)
                 except Disconnected as exc:
                     error = exc
@@ -211,19 +265,72 @@ class ModbusBus:
                     self._last_end = self._time()
                     if isinstance(error, Disconnected):
                         break
+                    if isinstance(error, DeviceTimeout):  # silence: its reply may yet come
+                        self._owe(link.unit, key, start)
                     continue
+                finally:
+                    self._awaiting = None
                 self._last_end = self._time()
+                mismatch = _reply_mismatch(reply, link.unit, check)
+                if mismatch is not None:
+                    # Not this request's reply (a late one from before): its own may follow.
+                    error = FrameError(link.name, link.address_text, mismatch)
+                    self._owe(link.unit, key, start)
+                    continue
                 if reply.isError():
                     error = ModbusExceptionError(link.name, link.address_text, reply.exception_code)
                     break
                 health.last_latency_s = self._last_end - start
                 health.consecutive_errors = 0
                 return reply
+        finally:
+            self._lock.release()
         assert error is not None
         health.errors += 1
         health.consecutive_errors += 1
         health.last_error = str(error)
         raise error
+
+    def _owe(self, unit: int, key: Hashable | None, sent_at: float) -> None:
+        if self.late is not None:
+            self.late.timed_out(unit, key if key is not None else object(), sent_at)
+
+
+class _WatchedRtuFramer(FramerRTU):
+    """pymodbus's RTU framer, telling `on_frame` the unit of every valid frame decoded."""
+
+    def __init__(self, decoder: DecodePDU, on_frame: Callable[[int], None]) -> None:
+        super().__init__(decoder)
+        self._on_frame = on_frame
+
+    def decode(self, data: bytes) -> tuple[int, int, int, bytes]:
+        used, unit, tid, frame = super().decode(data)
+        if frame:
+            self._on_frame(unit)
+        return used, unit, tid, frame
+
+
+def _reply_mismatch(reply: ModbusPDU, unit: int, check: ReplyCheck | None) -> str | None:
+    """Why `reply` does not answer the request to `unit` (None when it does). Units 0 and
+    255 address a Modbus TCP device itself, which may answer with either."""
+    if unit not in (0, 255) and reply.dev_id != unit:
+        return f"reply from unit {reply.dev_id}, asked unit {unit}"
+    if check is None:
+        return None
+    return check(reply)
+
+
+READ_HOLDING = 0x03
+READ_INPUT = 0x04
+WRITE_SINGLE = 0x06
+WRITE_MULTIPLE = 0x10
+
+
+def _function_mismatch(reply: ModbusPDU, function: int) -> str | None:
+    """A reply answers with the request's function code, or with it + 0x80 (exception)."""
+    if reply.function_code in (function, function | 0x80):
+        return None
+    return f"reply has function code {reply.function_code:#04x}, asked {function:#04x}"
 
 
 class ModbusLink:
@@ -245,26 +352,34 @@ class ModbusLink:
 
     async def read_holding(self, address: int, count: int) -> list[int]:
         """FC03: read `count` holding registers from `address`."""
-        reply = await self.bus.execute(
-            self, lambda c: c.read_holding_registers(address, count=count, device_id=self.unit)
-        )
-        if len(reply.registers) != count:
-            raise self._count_error(count, len(reply.registers))
-        return list(reply.registers)
+        return await self._read(READ_HOLDING, address, count)
 
     async def read_input(self, address: int, count: int) -> list[int]:
         """FC04: read `count` input registers from `address`."""
-        reply = await self.bus.execute(
-            self, lambda c: c.read_input_registers(address, count=count, device_id=self.unit)
-        )
-        if len(reply.registers) != count:
-            raise self._count_error(count, len(reply.registers))
+        return await self._read(READ_INPUT, address, count)
+
+    async def _read(self, function: int, address: int, count: int) -> list[int]:
+        def call(c: Client) -> Awaitable[ModbusPDU]:
+            if function == READ_HOLDING:
+                return c.read_holding_registers(address, count=count, device_id=self.unit)
+            return c.read_input_registers(address, count=count, device_id=self.unit)
+
+        def check(reply: ModbusPDU) -> str | None:
+            wrong = _function_mismatch(reply, function)
+            if wrong is None and not reply.isError() and len(reply.registers) != count:
+                wrong = f"asked {count} registers at {address}, got {len(reply.registers)}"
+            return wrong
+
+        reply = await self.bus.execute(self, call, check, (function, address, count))
         return list(reply.registers)
 
     async def write_register(self, address: int, value: int) -> None:
         """FC06: write one register and check the echo (address and value)."""
         reply = await self.bus.execute(
-            self, lambda c: c.write_register(address, value, device_id=self.unit)
+            self,
+            lambda c: c.write_register(address, value, device_id=self.unit),
+            lambda r: _function_mismatch(r, WRITE_SINGLE),
+            (WRITE_SINGLE, address, value),
         )
         echoed = list(reply.registers)
         if reply.address != address or echoed != [value]:
@@ -274,19 +389,18 @@ class ModbusLink:
 
     async def write_registers(self, address: int, values: Sequence[int]) -> None:
         """FC16: write consecutive registers and check the echo (address and count)."""
+        words = list(values)
         reply = await self.bus.execute(
-            self, lambda c: c.write_registers(address, list(values), device_id=self.unit)
+            self,
+            lambda c: c.write_registers(address, words, device_id=self.unit),
+            lambda r: _function_mismatch(r, WRITE_MULTIPLE),
+            (WRITE_MULTIPLE, address, tuple(words)),
         )
-        if reply.address != address or reply.count != len(values):
+        if reply.address != address or reply.count != len(words):
             raise self._not_confirmed(
-                f"wrote {len(values)} registers at {address}, "
+                f"wrote {len(words)} registers at {address}, "
                 f"echo said {reply.count} at {reply.address}"
             )
-
-    def _count_error(self, wanted: int, got: int) -> FrameError:
-        error = FrameError(self.name, self.address_text, f"asked {wanted} registers, got {got}")
-        self._note(error)
-        return error
 
     def _not_confirmed(self, detail: str) -> WriteNotConfirmed:
         error = WriteNotConfirmed(self.name, self.address_text, detail)

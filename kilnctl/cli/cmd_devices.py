@@ -8,16 +8,15 @@ import asyncio
 import json
 import time
 from dataclasses import asdict
-from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
 from drivers.protocols import DeviceHealth, RectifierReading, TemperatureReading
-from drivers.registry import open_device, probe
+from drivers.registry import probe
+from kilnctl.claims import ClaimError, DeviceClaims
+from kilnctl.cli.device_source import Held, Source, SourceError, Sources
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
-from kilnctl.plant import DeviceConfig
-
-Device = Any  # TemperatureController | Rectifier; both have read() and close()
+from kilnctl.plant import DeviceConfig, Plant
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,30 +39,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=cmd_probe)
 
 
-def _plant_devices(config: str | None) -> dict[str, DeviceConfig]:
-    return dict(plant_for(config).devices)
-
-
-def _device_config(args: argparse.Namespace) -> tuple[str, DeviceConfig]:
+def _device_config(args: argparse.Namespace) -> tuple[str, DeviceConfig, str | None]:
+    """The device to read, its config, and the plant's claims directory."""
     if args.url or args.driver:
         if not (args.url and args.driver):
             raise UserError("--url and --driver go together")
         name = args.device or "device"
-        return name, DeviceConfig(driver=args.driver, url=args.url)
+        plant = plant_for(args.config, optional=True)
+        return name, DeviceConfig(driver=args.driver, url=args.url), _claims_dir(plant)
     if not args.device:
         raise UserError("name a DEVICE from the plant config, or give --url and --driver")
-    devices = _plant_devices(args.config)
-    if args.device not in devices:
-        known = ", ".join(sorted(devices)) or "none"
+    plant = plant_for(args.config)
+    if args.device not in plant.devices:
+        known = ", ".join(sorted(plant.devices)) or "none"
         raise UserError(f"no device {args.device!r} in the plant config (configured: {known})")
-    return args.device, devices[args.device]
+    return args.device, plant.devices[args.device], plant.claims_dir
 
 
-def _open(name: str, cfg: DeviceConfig) -> Device:
-    try:
-        return open_device(name, cfg.driver, cfg.url, **cfg.options)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
+def _claims_dir(plant: Plant | None) -> str | None:
+    return plant.claims_dir if plant is not None else None
 
 
 def format_reading(reading: TemperatureReading | RectifierReading) -> str:
@@ -91,105 +85,128 @@ def format_health(health: DeviceHealth | None) -> str:
     return f"requests {health.requests}, errors {health.errors}, latency {latency}"
 
 
-async def _read_once(name: str, cfg: DeviceConfig) -> int:
-    device = _open(name, cfg)
+def _sources(devices: dict[str, DeviceConfig], command: str, claims_dir: str | None) -> Sources:
+    urls = {name: cfg.url for name, cfg in devices.items()}
+    return Sources(DeviceClaims(urls, command, directory=claims_dir))
+
+
+async def _open_source(sources: Sources, name: str, cfg: DeviceConfig) -> Source:
     try:
-        print(f"{name}: {format_reading(await device.read())}")
-    except DeviceError as exc:
+        return await sources.open(name, cfg)
+    except (Held, SourceError) as exc:
         raise UserError(str(exc)) from None
+
+
+async def _read_once(name: str, cfg: DeviceConfig, claims_dir: str | None) -> int:
+    sources = _sources({name: cfg}, "kilnctl read", claims_dir)
+    try:
+        source = await _open_source(sources, name, cfg)
+        try:
+            reading, _ = await source.read()
+            print(f"{name}: {format_reading(reading)}{source.via}")
+        except DeviceError as exc:
+            raise UserError(str(exc)) from None
+        finally:
+            await source.close()
     finally:
-        await device.close()
+        await sources.close()
     return 0
 
 
-async def _watch(name: str, cfg: DeviceConfig, interval_s: float, count: int) -> int:
-    device = _open(name, cfg)
+async def _watch(
+    name: str, cfg: DeviceConfig, claims_dir: str | None, interval_s: float, count: int
+) -> int:
+    sources = _sources({name: cfg}, "kilnctl read --watch", claims_dir)
     failures = 0
     n = 0
     try:
-        while True:
-            stamp = time.strftime("%H:%M:%S")
-            try:
-                print(f"{stamp} {name}: {format_reading(await device.read())}", flush=True)
-            except DeviceError as exc:
-                failures += 1
-                print(f"{stamp} {exc}", flush=True)
-            n += 1
-            if count and n >= count:
-                break
-            await asyncio.sleep(interval_s)
+        source = await _open_source(sources, name, cfg)
+        try:
+            while True:
+                stamp = time.strftime("%H:%M:%S")
+                try:
+                    reading, _ = await source.read()
+                    print(f"{stamp} {name}: {format_reading(reading)}{source.via}", flush=True)
+                except DeviceError as exc:
+                    failures += 1
+                    print(f"{stamp} {exc}", flush=True)
+                n += 1
+                if count and n >= count:
+                    break
+                await asyncio.sleep(interval_s)
+        finally:
+            await source.close()
     finally:
-        await device.close()
+        await sources.close()
     return 1 if failures else 0
 
 
 def cmd_read(args: argparse.Namespace) -> int:
-    name, cfg = _device_config(args)
+    name, cfg, claims_dir = _device_config(args)
     if args.watch:
-        return asyncio.run(_watch(name, cfg, args.interval, args.count))
-    return asyncio.run(_read_once(name, cfg))
+        return asyncio.run(_watch(name, cfg, claims_dir, args.interval, args.count))
+    return asyncio.run(_read_once(name, cfg, claims_dir))
 
 
-async def _survey(devices: dict[str, DeviceConfig]) -> int:
+async def _survey(
+    devices: dict[str, DeviceConfig], claims_dir: str | None, as_json: bool = False
+) -> int:
+    """One entry per device: two text lines, or (`as_json`, for scripts) one JSON object
+    {name, driver, url, state: ok|in use|config error|<error kind>, detail, reading,
+    health} with the reading and health as the driver's dataclasses."""
     bad = 0
-    for name, cfg in devices.items():
-        head = f"{name:<18} {cfg.driver:<18} {cfg.url}"
-        try:
-            device = open_device(name, cfg.driver, cfg.url, **cfg.options)
-        except ConfigError as exc:
-            bad += 1
-            print(f"{head}\n    config error: {exc}")
-            continue
-        try:
-            reading = await device.read()
-            health = format_health(getattr(device, "health", None))
-            print(f"{head}\n    ok: {format_reading(reading)} ({health})")
-        except DeviceError as exc:
-            bad += 1
-            print(f"{head}\n    {exc.kind}: {exc.detail}")
-        finally:
-            await device.close()
+    sources = _sources(devices, "kilnctl devices", claims_dir)
+
+    def report(name: str, cfg: DeviceConfig, state: str, detail: str, **data: object) -> None:
+        if as_json:
+            row = {"name": name, "driver": cfg.driver, "url": cfg.url, "state": state}
+            print(json.dumps({**row, "detail": detail, **data}, default=str), flush=True)
+        else:
+            print(f"{name:<18} {cfg.driver:<18} {cfg.url}\n    {state}: {detail}")
+
+    try:
+        for name, cfg in devices.items():
+            try:
+                source = await sources.open(name, cfg)
+            except SourceError as exc:
+                bad += 1
+                report(name, cfg, "config error", str(exc))
+                continue
+            except Held as exc:  # in use, not broken: the holder answers for it
+                report(name, cfg, "in use", str(exc))
+                continue
+            try:
+                reading, health = await source.read()
+                text = f"{format_reading(reading)} ({format_health(health)}){source.via}"
+                report(name, cfg, "ok", text, reading=asdict(reading),
+                       health=asdict(health) if health is not None else None)  # fmt: skip
+            except DeviceError as exc:
+                bad += 1
+                report(name, cfg, exc.kind, exc.detail)
+            finally:
+                await source.close()
+    finally:
+        await sources.close()
     return 1 if bad else 0
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    devices = _plant_devices(args.config)
-    if getattr(args, "json", False):
-        return asyncio.run(_survey_json(devices))
-    if not devices:
+    plant = plant_for(args.config)
+    if not plant.devices:
         print("no devices configured")
         return 0
-    return asyncio.run(_survey(devices))
+    return asyncio.run(_survey(dict(plant.devices), plant.claims_dir, args.json))
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    plant = plant_for(args.config, optional=True)
+    claims = DeviceClaims({args.url: args.url}, "kilnctl probe", directory=_claims_dir(plant))
     try:
+        claims.take([args.url])  # probing sends requests: not on a line another process drives
         print(f"{args.url}: {asyncio.run(probe(args.url))}")
-    except (ConfigError, DeviceError) as exc:
+    except (ConfigError, ClaimError, DeviceError) as exc:
         raise UserError(str(exc)) from None
+    finally:
+        claims.release()
     return 0
 
-
-async def _survey_json(devices: dict[str, DeviceConfig]) -> int:
-    """`devices --json`: per device {name, driver, url, ok, reading, health, error}; the
-    reading and health as the driver's dataclasses (units in the field names)."""
-    bad = 0
-    for name, cfg in devices.items():
-        row: dict[str, Any] = {"name": name, "driver": cfg.driver, "url": cfg.url, "ok": False}
-        row.update(reading=None, health=None, error="")
-        try:
-            device = open_device(name, cfg.driver, cfg.url, **cfg.options)
-        except ConfigError as exc:
-            row["error"] = f"config error: {exc}"
-        else:
-            try:
-                row.update(ok=True, reading=asdict(await device.read()))
-            except DeviceError as exc:
-                row["error"] = f"{exc.kind}: {exc.detail}"
-            finally:
-                health = getattr(device, "health", None)
-                row["health"] = asdict(health) if health is not None else None
-                await device.close()
-        bad += not row["ok"]
-        print(json.dumps(row, default=str), flush=True)
-    return 1 if bad else 0

@@ -15,7 +15,6 @@ import contextlib
 import json
 import signal
 import sys
-import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import replace
@@ -27,10 +26,13 @@ from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
 from kilnctl.cli.plant_devices import (
     close_devices,
+    device_claims,
     freeze_startup_objects,
     live_plant,
     open_devices,
 )
+from kilnctl.cli.terminal import Terminal
+from kilnctl.cli.unsafe_wait import LEFT_UNSAFE_EXIT, stay_until_safe
 from kilnctl.clock import Clock, VirtualClock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import (
@@ -300,71 +302,60 @@ def _progress(sample: Sample) -> str:
 
 
 class _Console:
-    """Prints events, asks prompts on the terminal, turns Ctrl-C into pause/abort."""
+    """Prints events, asks prompts on the terminal, turns Ctrl-C into pause/abort
+    (kilnctl.cli.terminal keeps each question readable until it is answered)."""
 
     def __init__(self, engine: Engine, run_id: str, as_json: bool) -> None:
         self.engine = engine
         self.run_id = run_id
         self.as_json = as_json
-        self.tty = sys.stdout.isatty()
+        self.terminal = Terminal()
         self.lines = EventLines()
         self._last_progress = 0.0
-        self._lines: asyncio.Queue[str | None] | None = None
-
-    def _start_reader(self) -> asyncio.Queue[str | None]:
-        """Read stdin in a daemon thread: a question left unanswered when the run ends
-        must not keep the process alive (an executor thread would be joined at exit)."""
-        loop = asyncio.get_running_loop()
-        lines: asyncio.Queue[str | None] = asyncio.Queue()
-
-        def read() -> None:
-            try:
-                for line in sys.stdin:
-                    loop.call_soon_threadsafe(lines.put_nowait, line)
-            except (OSError, ValueError):
-                pass  # stdin closed
-            with contextlib.suppress(RuntimeError):  # the loop may be gone already
-                loop.call_soon_threadsafe(lines.put_nowait, None)
-
-        threading.Thread(target=read, name="kilnctl-stdin", daemon=True).start()
-        return lines
-
-    async def _ask(self, question: str) -> str:
-        # questions go to stderr: with --json, stdout carries nothing but JSON lines
-        print(question, end="", file=sys.stderr, flush=True)
-        if self._lines is None:
-            self._lines = self._start_reader()
-        line = await self._lines.get()
-        return line.strip().lower() if line is not None else "abort"  # EOF: nobody to ask
+        self._interrupting = False
 
     async def prompt(self, event: PromptRaised) -> None:
-        answer = await self._ask(f"\n>>> {event.text} [{'/'.join(event.choices)}] ")
-        answer = answer or event.choices[0]
-        if answer.startswith("a"):
-            answer = "abort"
-        elif answer not in event.choices:
-            answer = event.choices[0]
+        choices = tuple(dict.fromkeys([*event.choices, "abort"]))
+        answer = await self.terminal.ask(
+            f">>> {event.text} [{'/'.join(event.choices)}] ", choices, default=event.choices[0]
+        )
         with contextlib.suppress(EngineError):  # answered elsewhere meanwhile
             await self.engine.submit(
                 AnswerPrompt(self.run_id, prompt_id=event.prompt_id, answer=answer, who="terminal")
             )
+
+    async def ask_leave(self, question: str) -> str:
+        """For stay_until_safe: "leave", "retry" (Enter), or "abort" at the end of input."""
+        return await self.terminal.ask(question, ("leave", "retry"), default="retry")
 
     async def abort(self, reason: str) -> None:
         with contextlib.suppress(EngineError):  # the run ended meanwhile
             await self.engine.submit(Abort(self.run_id, who="terminal", reason=reason))
 
     async def interrupted(self) -> None:
-        answer = await self._ask("\n^C: [p]ause, [a]bort, or [c]ontinue? ")
+        if self._interrupting or self.terminal.asking:
+            self.terminal.show_question_again()  # one question at a time, in order
+            return
+        self._interrupting = True
         try:
-            if answer.startswith("p"):
+            await self._pause_abort_or_continue()
+        finally:
+            self._interrupting = False
+
+    async def _pause_abort_or_continue(self) -> None:
+        answer = await self.terminal.ask(
+            "^C: [p]ause, [a]bort, or [c]ontinue? ", ("pause", "abort", "continue")
+        )
+        try:
+            if answer == "pause":
                 await self.engine.submit(Pause(self.run_id, who="terminal"))
-                answer = await self._ask("paused: [r]esume or [a]bort? ")
-                if answer.startswith("r"):
+                paused = "paused: [r]esume or [a]bort? "
+                answer = await self.terminal.ask(paused, ("resume", "abort"))
+                if answer == "resume":
                     await self.engine.submit(Resume(self.run_id, who="terminal"))
-                    return
         except EngineError:
             return  # the run ended meanwhile
-        if not answer.startswith("c"):
+        if answer == "abort":
             await self.abort("Ctrl-C")
 
     def show(self, event: Event) -> None:
@@ -372,15 +363,15 @@ class _Console:
             print(json.dumps(event.to_dict()), flush=True)
             return
         if isinstance(event, Sample):
-            if self.tty:
-                print("\r" + _progress(event).ljust(70), end="", flush=True)
+            if self.terminal.tty:
+                self.terminal.status(_progress(event))
             elif event.t - self._last_progress >= 60:
                 self._last_progress = event.t
                 print(_progress(event), flush=True)
             return
         line = self.lines.line(event.to_dict())
         if line:
-            print(("\n" if self.tty else "") + line, flush=True)
+            self.terminal.line(line)
 
     async def follow(self, queue: asyncio.Queue[Event]) -> str:
         loop = asyncio.get_running_loop()
@@ -424,8 +415,6 @@ class _Console:
                 task.cancel()
 
 
-
-
 async def _drive(
     args: argparse.Namespace,
     plant: Plant,
@@ -436,7 +425,9 @@ async def _drive(
     journal = Journal(ensure_parent(journal_for(args.journal, plant, args.config)))
     devices = open_devices(plant)
     settings = EngineSettings(period_s=plant.sample_period_s)
-    engine = Engine(devices, plant, RecipeLibrary(), journal, clock, settings)
+    # the engine claims the run's devices before its first request (kilnctl.claims)
+    claims = device_claims(plant, "kilnctl run" if start is not None else "kilnctl resume")
+    engine = Engine(devices, plant, RecipeLibrary(), journal, clock, settings, claims)
     queue = engine.subscribe(maxsize=10_000)
     freeze_startup_objects()
     try:
@@ -449,19 +440,21 @@ async def _drive(
         print(f"kilnctl: run {run_id}, journal {journal.path}", file=sys.stderr)
         console = _Console(engine, run_id, args.json)
         if run_id not in engine.runs:  # resume refused: the reason was published
-            while not queue.empty():
-                console.show(queue.get_nowait())
-            return 1
-        outcome = await console.follow(queue)
-        return 0 if outcome == "completed" else 1
+            code = 1
+        else:
+            outcome = await console.follow(queue)
+            code = 0 if outcome == "completed" else 1
+        # the run has ended; a device it drove may not be confirmed safe yet
+        if not await stay_until_safe(engine.safekeeper, queue, console.show, console.ask_leave):
+            return LEFT_UNSAFE_EXIT
+        return code
     except (EngineError, RecipeError) as exc:
         raise UserError(str(exc)) from exc
     finally:
         await engine.close()
         await close_devices(devices)
+        claims.release()
         journal.close()
-
-
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -19,9 +19,11 @@ from kilnctl.cli.cmd_telemetry import influx_sink
 from kilnctl.cli.main import UserError, log_to_stderr
 from kilnctl.cli.plant_devices import (
     close_devices,
+    device_claims,
     freeze_startup_objects,
     live_plant,
     open_devices,
+    take_claims,
 )
 from kilnctl.clock import Clock
 from kilnctl.engine.engine import Engine, EngineError
@@ -76,10 +78,19 @@ async def serve(
         journal = Journal(journal_path)
     except JournalError as exc:
         raise UserError(str(exc)) from None
-    devices = open_devices(plant)
+    # the service owns the whole plant: every device is claimed before anything is sent,
+    # and other processes' `devices`/`read` find this socket in the claim (kilnctl.claims)
+    claims = device_claims(plant, "kilnctl serve", socket=socket_path.absolute())
+    try:
+        take_claims(claims, plant.devices, "stop it first, then start the service")
+        devices = open_devices(plant)
+    except UserError:
+        claims.release()
+        journal.close()
+        raise
     library = RecipeLibrary()
     settings = EngineSettings(period_s=plant.sample_period_s)
-    engine = Engine(devices, plant, library, journal, clock, settings)
+    engine = Engine(devices, plant, library, journal, clock, settings, claims)
     telemetry = _telemetry(plant, journal)
     service = Service(
         engine,
@@ -107,15 +118,39 @@ async def serve(
             ready.set()
         await stop.wait()
         log.info("stopping: putting every device safe")
+        await engine.abort_runs()
+        stop.clear()
+        await _until_safe(engine, stop)
     finally:
         await service.close()
         await engine.close()  # aborts what is still running; devices end safe
         await close_devices(devices)
+        claims.release()
         if telemetry is not None:
             await asyncio.to_thread(telemetry.stop)
             telemetry.writer.journal.close()
         journal.close()
     return 0
+
+
+async def _until_safe(engine: Engine, stop: asyncio.Event) -> None:
+    """Keep retrying the devices not confirmed safe; a second stop signal ends this,
+    leaving them (engine.close logs them as LEFT UNSAFE)."""
+    unsafe = engine.safekeeper.unsafe_devices()
+    if not unsafe:
+        return
+    log.error(
+        "not stopping: %s not confirmed safe; retrying until it is "
+        "(SIGTERM/Ctrl-C again stops leaving it so)",
+        ", ".join(sorted(unsafe)),
+    )
+    waits = {
+        asyncio.get_running_loop().create_task(engine.safekeeper.wait_all_safe()),
+        asyncio.get_running_loop().create_task(stop.wait()),
+    }
+    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
 
 
 async def _serve_until_signalled(

@@ -1,6 +1,6 @@
 """`kilnctl sim` runs the simulated plant; `kilnctl sim-fault` / `sim-ctl` drive its faults.
 
-This module may import simulators: DESIGN.md allows it for the simulator and the demo.
+This module may import simulators: only `sim`, `simulate` and `demo` do (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -93,6 +93,9 @@ COMMANDS: dict[str, Command] = {
     "runs": Command(
         "cmd_runs", "list the runs in the journal, with outcome and reason", "kilnctl runs"
     ),
+    "safe": Command(
+        "cmd_safe", "make devices safe now and show the state read back", "kilnctl safe --all"
+    ),
     "schema": Command(
         "cmd_recipes", "export JSON Schema of the recipe files", "kilnctl schema --out schemas/"
     ),

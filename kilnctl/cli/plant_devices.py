@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from collections.abc import Iterable
+from pathlib import Path
 
 from drivers.errors import ConfigError, DeviceError
+from kilnctl.claims import ClaimError, DeviceClaims
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_and_sim
 from kilnctl.clock import Clock, RealClock, ScaledClock
@@ -26,6 +29,20 @@ def live_plant(args: argparse.Namespace) -> tuple[Plant, Clock]:
 
 def clock_for(speed: float | None, epoch: float | None = None) -> Clock:
     return ScaledClock(speed, epoch) if speed and speed != 1.0 else RealClock()
+
+
+def device_claims(plant: Plant, command: str, *, socket: Path | None = None) -> DeviceClaims:
+    """This process's claims on the plant's devices (kilnctl.claims); none taken yet."""
+    urls = {name: cfg.url for name, cfg in plant.devices.items()}
+    return DeviceClaims(urls, command, directory=plant.claims_dir, socket=socket)
+
+
+def take_claims(claims: DeviceClaims, names: Iterable[str], advice: str) -> None:
+    """Claim `names` before the first request, or stop: UserError naming the holder."""
+    try:
+        claims.take(names)
+    except ClaimError as exc:
+        raise UserError(f"{exc}; {advice}") from None
 
 
 def open_devices(plant: Plant) -> dict[str, object]:

@@ -90,6 +90,13 @@ _SPECS = [
     # any device
     AlarmSpec("comms_loss", Severity.ALARM, Action.HOLD, "no answer from the device"),
     AlarmSpec("comms_lost", Severity.CRITICAL, Action.ABORT, "device lost for too long"),
+    # raised by the engine's SafeKeeper, cleared only when the safe state is read back
+    AlarmSpec(
+        "unsafe_device",
+        Severity.CRITICAL,
+        Action.ABORT,
+        "safe state not confirmed: heat or current may still be on",
+    ),
     # rectifiers and tanks
     AlarmSpec("over_current", Severity.CRITICAL, Action.OUTPUT_OFF, "over-current"),
     AlarmSpec("over_voltage", Severity.CRITICAL, Action.OUTPUT_OFF, "over-voltage"),

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from drivers.protocols import TemperatureController
 from kilnctl.clock import Clock
-from kilnctl.engine.firing import make_safe
 from kilnctl.engine.output_watchdog import arm_watchdog
 from kilnctl.engine.pid import PidGains
+from kilnctl.engine.safekeeper import SafeKeeper, make_safe
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,11 @@ async def relay_autotune(
     cycles: int = 4,
     period_s: float = 1.0,
     timeout_s: float = 6 * 3600.0,
+    keeper: SafeKeeper | None = None,
 ) -> TuneResult:
-    """Run the relay test; raises TuneError when no steady oscillation appears in time."""
+    """Run the relay test; raises TuneError when no steady oscillation appears in time.
+    The kiln is made safe at the end through `keeper` when given (held and retried until
+    confirmed), else with a few attempts."""
     high = min(100.0, bias_pct + swing_pct)
     low = max(0.0, bias_pct - swing_pct)
     d = (high - low) / 2.0
@@ -87,7 +90,10 @@ async def relay_autotune(
                 f"no steady oscillation around {setpoint_c:.0f} °C within {timeout_s / 3600:.1f} h"
             )
     finally:
-        await make_safe(controller, "end of autotune")
+        if keeper is None:
+            await make_safe(controller, "end of autotune")
+        else:  # not confirmed: the keeper holds it and retries until it is
+            await keeper.make_safe(controller, "end of autotune")
     used = crossings[-(cycles + 1) :]
     tu = (used[-1] - used[0]) / cycles
     amplitude = (sum(peaks[-cycles:]) / cycles - sum(troughs[-cycles:]) / cycles) / 2.0

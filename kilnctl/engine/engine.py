@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
+from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.clock import Clock, simulated_time
-from kilnctl.engine.firing import make_safe
 from kilnctl.engine.job import JobRun, PlanStep, plan_job
 from kilnctl.engine.messages import (
     Abort,
@@ -36,9 +36,17 @@ from kilnctl.engine.messages import (
     SkipSegment,
     StartJob,
 )
-from kilnctl.engine.plantview import PlantError, devices_of, kiln_setup, tank_setups
+from kilnctl.engine.plantview import (
+    PlantError,
+    devices_of,
+    devices_read,
+    kiln_setup,
+    tank_setups,
+)
 from kilnctl.engine.resume import outage_refusal
-from kilnctl.engine.runtime import RunAborted, RunContext
+from kilnctl.engine.runtime import RunAborted, RunContext, journal_event
+from kilnctl.engine.safe_report import SafeReport, read_safe_state
+from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal
@@ -97,6 +105,7 @@ class Engine:
         journal: Journal | None,
         clock: Clock,
         settings: EngineSettings | None = None,
+        claims: DeviceClaims | None = None,
     ) -> None:
         self.devices = devices
         self.plant = plant
@@ -105,8 +114,19 @@ class Engine:
         self.clock = clock
         self.settings = settings or EngineSettings()
         self.runs: dict[str, RunHandle] = {}
+        self.claims = claims
+        """This process's device claims: a run claims its devices before its first
+        request, so no other process drives them meanwhile (None: no claims, in-process
+        devices)."""
         self._subscribers: list[asyncio.Queue[Event]] = []
         self._local_ids = 0
+        self.safekeeper = SafeKeeper(
+            clock,
+            self._publish,
+            retry_min_s=self.settings.safe_retry_min_s,
+            retry_max_s=self.settings.safe_retry_max_s,
+        )
+        """Devices whose safe state is not confirmed yet, retried until it is."""
 
     # ------------------------------------------------------------------ events
 
@@ -125,6 +145,12 @@ class Engine:
             if queue.full():
                 queue.get_nowait()  # the slow subscriber loses its oldest event
             queue.put_nowait(event)
+
+    def _journaled(self, event: Event) -> None:
+        """Emit for a run that has no context here: journal the event, then publish."""
+        if self.journal is not None:
+            journal_event(self.journal, event)
+        self._publish(event)
 
     # ------------------------------------------------------------------ commands
 
@@ -180,12 +206,44 @@ class Engine:
         """Wait for a run to finish; returns its outcome."""
         return await self.runs[run_id].task
 
-    async def close(self) -> None:
-        """Abort every run still going and wait until their devices are safe."""
+    async def abort_runs(self, reason: str = "engine shutting down") -> None:
+        """Abort every run still going and wait for their ends. A device whose safe state
+        could not be confirmed is then in `safekeeper.unsafe_devices()`, still retried."""
         for handle in self.runs.values():
             if handle.outcome is None:
-                handle.ctx.request_abort("engine shutting down")
+                handle.ctx.request_abort(reason)
         await asyncio.gather(*(h.task for h in self.runs.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Abort every run still going, wait for their ends, stop retrying: whoever must
+        not leave a device unconfirmed waits on `safekeeper.wait_all_safe()` first."""
+        await self.abort_runs()
+        await self.safekeeper.stop()
+
+    async def make_safe_now(self, names: list[str], who: str) -> list[SafeReport]:
+        """Make the named devices safe on demand and report the state read back. A run
+        driving one of them is aborted first (the operator's safe wins over the run's
+        next setpoint). A device not confirmed stays with the keeper, retried."""
+        unknown = [n for n in names if n not in self.devices]
+        if unknown:
+            raise EngineError(
+                f"unknown device {', '.join(unknown)} (known: {', '.join(sorted(self.devices))})"
+            )
+        driving = [h for h in self.runs.values() if h.outcome is None and h.devices & set(names)]
+        for handle in driving:
+            handle.ctx.operator(who, "abort", "devices made safe on demand")
+            handle.ctx.request_abort(f"devices made safe on demand ({who})")
+        await asyncio.gather(*(h.task for h in driving), return_exceptions=True)
+        reports = []
+        for name in names:
+            device = self.devices[name]
+            problem = await self.safekeeper.confirm_now(
+                device, f"made safe on demand by {who}", name=name
+            )
+            reports.append(
+                await read_safe_state(name, device, self.clock, self.settings.period_s, problem)
+            )
+        return reports
 
     # ------------------------------------------------------------------ starting
 
@@ -241,12 +299,22 @@ class Engine:
         busy = {d for h in self.runs.values() if h.outcome is None for d in h.devices} & used
         if busy:
             raise EngineError(f"busy: {', '.join(sorted(busy))} already in a run")
+        unsafe = sorted(set(self.safekeeper.unsafe_devices()) & used)
+        if unsafe:
+            # the keeper's next retry would put it safe under the new run's feet
+            raise EngineError(
+                f"{', '.join(unsafe)}: safe state not confirmed yet (still retried; "
+                "`kilnctl safe DEVICE` shows it)"
+            )
         # resolve devices now so a bad plant config fails the command, not the run
         try:
             for k in prep.kilns:
                 kiln_setup(self.plant, self.devices, k)
         except PlantError as exc:
             raise EngineError(str(exc)) from exc
+        # before the journal record and the first request: a refused run leaves no trace
+        claimed = used | devices_read(self.plant, prep.tanks)
+        self._claim(claimed)
         started = self.clock.wall_time()
         if run_id is None:
             if self.journal is not None:
@@ -267,7 +335,11 @@ class Engine:
             else:
                 self._local_ids += 1
                 run_id = f"run-{self._local_ids}"
-        ctx = RunContext(run_id, self.clock, self.journal, self._publish, self.settings)
+        if self.claims is not None:
+            self.claims.note_run(claimed, run_id)
+        ctx = RunContext(
+            run_id, self.clock, self.journal, self._publish, self.settings, self.safekeeper
+        )
         material = lot.material.value if lot is not None else None
         material_max = self.settings.material_max_c.get(material) if material else None
         job = JobRun(
@@ -283,12 +355,29 @@ class Engine:
                 run_id, started, prep.job_name, cmd.lot_id, prep.hashes, resumed=resume is not None
             )
         )
-        task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume))
+        task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume, claimed))
         self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name)
         return run_id
 
+    def _claim(self, names: set[str]) -> None:
+        """Claim `names` for this process (kept until the process lets go of them);
+        EngineError naming the holder when another process has one."""
+        if self.claims is None:
+            return
+        try:
+            self.claims.take(names)
+        except ClaimRefused as exc:
+            raise EngineError(f"{exc}; {exc.advice}") from None
+        except ClaimError as exc:
+            raise EngineError(str(exc)) from None
+
     async def _run(
-        self, ctx: RunContext, job: JobRun, used: set[str], resume: dict[str, Any] | None
+        self,
+        ctx: RunContext,
+        job: JobRun,
+        used: set[str],
+        resume: dict[str, Any] | None,
+        claimed: set[str],
     ) -> str:
         outcome, reason = "failed", "internal error"
         try:
@@ -311,12 +400,22 @@ class Engine:
             reason = f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            # one path for every end: a device not confirmed safe stays with the keeper,
+            # its alarm on this run's record, retried until its safe state is read back
             for name in sorted(used):
                 device = self.devices.get(name)
                 if device is not None:
-                    problem = await make_safe(device, f"end of run {ctx.run_id}")
-                    if problem is not None:  # the record must say a device may be live
-                        ctx.notice(name, "unsafe", f"could not make {name} safe: {problem}")
+                    await self.safekeeper.make_safe(
+                        device,
+                        f"end of run {ctx.run_id}",
+                        name=name,
+                        run_id=ctx.run_id,
+                        emit=ctx.emit,
+                    )
+            # The process keeps its claims while the keeper still retries a device: it
+            # does not exit (run) or it holds the whole plant (serve) until confirmed.
+            if self.claims is not None:
+                self.claims.note_run(claimed, None)
             handle = self.runs.get(ctx.run_id)
             if handle is not None:
                 handle.outcome, handle.reason, handle.results = outcome, reason, ctx.results
@@ -359,6 +458,9 @@ class Engine:
             refusal = refusal or f"cannot load the recipe again: {exc}"
         else:
             used = devices_of(self.plant, prep.kilns, prep.tanks)
+            # a run another process still drives (or whose devices it holds) is not ours
+            # to continue or to stop: refuse before touching the journal or a device
+            self._claim(used | devices_read(self.plant, prep.tanks))
             changed = [n for n, h in prep.hashes.items() if info.recipe_hashes.get(n) != h]
             if changed and refusal is None:
                 refusal = f"recipe changed since the run started: {', '.join(changed)}"
@@ -370,8 +472,15 @@ class Engine:
             busy = {d for h in self.runs.values() if h.outcome is None for d in h.devices}
             for name in sorted(used - busy):
                 if name in self.devices:
-                    await make_safe(self.devices[name], "resume refused")
+                    await self.safekeeper.make_safe(
+                        self.devices[name],
+                        "resume refused",
+                        name=name,
+                        run_id=run_id,
+                        emit=self._journaled,
+                    )
             self.journal.finish_run(run_id, now, "stopped")
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
             return run_id
         return self._start(cmd, run_id=run_id, resume=checkpoint[1])
+

@@ -21,6 +21,7 @@ from kilnctl.engine.output_watchdog import arm_watchdog, no_watchdog_refusal
 from kilnctl.engine.pid import Pid, PidGains
 from kilnctl.engine.resume import resume_refusal
 from kilnctl.engine.runtime import RunAborted, RunContext
+from kilnctl.engine.safekeeper import make_safe  # noqa: F401  (its old home; autotune uses it)
 from kilnctl.engine.schedule import FiringSchedule
 from kilnctl.recipes.models import FiringProfile
 
@@ -58,34 +59,6 @@ class HandOver:
     next_step_t: float = -math.inf
     """Clock time the next control step is due: the period's rhythm goes on (a PID
     stepped twice at one instant would lose its derivative term)."""
-
-
-SAFE_ATTEMPTS = 3
-"""safe() is tried this often before a device is given up as unsafe: one write lost on a
-flaky line must not leave a kiln heating."""
-SAFE_RETRY_GAP_S = 0.2
-"""Real time between attempts (a line that just dropped may reconnect in between)."""
-
-
-async def make_safe(device: Any, why: str) -> str | None:
-    """Put a device in its safe state, retrying; returns None once it is safe, else why it
-    could not be made safe (logged). Never raises, so it never masks the original error."""
-    name = getattr(device, "name", device)
-    problem = ""
-    for attempt in range(1, SAFE_ATTEMPTS + 1):
-        try:
-            await device.safe()
-            return None
-        except DeviceError as exc:
-            problem = str(exc)
-        except Exception as exc:  # a driver bug must not stop the other devices' safe()
-            log.exception("safe() of %s raised", name)
-            problem = f"{type(exc).__name__}: {exc}"
-        log.info("making %s safe (%s), attempt %d failed: %s", name, why, attempt, problem)
-        if attempt < SAFE_ATTEMPTS:
-            await asyncio.sleep(SAFE_RETRY_GAP_S)
-    log.error("could not make %s safe (%s): %s", name, why, problem)
-    return problem
 
 
 class FiringRun:
@@ -184,8 +157,15 @@ class FiringRun:
             await self._loop()
             ended_normally = True
         finally:
+            confirmed = True
             if not (ended_normally and self.keep_hot):
-                await make_safe(self.kiln.controller, "end of firing")
+                confirmed = await ctx.make_safe(self.kiln.controller, "end of firing")
+        if not confirmed:
+            # the job must not go on (its next firing would fight the keeper's retries)
+            raise RunAborted(
+                f"{self.kiln.name}: heat off not confirmed at the end of {self.profile.name}",
+                outcome="failed",
+            )
         pv = self.last_reading.pv_c if self.last_reading else None
         return {
             "kiln": self.kiln.name,
@@ -294,7 +274,7 @@ class FiringRun:
             alarms.sync(self.kiln.name, found, KILN_CODES)
             stopping = alarms.stopping(self.kiln.name)
             if stopping is not None:
-                await make_safe(self.kiln.controller, stopping.spec.code)
+                await ctx.make_safe(self.kiln.controller, stopping.spec.code)
                 raise RunAborted(stopping.message, outcome="aborted")
         await self._command(sp, reading)
         ctx.sample(

@@ -95,3 +95,11 @@ def devices_of(plant: Any, kilns: list[str | None], tank_names: list[str]) -> se
         if t in all_tanks:
             used.add(all_tanks[t].rectifier)
     return used
+
+
+def devices_read(plant: Any, tank_names: list[str]) -> set[str]:
+    """Devices a run only reads (the tanks' bath heaters): a process still needs their
+    line to itself, so a run claims them with the devices it drives (kilnctl.claims)."""
+    all_tanks: Mapping[str, Any] = getattr(plant, "tanks", {}) or {}
+    heaters = (getattr(all_tanks[t], "heater", None) for t in tank_names if t in all_tanks)
+    return {h for h in heaters if h}

@@ -16,7 +16,6 @@ from typing import Any
 from drivers.errors import DeviceError
 from drivers.protocols import Rectifier, RectifierReading, TemperatureController
 from kilnctl.engine.comms import CommsWatch
-from kilnctl.engine.firing import make_safe
 from kilnctl.engine.interlocks import TANK_CODES, TankInterlocks
 from kilnctl.engine.messages import PlatingStepFinished, PlatingStepStarted
 from kilnctl.engine.runtime import RunAborted, RunContext
@@ -168,9 +167,16 @@ class PlatingRun:
         if step.prompt:
             await self.ctx.ask(step.prompt)
         try:
-            return await _ElectroStep(self, step, tank, current, partial).run()
+            result = await _ElectroStep(self, step, tank, current, partial).run()
         finally:
-            await make_safe(tank.rectifier, f"end of {step.name}")
+            confirmed = await self.ctx.make_safe(tank.rectifier, f"end of {step.name}")
+        if not confirmed:
+            # the next step may be a rinse with hands in the tank: the job must not go on
+            raise RunAborted(
+                f"{step.name}: output off of {tank.rectifier.name} not confirmed",
+                outcome="failed",
+            )
+        return result
 
     def add_amp_hours(self, ah: float) -> None:
         self.total_ah += ah
@@ -406,5 +412,5 @@ class _ElectroStep:
         ctx.alarms.sync(self.tank.name, found, TANK_CODES)
         stopping = ctx.alarms.stopping(self.tank.name)
         if stopping is not None:
-            await make_safe(self.tank.rectifier, stopping.spec.code)
+            await ctx.make_safe(self.tank.rectifier, stopping.spec.code)
             raise RunAborted(stopping.message, outcome="aborted")

@@ -19,6 +19,7 @@ from kilnctl.engine.messages import (
     Sample,
     StateChanged,
 )
+from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 
@@ -32,6 +33,17 @@ class RunAborted(Exception):
         self.outcome = outcome
 
 
+def journal_event(journal: Journal, event: Event) -> None:
+    """Write one event of its run (`event.run_id`) into the journal."""
+    if isinstance(event, Sample):
+        journal.record_sample(event.run_id, event.seq, event.t, event.source, event.values)
+        return
+    data = event.to_dict()
+    for key in ("kind", "run_id", "t"):
+        data.pop(key)
+    journal.record_event(event.run_id, event.t, event.kind, data)
+
+
 class RunContext:
     """Per-run plumbing. Units read the pending commands on each tick."""
 
@@ -42,6 +54,7 @@ class RunContext:
         journal: Journal | None,
         publish: Callable[[Event], None],
         settings: EngineSettings,
+        keeper: SafeKeeper | None = None,
     ) -> None:
         self.run_id = run_id
         self.clock = clock
@@ -49,6 +62,13 @@ class RunContext:
         self.settings = settings
         self._publish = publish
         self.alarms = AlarmBook(run_id, self.emit, clock.wall_time)
+        self.keeper = keeper or SafeKeeper(
+            clock,
+            publish,
+            retry_min_s=settings.safe_retry_min_s,
+            retry_max_s=settings.safe_retry_max_s,
+        )
+        """The engine's keeper of devices whose safe state is unconfirmed."""
         self.paused = False
         self.abort_reason: str | None = None
         self.abort_outcome = "aborted"
@@ -72,15 +92,7 @@ class RunContext:
     def emit(self, event: Event) -> None:
         """Journal the event, then hand it to subscribers."""
         if self.journal is not None:
-            if isinstance(event, Sample):
-                self.journal.record_sample(
-                    self.run_id, event.seq, event.t, event.source, event.values
-                )
-            else:
-                data = event.to_dict()
-                for key in ("kind", "run_id", "t"):
-                    data.pop(key)
-                self.journal.record_event(self.run_id, event.t, event.kind, data)
+            journal_event(self.journal, event)
         self._publish(event)
 
     def now(self) -> float:
@@ -99,6 +111,11 @@ class RunContext:
 
     def notice(self, source: str, topic: str, message: str) -> None:
         self.emit(Notice(self.run_id, self.now(), source, topic, message))
+
+    async def make_safe(self, device: Any, why: str) -> bool:
+        """Put a device safe; True once confirmed by read-back. Otherwise the keeper
+        holds it (alarm unsafe_device on this run's record) and retries until confirmed."""
+        return await self.keeper.make_safe(device, why, run_id=self.run_id, emit=self.emit)
 
     # ------------------------------------------------------------------ commands
 

@@ -23,6 +23,10 @@ class EngineSettings:
     """Consecutive device errors before the schedule is held (comms_loss alarm)."""
     comms_stop_s: float = 60.0
     """Errors lasting this long stop the run with devices safe (comms_lost alarm)."""
+    safe_retry_min_s: float = 1.0
+    safe_retry_max_s: float = 4.0
+    """A device whose safe state is not confirmed is retried after retry_min_s, the gap
+    doubling up to retry_max_s, until it is (engine.safekeeper)."""
     resume_max_outage_s: float = 15 * 60.0
     resume_band_c: float = 28.0
     """On resume, |PV - where the schedule should be| must be within this."""

@@ -27,6 +27,8 @@ OPS: dict[str, str] = {
     "runs": "runs recorded in the journal",
     "recipes": "recipes the service can start",
     "history": "a run's samples of one source, thinned: run, source, optional since, max_points",
+    "read": "read one device the service holds: device",
+    "safe": "make devices safe and report the state read back: devices (a list) or all",
 }
 """Every operation and a one-line description (used in error messages)."""
 

@@ -128,6 +128,10 @@ class RunBook:
         run_id = event["run_id"]
         view = self.views.get(run_id)
         if view is None:
+            if event.get("kind") != "run_started":
+                # a run forgotten here, or none (a device made safe on demand): the events
+                # of its unconfirmed devices must not bring back a ghost of an active run
+                return
             view = self.views[run_id] = RunView(run_id)
         view.apply(event)
 

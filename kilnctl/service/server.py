@@ -32,6 +32,7 @@ from kilnctl.engine.messages import (
 from kilnctl.journal import JournalError
 from kilnctl.recipes.loader import RecipeError
 from kilnctl.service import protocol
+from kilnctl.service.device_read import DeviceReadError, read_device
 from kilnctl.service.feed import EventFeed
 from kilnctl.service.history import RecentSamples, merge_and_thin, read_journal
 from kilnctl.service.protocol import MAX_LINE, ProtocolError, Request
@@ -177,6 +178,7 @@ class Service:
             "telemetry": self.telemetry,
             "telemetry_backlog": self._backlog(),
             "journal": str(self.journal.path) if self.journal is not None else "",
+            "unsafe": self.engine.safekeeper.unsafe_devices(),
         }
 
     def _backlog(self) -> int | None:
@@ -232,6 +234,14 @@ class Service:
             return protocol.ok(req.id, recipes=self._recipes())
         if op == "history":
             return protocol.ok(req.id, **await self._history(req))
+        if op == "read":  # for `kilnctl devices`/`read`: the service holds the device's line
+            try:
+                body = await read_device(self.engine.devices, req.text("device") or "")
+            except DeviceReadError as exc:
+                return protocol.error(req.id, f"read: {exc}")
+            return protocol.ok(req.id, **body)
+        if op == "safe":
+            return protocol.ok(req.id, devices=await self._safe(req))
         command = self._command(req)
         await self.engine.submit(command)
         self.drain_events()
@@ -299,6 +309,18 @@ class Service:
                 raise ProtocolError(f"{req.op}: no active run has {what}")
             raise ProtocolError(f"{req.op}: no run is active")
         raise ProtocolError(f'{req.op}: several runs active ({", ".join(candidates)}): give "run"')
+
+    async def _safe(self, req: Request) -> list[dict[str, Any]]:
+        """Make devices safe now (the engine aborts a run driving one); their states."""
+        names = req.args.get("devices")
+        if req.args.get("all") is True:
+            names = sorted(self.engine.devices)
+        elif not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+            raise ProtocolError('safe: give "devices" (a list of device names) or "all": true')
+        who = req.text("who", "service") or "service"
+        reports = await self.engine.make_safe_now(names, who)
+        self.drain_events()
+        return [r.to_dict() for r in reports]
 
     def _runs(self, limit: int) -> list[dict[str, Any]]:
         if self.journal is None:

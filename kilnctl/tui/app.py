@@ -241,6 +241,15 @@ class KilnApp(App[None]):
         self._redraw_status()
         self._redraw_runs()  # what they show is last known now, not live
 
+    def _safe_news(self, event: dict[str, Any]) -> None:
+        """A device whose safe state is not confirmed outlives its run's line on screen (the
+        service retries it): say when it is left unsafe and when it is confirmed."""
+        kind = event.get("kind")
+        if kind == "alarm_raised" and event.get("code") == "unsafe_device":
+            self.notify(str(event.get("message", "")), severity="error", timeout=60)
+        elif kind == "notice" and event.get("topic") == "safe":
+            self.notify(str(event.get("message", "")))
+
     @on(ServiceEvent)
     def _event(self, message: ServiceEvent) -> None:
         event = message.event
@@ -251,8 +260,11 @@ class KilnApp(App[None]):
         run_id = event.get("run_id")
         if not isinstance(run_id, str):
             return
+        self._safe_news(event)
         view = self.runs.get(run_id)
         if view is None:
+            if kind != "run_started":
+                return  # an ended run's device still retried (or one made safe on demand)
             view = self.runs[run_id] = RunView(run_id)
         view.apply(event)
         if kind == "sample":

@@ -2,11 +2,13 @@
 
 Commands and replies carry no terminator. The device object frames the byte stream
 (`split`) and answers complete commands (`handle`); this server adds the line and the
-timing: replies are paced at the baud rate (9600 by default), a set command (anything
-without "?") leaves the device busy for `busy_after_set_s` (50 ms, what the KA3005P needs
-before it takes the next command). Commands that arrive while it is busy are queued and
-answered after the busy time — gentler than some real units, which drop them; a client
-that waits ~50 ms after a set, as DEVICES.md advises, sees no difference. Bytes the device
+timing: replies are paced at the baud rate (9600 by default). After each command the unit
+is deaf for `command_gap_s` (50 ms, counted from the end of its reply, or of the command
+when there is none): bytes that arrive while it is busy or deaf are dropped, as real units
+drop commands sent too quickly (sigrok's korad-kaxxxxp driver keeps 80 ms between
+requests, py-korad-serial sleeps 100 ms before each). Two commands sent in one write are
+therefore one answered and one lost. A device may add bytes after a reply (`trailer`:
+the KA3005P's stray sixth byte after ISET1?), sent a character time later. Bytes the device
 cannot frame are handed over as one command after `idle_gap_s` of silence (how the real
 unit ends a trailing "VSET1:12.50"); unknown commands get silence, as on the real unit.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +37,8 @@ class AsciiDevice(Protocol):
 
     def split(self, buffer: bytes) -> tuple[list[bytes], bytes]: ...
 
+    def trailer(self, command: bytes) -> bytes: ...
+
 
 class AsciiPtyServer:
     """Serve an unterminated-ASCII device on a new pty; `path` is where to connect."""
@@ -43,14 +48,14 @@ class AsciiPtyServer:
         device: AsciiDevice,
         *,
         baud: int = 9600,
-        busy_after_set_s: float = 0.050,
+        command_gap_s: float = 0.050,
         idle_gap_s: float = 0.020,
         link: str | Path | None = None,
         seed: int = 0,
     ) -> None:
         self.device = device
         self.baud = baud
-        self.busy_after_set_s = busy_after_set_s
+        self.command_gap_s = command_gap_s
         self.idle_gap_s = idle_gap_s
         existing = getattr(device, "wire", None)
         self.wire: WireFaults = existing if isinstance(existing, WireFaults) else WireFaults()
@@ -62,6 +67,10 @@ class AsciiPtyServer:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._commands: asyncio.Queue[bytes] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._deaf_until = 0.0
+        """Loop time before which arriving bytes are dropped (inf while busy)."""
+        self.dropped = 0
+        """Bytes dropped because they came while the unit was busy or deaf."""
 
     async def start(self) -> None:
         """Create the pty and start serving."""
@@ -95,9 +104,12 @@ class AsciiPtyServer:
             self._port = None
 
     def _on_data(self, data: bytes) -> None:
+        if asyncio.get_running_loop().time() < self._deaf_until:
+            self.dropped += len(data)
+            return
         commands, self._pending = self.device.split(self._pending + data)
-        for command in commands:
-            self._commands.put_nowait(command)
+        if commands:
+            self._take(commands)
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
@@ -106,34 +118,45 @@ class AsciiPtyServer:
                 self.idle_gap_s, self._flush_pending
             )
 
+    def _take(self, commands: list[bytes]) -> None:
+        """The unit takes the first command; what came with it is lost while it is busy."""
+        self._commands.put_nowait(commands[0])
+        self.dropped += sum(len(c) for c in commands[1:]) + len(self._pending)
+        self._pending = b""
+        self._deaf_until = math.inf
+
     def _flush_pending(self) -> None:
         self._idle_timer = None
         if self._pending:
-            self._commands.put_nowait(self._pending)
-            self._pending = b""
+            self._take([self._pending])
 
     async def _answer_commands(self) -> None:
         loop = asyncio.get_running_loop()
-        busy_until = 0.0
         while True:
             command = await self._commands.get()
-            if busy_until > loop.time():
-                await asyncio.sleep(busy_until - loop.time())
-            if self.wire.no_response:
-                continue  # the command never reaches the device
             try:
-                reply = self.device.handle(command)
-            except Exception:
-                # A bug in a device model must not stop the line: log it, answer nothing.
-                log.exception("simulated device failed on command %r", command)
-                continue
-            if b"?" not in command:
-                busy_until = loop.time() + self.busy_after_set_s
-            if not reply:
-                continue
-            out = apply_wire_faults(self.wire, reply, self._rng)
-            if out is None:
-                continue
-            await asyncio.sleep(out.delay_s + line_time_s(len(out.data), self.baud))
-            assert self._port is not None
-            await self._port.write(out.data)
+                await self._answer(command)
+            finally:
+                self._deaf_until = loop.time() + self.command_gap_s
+
+    async def _answer(self, command: bytes) -> None:
+        if self.wire.no_response:
+            return  # the command never reaches the device
+        try:
+            reply = self.device.handle(command)
+            trailer = self.device.trailer(command) if reply else b""
+        except Exception:
+            # A bug in a device model must not stop the line: log it, answer nothing.
+            log.exception("simulated device failed on command %r", command)
+            return
+        if not reply:
+            return
+        out = apply_wire_faults(self.wire, reply, self._rng)
+        if out is None:
+            return
+        assert self._port is not None
+        await asyncio.sleep(out.delay_s + line_time_s(len(out.data), self.baud))
+        await self._port.write(out.data)
+        if trailer:
+            await asyncio.sleep(line_time_s(len(trailer), self.baud))
+            await self._port.write(trailer)

@@ -22,7 +22,8 @@ def apply_wire_faults(
     """The reply after the injected faults; None when the device stays silent.
 
     `damage` is the protocol's own "corrupt frame" version of the reply (RTU: bad CRC);
-    by default the last byte is inverted, which breaks a CRC or a checksum.
+    by default the last byte is inverted, which breaks a CRC or a checksum. A one-off
+    late reply (`late_once_s`) is used up by this reply.
     """
     if faults.no_response:
         return None
@@ -32,4 +33,5 @@ def apply_wire_faults(
         data = damage if damage is not None else reply[:-1] + bytes((reply[-1] ^ 0xFF,))
     else:
         data = reply
-    return Outgoing(data, max(faults.extra_delay_s, 0.0))
+    late_s, faults.late_once_s = faults.late_once_s, 0.0
+    return Outgoing(data, max(faults.extra_delay_s, 0.0) + max(late_s, 0.0))

@@ -160,3 +160,13 @@ class MbapDevice:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+
+class SimTime:
+    """Simulated seconds for a device model's physics, advanced by the test."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t

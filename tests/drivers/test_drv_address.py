@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,6 +71,11 @@ def test_serial_ascii_and_transport_tuning() -> None:
         ("modbus-tcp://user@h:1", "expected modbus-tcp://HOST:PORT"),
         ("modbus-rtu:///", "expected ///dev/PATH"),
         ("modbus-tcp://h:1?unit=1&unit=2", "given twice"),
+        # Modbus over Serial Line V1.02 §2.2: 0 is the broadcast address, 1-247 the units.
+        ("modbus-rtu:///dev/ttyUSB3?baud=19200&unit=0", "unit=0 is the broadcast address"),
+        ("modbus-rtu:///dev/ttyUSB3?unit=00", "use the device's own address, 1..247"),
+        ("modbus-rtu:socket://gw:4001?unit=0", "broadcast"),
+        ("modbus-rtu:///dev/ttyUSB3?unit=248", "out of range 0..247"),
     ],
 )
 def test_bad_urls_say_what_is_allowed(url: str, says: str) -> None:
@@ -96,3 +103,19 @@ def test_any_query_parses_or_gives_a_config_error(scheme: str, query: str) -> No
         parse_address(url)
     except ConfigError as exc:
         assert repr(url) in str(exc)
+
+
+def test_a_plant_config_with_unit_0_on_a_serial_line_fails_validate(tmp_path: Path) -> None:
+    """The issue's example passed `kilnctl validate`, and its writes changed another tank's
+    rectifier: unit 0 is executed by every unit on the line (Serial Line V1.02 §2.2)."""
+    from kilnctl.plant import PlantConfigError, load_plant
+
+    path = tmp_path / "kilnctl.toml"
+    path.write_text(
+        '[devices.tank3]\ndriver = "riden"\n'
+        'url = "modbus-rtu:///dev/ttyUSB3?baud=19200&unit=0"\n'
+    )
+    with pytest.raises(PlantConfigError) as info:
+        load_plant(path)
+    assert f"{path}:3: devices.tank3.url:" in str(info.value)
+    assert "unit=0 is the broadcast address" in str(info.value)

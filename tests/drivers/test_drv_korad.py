@@ -127,3 +127,114 @@ async def test_a_cancelled_request_keeps_the_line_until_its_exchange_ends() -> N
         with pytest.raises(asyncio.CancelledError):
             await task
         await psu.close()
+
+
+# -- pacing, stray bytes and reply formats (issue 7, item 6) -------------------------------
+# Sources: sigrok libsigrok src/hardware/korad-kaxxxxp/protocol.c (DEVICE_PROCESSING_TIME_MS
+# 80 between requests; "Read the sixth byte from ISET? BUG workaround"; status byte bits);
+# py-korad-serial koradserial.py (sleep(0.1) before each send; ISET? "returns a 6th
+# character of previous output"; Status: bits 2-3 tracking, 00 independent).
+
+
+class FakeTime:
+    """The port's clock and sleep: sleeping advances the clock and is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_every_command_waits_80_ms_after_the_previous_exchange() -> None:
+    from drivers.address import parse_address
+    from drivers.korad import KoradKA3005P
+    from drivers.transport.ascii_serial import AsciiSerialPort
+
+    async with pty_device() as dev:
+        clock = FakeTime()
+        port = AsciiSerialPort(
+            parse_address(f"serial://{dev.path}?timeout=0.3"), "gold",
+            time_fn=clock, sleep=clock.sleep,
+        )  # fmt: skip
+        psu = KoradKA3005P("gold", port)
+        task = asyncio.create_task(psu.set_current(1.25))
+        await expect(dev, b"ISET1:1.250", None)
+        await expect(dev, b"ISET1?", b"1.250")
+        await task
+        # The clock stands still during exchanges: each wait is the whole 80 ms.
+        assert clock.slept == [pytest.approx(0.08)]
+        task = asyncio.create_task(psu.read())
+        for command, reply in ((b"VOUT1?", b"02.31"), (b"IOUT1?", b"0.250"),
+                               (b"VSET1?", b"05.00"), (b"ISET1?", b"1.250"),
+                               (b"STATUS?", bytes([0x40]))):  # fmt: skip
+            await expect(dev, command, reply)
+        await task
+        assert clock.slept == [pytest.approx(0.08)] * 6
+        await psu.close()
+
+
+@pytest.mark.parametrize(
+    "command, reply",
+    [
+        (b"IOUT1?", b"12.50"),  # a volts reply where amps were asked
+        (b"VOUT1?", b"1.250"),  # an amps reply where volts were asked
+        (b"VOUT1?", b"0.25\x00"),
+    ],
+)
+async def test_a_reply_in_another_querys_format_is_a_frame_error(
+    command: bytes, reply: bytes
+) -> None:
+    async with pty_device() as dev:
+        psu = open_korad(dev)
+        task = asyncio.create_task(psu.read())
+        if command == b"IOUT1?":
+            await expect(dev, b"VOUT1?", b"02.31")
+        await expect(dev, command, reply)
+        with pytest.raises(FrameError, match=command.decode().replace("?", r"\?")):
+            await task
+        await psu.close()
+
+
+@pytest.mark.parametrize("byte", [b".", b"4", b"\x0c"])
+async def test_a_status_byte_with_tracking_bits_is_refused(byte: bytes) -> None:
+    """Bits 2-3 are the tracking mode of two-channel models: 00 on the single-channel
+    KA3005P. A stray '.' or digit taken for the status would read as output off/CC."""
+    async with pty_device() as dev:
+        psu = open_korad(dev)
+        task = asyncio.create_task(psu.disable())
+        await expect(dev, b"OUT0", None)
+        await expect(dev, b"STATUS?", byte)
+        with pytest.raises(FrameError, match="STATUS"):
+            await task
+        await psu.close()
+
+
+async def test_the_driver_keeps_pace_with_a_strict_simulated_supply() -> None:
+    """The simulated KA3005P drops commands sent within 50 ms of its last reply and sends
+    a stray byte after ISET1?. Unpaced, the driver lost STATUS? and took the stray '0'
+    (0x30: output off) for the status byte while the output was on."""
+    from simulators.korad import KoradKA3005P as SimKorad
+    from simulators.servers.ascii_pty import AsciiPtyServer
+
+    server = AsciiPtyServer(SimKorad(lambda: 0.0))
+    await server.start()
+    try:
+        psu = open_device("gold", "korad_ka3005p", server.url + "&timeout=0.3")
+        await psu.set_voltage_limit(3.0)
+        await psu.set_current(0.5)
+        await psu.enable()
+        for _ in range(2):
+            r = await psu.read()
+            assert r.output_on and (r.volts_setpoint, r.amps_setpoint) == (3.0, 0.5)
+        await psu.safe()
+        assert not (await psu.read()).output_on
+        assert server.dropped == 0 and psu.health.errors == 0  # type: ignore[union-attr]
+        await psu.close()
+    finally:
+        await server.close()

@@ -126,7 +126,7 @@ def test_riden_ovp_trips_when_the_voltage_reaches_the_level(clock: FakeTime) -> 
 def test_riden_exceptions(clock: FakeTime) -> None:
     dev = build("riden", unit=1, time_fn=clock, model="RD6006")
     with pytest.raises(SlaveException) as err:
-        dev.read_holding(100, 1)
+        dev.read_holding(120, 1)  # M9 OCP at 119 is the last (Baldanos registers.md)
     assert err.value.code == 2
     with pytest.raises(SlaveException) as err:
         dev.write_register(9, 7000)  # 7 A on a 6 A model

@@ -161,6 +161,9 @@ class TinyAsciiSupply:
             commands.append(buffer[: min(ends)])
             buffer = buffer[min(ends) :]
 
+    def trailer(self, command: bytes) -> bytes:
+        return b""
+
     def handle(self, command: bytes) -> bytes | None:
         if command == b"*IDN?":
             return b"KORAD KA3005P V5.5 SN:00000001"

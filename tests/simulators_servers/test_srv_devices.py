@@ -86,17 +86,63 @@ async def test_mbpoll_writes_and_reads_the_simulated_riden(
         await server.close()
 
 
+async def test_mbpoll_reads_each_riden_model_with_its_scaling(
+    require_binary: Callable[[str], str],
+) -> None:
+    """mbpoll (libmodbus) over the RTU pty and over Modbus TCP: the RD6012P answers 60125
+    and scales current by 10000 on its 6 A range, 1000 on its 12 A range (register 20;
+    ShayBox/Riden PR #8); an RD6024 by 100 (Baldanos/rd6006 rd6006.py)."""
+    from simulators.servers.modbus_tcp import ModbusTcpServer
+
+    binary = require_binary("mbpoll")
+    time_fn = FrozenTime()
+    p_model = build("riden", unit=1, time_fn=time_fn, model="RD6012P")
+    rd6024 = build("riden", unit=2, time_fn=time_fn, model="RD6024")
+    server = ModbusRtuServer({1: p_model, 2: rd6024}, baud=115200, turnaround_s=0.002)
+    tcp = ModbusTcpServer({1: p_model})
+    await server.start()
+    await tcp.start()
+    try:
+        regs = await mbpoll(binary, server.path, 115200, 1, "-r", "0")
+        assert regs[0] == "60125"
+        await mbpoll(binary, server.path, 115200, 1, "-r", "8", write=("12500", "20000"))
+        assert p_model.cell.current_setpoint_a == 2.0  # type: ignore[attr-defined]
+        assert p_model.cell.voltage_limit_v == 12.5  # type: ignore[attr-defined]
+        await mbpoll(binary, server.path, 115200, 1, "-r", "20", write=("1",))  # 12 A range
+        regs = await mbpoll(binary, server.path, 115200, 1, "-r", "8", "-c", "2")
+        assert (regs[8], regs[9]) == ("12500", "2000")  # 2.0 A at ÷1000 now
+        await mbpoll(binary, server.path, 115200, 2, "-r", "9", write=("250",))
+        assert rd6024.cell.current_setpoint_a == 2.5  # type: ignore[attr-defined]
+        out = await asyncio.create_subprocess_exec(
+            binary, "-m", "tcp", "-p", str(tcp.port), "-a", "1", "-0", "-1", "-r", "8",
+            "-c", "2", "127.0.0.1", stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        text, _ = await asyncio.wait_for(out.communicate(), 20)
+        tcp_regs = {int(reg): value for reg, value in _VALUE.findall(text.decode())}
+        assert (tcp_regs[8], tcp_regs[9]) == ("12500", "2000")
+    finally:
+        await tcp.close()
+        await server.close()
+
+
 async def test_korad_on_a_pty_answers_idn_and_a_voltage_round_trip() -> None:
     server = AsciiPtyServer(KoradKA3005P(FrozenTime()))
     await server.start()
     client = PtyClient(server.path)
     try:
+        gap_s = 0.06  # the master keeps the unit's 50 ms between commands
         assert await client.transact(b"*IDN?", 30) == b"KORAD KA3005P V5.5 SN:00000001"
+        await asyncio.sleep(gap_s)
         client.write(b"VSET1:12.50")
+        await asyncio.sleep(gap_s)
         assert await client.transact(b"VSET1?", 5) == b"12.50"
+        await asyncio.sleep(gap_s)
         client.write(b"VSET1:3.3")  # fewer decimals: the idle gap ends the command
         assert await client.transact(b"", 1, timeout_s=0.1) == b""
         assert await client.transact(b"VSET1?", 5) == b"03.30"
+        await asyncio.sleep(gap_s)
+        # ISET1? is answered in its fixed 5 characters, then a stray sixth byte follows.
+        assert await client.transact(b"ISET1?", 6) == b"0.0000"
     finally:
         client.close()
         await server.close()

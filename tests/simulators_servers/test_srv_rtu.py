@@ -75,11 +75,79 @@ async def test_broadcast_writes_every_unit_without_reply(
 async def test_bad_input_is_ignored_and_the_server_keeps_answering(
     line: tuple[ModbusRtuServer, PtyClient], junk: bytes
 ) -> None:
-    _, client = line
+    server, client = line
     assert await client.transact(junk, 1, timeout_s=0.1) == b""
     assert await client.transact(rtu("010300050001"), 7) == rtu("0103020005")
-    # Junk immediately followed by a request, in one write: resync finds the request.
-    assert await client.transact(junk + rtu("020300050001"), 7) == rtu("02030203ed")
+    # Junk immediately followed by a request, in one write, is one frame (no silence
+    # between them: Serial Line V1.02 §2.5.1.1) and a bad one: discarded, not answered.
+    assert await client.transact(junk + rtu("020300050001"), 7, timeout_s=0.1) == b""
+    assert server.discarded == 2
+    assert await client.transact(rtu("020300050001"), 7) == rtu("02030203ed")
+
+
+async def test_a_silence_inside_a_frame_makes_two_fragments_both_discarded() -> None:
+    """Serial Line V1.02 §2.5.1.1: a silence of more than 3.5 characters (1.75 ms fixed
+    above 19200 baud) ends a frame. A request paused 5 ms in the middle is two fragments."""
+    server = ModbusRtuServer({1: RegisterBank(1)}, baud=115200, turnaround_s=0.0)
+    await server.start()
+    client = PtyClient(server.path)
+    try:
+        request = rtu("010300050001")
+        client.write(request[:4])
+        await asyncio.sleep(0.005)  # the master's pause on the wire: > 1.75 ms
+        assert await client.transact(request[4:], 7, timeout_s=0.1) == b""
+        assert server.discarded == 2
+        assert await client.transact(request, 7) == rtu("0103020005")
+    finally:
+        client.close()
+        await server.close()
+
+
+async def test_two_requests_back_to_back_are_one_bad_frame(
+    line: tuple[ModbusRtuServer, PtyClient],
+) -> None:
+    """With no 3.5-character silence between them, two requests are one frame whose CRC
+    fails (Serial Line §2.5.1.1): neither is answered, and neither write is done."""
+    server, client = line
+    both = rtu("010300050001") + rtu("0106000b1234")
+    assert await client.transact(both, 7, timeout_s=0.1) == b""
+    assert server.slaves[1].read_holding(0x0B, 1) == [0x0B]
+
+
+async def test_a_slow_unit_does_not_hold_up_the_replies_of_a_prompt_one(
+    line: tuple[ModbusRtuServer, PtyClient],
+) -> None:
+    """A late reply goes on the line when it is ready, not ahead of a unit that answered in
+    time; each reply still keeps the turnaround after its own request."""
+    server, client = line
+    server.slaves[1].wire.extra_delay_s = 0.3
+    client.write(rtu("010300050001"))
+    assert await client.read(7, timeout_s=0.05) == b""  # unit 1 is thinking
+    t0 = time.monotonic()
+    assert await client.transact(rtu("020300050001"), 7) == rtu("02030203ed")
+    assert time.monotonic() - t0 < 0.2
+    assert await client.read(7) == rtu("0103020005")  # then the late one
+
+
+@pytest.mark.parametrize(
+    "request_hex, reply_hex",
+    [
+        # Modbus Application Protocol V1.1b3 §7 (and the FC03/FC16 state diagrams, §6.3,
+        # §6.12): unsupported function -> 01, address out of the device -> 02,
+        # quantity or byte count out of range -> 03.
+        ("012b0e0100", "01ab01"),  # FC43 read device id: not supported here
+        ("010300630002", "018302"),  # registers 99..100 of a 100-register device
+        ("010300000000", "018303"),  # quantity 0
+        ("01030000007e", "018303"),  # quantity 126 > 125
+        ("011000000002" "02" "0001", "019003"),  # byte count 2 for 2 registers
+        ("01100063000204" "00010002", "019002"),  # registers 99..100
+    ],
+)
+async def test_exception_codes_per_the_application_protocol(
+    line: tuple[ModbusRtuServer, PtyClient], request_hex: str, reply_hex: str
+) -> None:
+    _, client = line
+    assert await client.transact(rtu(request_hex), 5) == rtu(reply_hex)
 
 
 async def test_wire_faults(line: tuple[ModbusRtuServer, PtyClient]) -> None:
