@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kilnctl.chart import svg_chart
+from kilnctl.chart import Marker, svg_chart
 from kilnctl.journal import Event, Journal, RunInfo, Sample
 from kilnctl.run_state import simulated_text
 
@@ -569,6 +569,13 @@ def report_tables(record: BatchRecord) -> list[Table]:
     return tables
 
 
+def chart_markers(record: BatchRecord) -> list[Marker]:
+    """Step starts and alarms of the run, to mark on its chart."""
+    steps: list[Marker] = [(s.started_at, "step", s.label) for s in record.steps]
+    alarms: list[Marker] = [(a.raised_at, "alarm", a.code or a.message) for a in record.alarms]
+    return sorted(steps + alarms)
+
+
 RUN_ORIGIN_KEYS = frozenset({"pid", "host", "simulated"})
 """Run meta about the process that ran it (engine.run_origin): shown as the clock row."""
 
@@ -663,7 +670,7 @@ def render_html(record: BatchRecord) -> str:
     if simulated_text(record.run.meta):
         body.append(f"<p><strong>Simulated run</strong> ({e(simulated_text(record.run.meta))}): "
                     "times are the simulated clock's.</p>")  # fmt: skip
-    chart = svg_chart(record.samples, record.run.started_at)
+    chart = svg_chart(record.samples, record.run.started_at, markers=chart_markers(record))
     if chart:
         body.append(f"<figure>{chart}</figure>")
     for table in report_tables(record):

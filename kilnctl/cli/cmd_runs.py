@@ -18,6 +18,7 @@ from kilnctl.journal_location import default_journal_path, journal_for
 from kilnctl.report import (
     assess_qc,
     build_batch_record,
+    chart_markers,
     format_duration,
     format_time,
     render_csv,
@@ -186,7 +187,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if fmt == "md":
         chart_link = None
         if out is not None:
-            svg = svg_chart(record.samples, record.run.started_at)
+            svg = svg_chart(record.samples, record.run.started_at, markers=chart_markers(record))
             if svg:
                 chart_path = out.with_suffix(".svg")
                 _write(chart_path, svg)

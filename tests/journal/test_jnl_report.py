@@ -238,7 +238,9 @@ def test_report_markdown_with_svg_beside(
         "# Batch record: enamel-3-coat, lot LOT-42",
         "| enamel-3-coat | a1b2c3 |",
         "| nickel-gold-flash | d4e5f6 |",
+        "**Outcome: completed**",
         "| outcome | completed |",
+        "| clock | real time |",
         "| duration | 0:50:00 |",
         "| 0 | coat 1 | firing |",
         "soak_s=120",
@@ -265,6 +267,10 @@ def test_report_markdown_with_svg_beside(
     assert names == ["kiln1 pv_c", "kiln1 sp_c", "tank-ni amps", "tank-ni amps_sp"]
     for line in lines:
         assert len(line.attrib["points"].split()) <= 2 * CHART_WIDTH
+    # steps and alarms marked on the time axis (each panel), with what they were
+    marks = svg.findall("{http://www.w3.org/2000/svg}line")
+    titles = [m.findtext("{http://www.w3.org/2000/svg}title") for m in marks]
+    assert {"step: coat 1", "step: nickel", "alarm: deviation_high"} <= set(titles)
 
 
 class _Collect(HTMLParser):
