@@ -16,7 +16,7 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from kilnctl import __version__
 
@@ -176,14 +176,21 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Quiet(argparse.ArgumentParser):
+    """A parser that raises on bad input instead of printing: the full parser reports it."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
 def _wanted_command(argv: Sequence[str]) -> str | None:
     """The subcommand named on the command line (None: none, e.g. `kilnctl --help`)."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = _Quiet(add_help=False)
     _global_options(pre)
     pre.add_argument("rest", nargs=argparse.REMAINDER)
     try:
         known, _ = pre.parse_known_args(argv)
-    except SystemExit:
+    except ValueError:
         return None
     rest = [a for a in known.rest if not a.startswith("-")]
     return rest[0] if rest else None

@@ -15,6 +15,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from test_svc_serve_cli import simulated_plant
 
 from kilnctl.cli.cmd_demo import kilnctl_argv
@@ -145,3 +146,29 @@ async def test_a_shell_does_what_the_tui_does(tmp_path: Path) -> None:
     qc_line = next(line for line in out.splitlines() if "(real time)" in line)
     assert "+-" not in qc_line and "pass" in qc_line
     assert os.environ["XDG_STATE_HOME"] in str(default_journal_path())
+
+
+async def test_run_on_a_terminal_offers_the_service(tmp_path: Path) -> None:
+    """`kilnctl run` while the service runs asks to hand the job over: Enter starts it in
+    the service; "n" starts nothing and names the command to use."""
+    from svc_plant import running_service
+
+    from kilnctl.cli.cmd_control import hand_to_service
+    from kilnctl.cli.main import UserError
+
+    asked: list[str] = []
+
+    def no(question: str) -> str:
+        asked.append(question)
+        return "n"
+
+    async with running_service(tmp_path, socket=default_socket_path()) as h:
+        with pytest.raises(UserError, match="kilnctl start pins --lot T9"):
+            await asyncio.to_thread(hand_to_service, "pins", "T9", None, no)
+        assert asked == ["Hand the job to the service instead? [Y/n] "] and not h.engine.runs
+        code = await asyncio.to_thread(hand_to_service, "pins", "T9", None, lambda q: "")
+        assert code == 0
+        (handle,) = h.engine.runs.values()
+        assert handle.job_name == "pins"
+    # no service: None, the job runs in this process as before
+    assert await asyncio.to_thread(hand_to_service, "pins", "T9", None, no) is None
