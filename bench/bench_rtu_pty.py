@@ -2,9 +2,10 @@
 in transactions per second, as a ratio of the line's theoretical rate.
 
 Theory (docs/devices.md, Modbus RTU timing: 43.6 tx/s): an FC03 of 10 registers is an
-8-byte request and a 25-byte reply, plus the 3.5-character silence that ends each frame:
-40 characters of 11 bits = 22.9 ms at 19200 baud. The simulator paces its bytes at the
-baud rate and runs with zero device turnaround, so only the line and our stack remain.
+8-byte request and
+a 25-byte reply, plus the 3.5-character silence that ends each frame: 40 characters of
+11 bits = 22.9 ms at 19200 baud. The simulator paces its bytes at the baud rate and runs
+with zero device turnaround, so only the line and our stack remain.
 Target (issue 2): ratio >= 0.85.
 """
 

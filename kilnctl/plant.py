@@ -152,6 +152,12 @@ class Plant(_Config):
         description="directory of the device claims (kilnctl.claims) that every process "
         "controlling this plant shares; default: the user's runtime directory",
     )
+    room_temp_c: TemperatureC = Field(
+        default=25.0,
+        validation_alias=AliasChoices("room_temp", "room_temp_c"),
+        description="warmest the kiln room gets: no kiln cools below it; a cooling target "
+        "at or below it is warned about",
+    )
 
     @model_validator(mode="after")
     def _devices_exist(self) -> Plant:

@@ -2,19 +2,22 @@
 driving a PlatingCell.
 
 Commands (docs/devices.md, Korad KA3005P): `VSET1:12.50` / `VSET1?`, `ISET1:1.250` /
-`ISET1?`, `VOUT1?`, `IOUT1?`, `OUT1` / `OUT0`, `STATUS?`, `*IDN?`, `OCP1` / `OCP0`, `OVP1` /
-`OVP0`. Replies carry no terminator and use the unit's fixed formats: volts "12.50"
-(zero-padded, "05.00"), amps "1.250"; `STATUS?` answers one byte: bit0 CC (0) / CV (1), bit6
-output on. Unknown commands, and sets outside 0..31 V / 0..5.1 A (ignored, setpoint
-unchanged), get silence, as on the real unit, which acknowledges nothing: query after set.
-With `iset_extra_byte` (the default) the reply to `ISET1?` is followed by a stray sixth
-byte, as on units that sigrok (korad-kaxxxxp protocol.c, "Read the sixth byte from ISET? BUG
-workaround") and py-korad-serial (koradserial.py, "a 6th character of previous output") work
-around. Protections (the KA3005P has no separate protection levels: its setpoints are the
+`ISET1?`, `VOUT1?`,
+`IOUT1?`, `OUT1` / `OUT0`, `STATUS?`, `*IDN?`, `OCP1` / `OCP0`, `OVP1` / `OVP0`. Replies carry
+no terminator and use the unit's fixed formats: volts "12.50" (zero-padded, "05.00"),
+amps "1.250"; `STATUS?` answers one byte: bit0 CC (0) / CV (1), bit6 output on.
+Unknown commands, and sets outside 0..31 V / 0..5.1 A (ignored, setpoint unchanged), get
+silence, as on the real unit, which acknowledges nothing: query after set. With
+`iset_extra_byte` (the default) the reply to `ISET1?` is followed by a stray sixth byte,
+as on units that sigrok (korad-kaxxxxp protocol.c, "Read the sixth byte from ISET? BUG
+workaround") and py-korad-serial (koradserial.py, "a 6th character of previous output")
+work around.
+Protections (the KA3005P has no separate protection levels: its setpoints are the
 levels): with OCP1, reaching the current setpoint (CC, current flowing) switches the output
 off; with OVP1, reaching the voltage setpoint (CV, e.g. an open rack contact or a rising
 bath resistance) switches it off. Either stays off until the next OUT1 (STATUS? bit6 0);
-OCP0 / OVP0 disarm them."""
+OCP0 / OVP0 disarm them.
+"""
 
 from __future__ import annotations
 

@@ -40,6 +40,7 @@ from kilnctl.engine.messages import (
     AlarmRaised,
     AnswerPrompt,
     Event,
+    Notice,
     Pause,
     PromptRaised,
     Resume,
@@ -52,11 +53,13 @@ from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 from kilnctl.journal_location import ensure_parent, journal_for
 from kilnctl.plant import Plant
+from kilnctl.recipes import estimate
 from kilnctl.recipes.loader import RecipeError, RecipeLibrary, load_recipe
-from kilnctl.recipes.models import Lot, PlatingRecipe, Recipe
+from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe, Recipe
 from kilnctl.report import format_duration
 
 TRAJECTORY_POINTS = 13
+DEFAULT_SIM_MATERIAL = "brass"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,7 +70,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--kiln", help="kiln for a bare firing profile (default: the first)")
     p.add_argument("--pins", type=int, default=100, help="lot size for a bare plating recipe")
     p.add_argument("--area-per-pin", type=float, default=0.12, help="dm² per pin (0.12)")
-    p.add_argument("--material", default="brass", help="lot material for a bare recipe")
+    p.add_argument(
+        "--material",
+        help=f"lot material for a bare recipe (plating default: {DEFAULT_SIM_MATERIAL}; "
+        "a firing is checked against it only when given)",
+    )
     p.add_argument("--seed", type=int, default=0, help="simulator noise seed")
     p.set_defaults(func=cmd_simulate)
 
@@ -136,6 +143,45 @@ async def _hold_baths(plant: Plant, devices: dict[str, Any]) -> None:
             await devices[tank.heater].set_setpoint(sum(tank.bath_temp_c) / 2)
 
 
+SIM_LIMIT_FACTOR = 3.0
+"""`simulate` stops a job still running after this many times its estimated duration ..."""
+SIM_LIMIT_MIN_S = 2 * 3600.0
+"""... but not before this (short recipes: the estimate's rounding), ..."""
+SIM_LIMIT_MAX_S = 48 * 3600.0
+"""... and always here (also when no estimate can be made): no job of the plant runs two
+days, and a dry run must end (a segment that cannot end would run it forever)."""
+
+
+def sim_time_limit(recipe: Recipe, library: RecipeLibrary, lot: Lot | None) -> tuple[float, str]:
+    """Simulated seconds a dry run of `recipe` may take, and the words saying why."""
+    try:
+        steps: list[Recipe] = (
+            [library.get(s.ref) for s in recipe.steps if s.ref is not None]
+            if isinstance(recipe, Job)
+            else [recipe]
+        )
+    except RecipeError:
+        steps = []
+    area = lot.area_dm2 if lot is not None else None
+    estimated = 0.0
+    for step in steps:
+        if isinstance(step, FiringProfile):
+            estimated += estimate.estimate_firing(step).duration_s
+        elif isinstance(step, PlatingRecipe):
+            estimated += sum(estimate.estimate_step(s, area).duration_s or 0.0 for s in step.steps)
+    limit = min(max(SIM_LIMIT_FACTOR * estimated, SIM_LIMIT_MIN_S), SIM_LIMIT_MAX_S)
+    basis = (
+        f"{SIM_LIMIT_FACTOR:g} × the estimated {format_duration(estimated)}"
+        if estimated and limit == SIM_LIMIT_FACTOR * estimated
+        else f"the {format_duration(limit)} cap of a dry run"
+    )
+    why = (
+        f"not finished after {format_duration(limit)} simulated ({basis}): "
+        "a segment that cannot end? see the notices and `kilnctl validate`"
+    )
+    return limit, why
+
+
 async def simulate(
     recipe: Recipe,
     plant: Plant,
@@ -144,8 +190,10 @@ async def simulate(
     kiln: str | None,
     lot: Lot | None,
     seed: int = 0,
+    limit_s: float | None = None,
 ) -> dict[str, Any]:
-    """Dry-run `recipe` against simulated devices on the virtual clock; the summary."""
+    """Dry-run `recipe` against simulated devices on the virtual clock; the summary. The run
+    is aborted after `limit_s` simulated seconds (default: sim_time_limit)."""
     clock = VirtualClock()
     devices = _sim_devices(plant, clock, seed)
     await _hold_baths(plant, devices)
@@ -165,7 +213,20 @@ async def simulate(
     except EngineError as exc:
         raise UserError(str(exc)) from exc
     assert run_id is not None
-    outcome = await engine.wait(run_id)
+    limit, why = sim_time_limit(recipe, library, lot)
+    if limit_s is not None:
+        limit, why = limit_s, f"not finished after {format_duration(limit_s)} simulated"
+
+    async def stop_at_limit() -> None:
+        await clock.sleep(limit)
+        with contextlib.suppress(EngineError):  # it ended meanwhile
+            await engine.submit(Abort(run_id, who="simulate", reason=why))
+
+    watchdog = asyncio.get_running_loop().create_task(stop_at_limit())
+    try:
+        outcome = await engine.wait(run_id)
+    finally:
+        watchdog.cancel()
     while not queue.empty():
         collector.add(queue.get_nowait())
     return collector.summary(
@@ -180,6 +241,7 @@ class _Collector:
         self.samples: dict[str, list[Sample]] = {}
         self.steps: list[dict[str, Any]] = []
         self.alarms: list[str] = []
+        self.notices: list[str] = []
 
     def add(self, event: Event) -> None:
         if isinstance(event, Sample):
@@ -188,6 +250,8 @@ class _Collector:
             self.steps.append({"label": event.label, "outcome": event.outcome, **event.details})
         elif isinstance(event, AlarmRaised):
             self.alarms.append(event.message)
+        elif isinstance(event, Notice):
+            self.notices.append(f"{event.source} {event.topic}: {event.message}")
 
     def summary(
         self, recipe: Recipe, outcome: str, reason: str, sim_s: float, wall_s: float
@@ -226,12 +290,14 @@ class _Collector:
             "steps": self.steps,
             "kilns": kilns,
             "alarms": self.alarms,
+            "notices": self.notices,
         }
 
 
 def render_summary(s: dict[str, Any]) -> str:
     """The dry-run summary as text."""
-    lines = [
+    lines = [f"{n}" for n in s.get("notices", []) if " preflight: " in n]
+    lines += [
         f"{s['kind']} {s['recipe']}: {s['outcome']}"
         + (f" ({s['reason']})" if s["reason"] else "")
         + f" after {format_duration(s['duration_s'])} simulated ({s['wall_s']:.2f} s wall)"
@@ -258,6 +324,7 @@ def render_summary(s: dict[str, Any]) -> str:
             for p in k["trajectory"]
         )
     lines.extend(f"  alarm: {a}" for a in s["alarms"])
+    lines.extend(f"  notice: {n}" for n in s.get("notices", []) if " preflight: " not in n)
     return "\n".join(lines)
 
 
@@ -266,11 +333,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     library = RecipeLibrary()
     recipe = _recipe(args.recipe, library)
     lot = None
-    if isinstance(recipe, PlatingRecipe):
+    # a bare plating recipe needs a lot (its area); a bare firing gets one when a material
+    # is named, so the material's rules hold as they do for a job's lot
+    if isinstance(recipe, PlatingRecipe) or (isinstance(recipe, FiringProfile) and args.material):
         try:
             lot = Lot.model_validate(
                 {
-                    "material": args.material,
+                    "material": args.material or DEFAULT_SIM_MATERIAL,
                     "pin_count": args.pins,
                     "area_per_pin": args.area_per_pin,
                 }

@@ -50,8 +50,10 @@ from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal
+from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeError, content_hash
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
+from kilnctl.recipes.rules import Finding, check_steps, step_where
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class _Prepared:
     hashes: dict[str, str]
     kilns: list[str | None]
     tanks: list[str]
+    is_job: bool = False
 
 
 class Engine:
@@ -288,7 +291,22 @@ class Engine:
                 if st.tank is not None
             }
         )
-        return _Prepared(recipe.name, plan, lot, hashes, kilns, tanks)
+        return _Prepared(recipe.name, plan, lot, hashes, kilns, tanks, isinstance(recipe, Job))
+
+    def _preflight(self, prep: _Prepared) -> list[Finding]:
+        """`validate`'s checks over the whole job before any device is written: the lot's
+        material rules and the plant's limits (kiln max_temp, rectifier ratings). Raises
+        EngineError with validate's messages on any error; returns the warnings."""
+        steps = [
+            (step_where(i, s.label) if prep.is_job else "", s.recipe, s.kiln)
+            for i, s in enumerate(prep.plan)
+        ]
+        plant = self.plant if isinstance(self.plant, Plant) else None
+        findings = check_steps(steps, prep.lot, plant)
+        errors = [str(f) for f in findings if f.level == "error"]
+        if errors:
+            raise EngineError("refused before any device was written:\n  " + "\n  ".join(errors))
+        return findings
 
     def _start(
         self, cmd: StartJob, run_id: str | None = None, resume: dict[str, Any] | None = None
@@ -312,6 +330,7 @@ class Engine:
                 kiln_setup(self.plant, self.devices, k)
         except PlantError as exc:
             raise EngineError(str(exc)) from exc
+        warnings = self._preflight(prep) if resume is None else []
         # before the journal record and the first request: a refused run leaves no trace
         claimed = used | devices_read(self.plant, prep.tanks)
         self._claim(claimed)
@@ -355,6 +374,8 @@ class Engine:
                 run_id, started, prep.job_name, cmd.lot_id, prep.hashes, resumed=resume is not None
             )
         )
+        for finding in warnings:  # shown at the start and kept in the batch record
+            ctx.notice("job", "preflight", str(finding))
         task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume, claimed))
         self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name)
         return run_id

@@ -98,6 +98,9 @@ class FiringRun:
             catchup_band_c=s.catchup_band_c,
             reach_band_c=s.reach_band_c,
             max_temp_c=max_temp,
+            stall_fall_c=s.cool_stall_c,
+            stall_window_s=s.cool_stall_s,
+            free_cool_limit_s=s.free_cool_limit_s,
         )
         # The lower of the profile's trip and the kiln's rating: a profile written for a
         # hotter kiln must not lift this kiln's trip above what it is rated for.
@@ -260,15 +263,24 @@ class FiringRun:
         self.last_reading = reading
         before = (sched.state.index, sched.state.phase)
         alarms = ctx.alarms
-        hold = ctx.paused or (alarms.any_active and alarms.holds(self.kiln.name))
-        if hold:
+        t = ctx.now()  # one time for the schedule, the interlocks and the sample
+        # A reading that is not the kiln's temperature (sensor break, over-range, PV
+        # outside the sensor's range, remote SP not followed) never moves the schedule:
+        # it counts as a missed reading, and its alarm is raised by the interlocks below.
+        usable = self.interlocks.reading_usable(reading)
+        if not usable:
+            sched.pause()
+        elif ctx.paused:
+            sched.pause(hold_at_c=reading.pv_c)  # the operator's pause holds the kiln here
+        elif alarms.any_active and alarms.holds(self.kiln.name):
             sched.pause()
         else:
             sched.resume()
-        t = ctx.now()  # one time for the schedule, the interlocks and the sample
-        sp = sched.advance(t, reading.pv_c)
+        sp = sched.advance(t, reading.pv_c if usable else None)
         if (sched.state.index, sched.state.phase) != before:
             self._segment_event()
+        for note in sched.take_notes():
+            ctx.notice(self.kiln.name, "segment_end", note)
         found = self.interlocks.check(t, reading, sched)
         if found or alarms.any_active:
             alarms.sync(self.kiln.name, found, KILN_CODES)
@@ -296,16 +308,22 @@ class FiringRun:
                     self._sent_sp, self._resend_at = sp, now + SP_KEEPALIVE_S
                 self.output_pct = reading.output_pct
             else:
-                rate = self.schedule.rate_c_per_h
-                full = self.schedule.segment.rate_c_per_h is None and self.schedule.heating
-                out = (
-                    100.0 if full else self.pid.update(sp, reading.pv_c, self.ctx.clock.now(), rate)
-                )
+                out = self._direct_output(self.pid, sp, reading)
                 await self.kiln.controller.set_output(out)
                 self.output_pct = out
         except DeviceError as exc:
             if self.comms.failed(exc) is Link.HOLD:
                 self._hold_schedule()
+
+    def _direct_output(self, pid: Pid, sp: float, reading: TemperatureReading) -> float:
+        """Direct mode's output %: full power on a "max" heating ramp (not while paused:
+        a pause holds the PV), else the PID's; 0 with no temperature to regulate on."""
+        if not self.interlocks.reading_usable(reading):
+            return 0.0
+        sched = self.schedule
+        if sched.segment.rate_c_per_h is None and sched.heating and not sched.state.paused:
+            return 100.0
+        return pid.update(sp, reading.pv_c, self.ctx.clock.now(), sched.rate_c_per_h)
 
     def _hold_schedule(self) -> None:
         """Freeze the schedule now, so the time without readings is not run through."""

@@ -102,7 +102,7 @@ class KilnInterlocks:
         found: dict[str, str] = {}
         pv = reading.pv_c
         self._check_status(t, reading, found)
-        if reading.sensor_break or not math.isfinite(pv) or not lim.pv_min_c <= pv <= lim.pv_max_c:
+        if reading.sensor_break or not self._pv_in_range(pv):
             found["tc_break"] = f"sensor break (PV {pv})"
             return found  # nothing else can be judged without a temperature
         if reading.over_range:
@@ -125,6 +125,19 @@ class KilnInterlocks:
         self._check_hold(t, pv, schedule, found)
         self._check_heating(t, reading, schedule, found)
         return found
+
+    def _pv_in_range(self, pv: float) -> bool:
+        """Outside [pv_min_c, pv_max_c] the PV is a broken thermocouple's, not a temperature."""
+        return math.isfinite(pv) and self.limits.pv_min_c <= pv <= self.limits.pv_max_c
+
+    def reading_usable(self, reading: TemperatureReading) -> bool:
+        """May this reading's PV move the schedule and feed the PID? Not with a sensor
+        break, an over-range PV, a PV outside the sensor's range, or (setpoint mode) the
+        controller flagging that it does not follow the streamed remote setpoint; the
+        run then treats it as a missed reading, and `check` raises its alarm."""
+        if reading.sensor_break or reading.over_range or not self._pv_in_range(reading.pv_c):
+            return False
+        return not (self.remote_sp and reading.remote_sp_fail)
 
     def _check_status(self, t: float, reading: TemperatureReading, found: dict[str, str]) -> None:
         """The controller's own status flags."""

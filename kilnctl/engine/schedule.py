@@ -11,8 +11,17 @@ Rules (PROCESS.md, kiln-controller practice):
   setpoint it cannot follow;
 - guaranteed soak: with a `soak_band_c`, hold time counts only while |pv - target| <= band;
 - seek start: begin where the kiln already is, skipping the ramp portions below the PV;
-- pause freezes everything; skip moves to the next segment from the current setpoint (so
-  the setpoint never jumps); extend adds time to the current (or coming) hold.
+- pause freezes the schedule; an operator's pause during a ramp also holds the kiln where
+  it is: the setpoint becomes the PV at the pause (never further towards the target), so
+  a "max" ramp stops heating at full power while paused;
+- a cooling segment ends early when the kiln stops cooling: while the schedule waits for
+  the PV to fall (a free-cooling "max" ramp not yet at its target, a catch-up wait on a
+  cooling ramp, or a soak with the PV above its band after cooling) and the PV falls less
+  than `stall_fall_c` in `stall_window_s`, the segment ends with a note (a target at or
+  below room temperature is never reached); a free-cooling ramp also ends after
+  `free_cool_limit_s` when that is set;
+- skip moves to the next segment from the current setpoint (so the setpoint never jumps);
+  extend adds time to the current (or coming) hold.
 """
 
 from __future__ import annotations
@@ -25,6 +34,9 @@ from typing import Any
 RAMP = "ramp"
 HOLD = "hold"
 DONE = "done"
+STALL_SMOOTHING_S = 60.0
+"""Time constant of the PV smoothing for the stopped-cooling rule: thermocouple noise
+(σ 0.3 °C) would otherwise reset its window with a 1 °C dip now and then."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,14 @@ class ScheduleState:
     waiting: bool = False
     """Catch-up: the ramp is waiting for the PV."""
     t: float | None = None
+    cool_wait_s: float = 0.0
+    """Time this segment has waited for the PV to fall (free cooling, catch-up, soak)."""
+    cool_ref_s: float = 0.0
+    """cool_wait_s when the PV last fell `stall_fall_c` below cool_ref_c."""
+    cool_ref_c: float | None = None
+    """Smoothed PV at cool_ref_s (None: not waiting for the PV to fall)."""
+    cool_pv_c: float = 0.0
+    """The PV smoothed over STALL_SMOOTHING_S (thermocouple noise must not pass for a fall)."""
 
 
 class FiringSchedule:
@@ -81,6 +101,9 @@ class FiringSchedule:
         reach_band_c: float = 2.0,
         max_temp_c: float | None = None,
         state: ScheduleState | None = None,
+        stall_fall_c: float = 1.0,
+        stall_window_s: float = 1800.0,
+        free_cool_limit_s: float | None = None,
     ) -> None:
         self.segments: Sequence[ScheduleSegment] = tuple(segments)
         if not self.segments:
@@ -89,6 +112,13 @@ class FiringSchedule:
         self.reach_band_c = reach_band_c
         self.max_temp_c = max_temp_c
         self.state = state or ScheduleState()
+        self.stall_fall_c = stall_fall_c
+        self.stall_window_s = stall_window_s
+        self.free_cool_limit_s = free_cool_limit_s
+        self._cool_waiting = False
+        self.notes: list[str] = []
+        """Why segments ended early (the kiln stopped cooling), oldest first; the run
+        takes them with take_notes() and reports them as notices."""
 
     @classmethod
     def from_profile(cls, profile: Any, **options: Any) -> FiringSchedule:
@@ -165,8 +195,24 @@ class FiringSchedule:
         self.state = ScheduleState(index=index, phase=RAMP, sp_c=start_c, ramp_start_c=start_c, t=t)
         self._clamp()
 
-    def pause(self) -> None:
-        self.state.paused = True
+    def pause(self, hold_at_c: float | None = None) -> None:
+        """Freeze the schedule. With `hold_at_c` (the PV when an operator pauses) a ramp
+        also holds there: the setpoint moves back to where the kiln is, never on towards
+        the target (a "max" ramp's setpoint is its target: the kiln would go on heating
+        at full power). A hold keeps its target. Only the first call of a pause counts."""
+        st = self.state
+        if st.paused:
+            return
+        st.paused = True
+        if hold_at_c is not None and st.phase == RAMP:
+            heating = self.segment.target_c >= st.ramp_start_c
+            st.sp_c = min(st.sp_c, hold_at_c) if heating else max(st.sp_c, hold_at_c)
+            self._clamp()
+
+    def take_notes(self) -> list[str]:
+        """The notes since the last call (see `notes`)."""
+        notes, self.notes = self.notes, []
+        return notes
 
     def resume(self) -> None:
         self.state.paused = False
@@ -196,6 +242,7 @@ class FiringSchedule:
         if st.paused or st.phase == DONE:
             return st.sp_c
         st.waiting = False
+        self._cool_waiting = False
         while st.phase != DONE:
             seg = self.segments[st.index]
             if st.phase == RAMP:
@@ -206,6 +253,8 @@ class FiringSchedule:
                 dt = self._hold(seg, dt, pv_c)
                 if st.phase == HOLD:
                     break
+        if not self._cool_waiting:
+            st.cool_ref_c = None
         self._clamp()
         return st.sp_c
 
@@ -222,12 +271,16 @@ class FiringSchedule:
                 reached = pv <= seg.target_c + self.reach_band_c
             if reached:
                 st.phase = HOLD
+            elif not heating and pv is not None:
+                self._cooling_stalled(seg, dt, pv, free=True)
             # when within dt the PV got there is unknown: the hold starts now
             return 0.0
         if catch_up and pv is not None and self.catchup_band_c is not None:
             lag = (st.sp_c - pv) if heating else (pv - st.sp_c)
             if lag > self.catchup_band_c:
                 st.waiting = True
+                if not heating:
+                    self._cooling_stalled(seg, dt, pv)
                 return 0.0
         speed = seg.rate_c_per_h / 3600.0
         distance = abs(seg.target_c - st.sp_c)
@@ -248,14 +301,55 @@ class FiringSchedule:
         if in_band:
             st.hold_elapsed_s += used
         st.hold_wall_s += used
+        if not in_band and pv is not None and seg.target_c < pv and seg.target_c < st.ramp_start_c:
+            # a soak after cooling, the PV still above its band: waiting for it to fall
+            self._cooling_stalled(seg, dt, pv)
+            return 0.0
         if in_band and st.hold_elapsed_s >= total - 1e-9:
             self._next_segment()
             return dt - used
         return 0.0
 
+    def _cooling_stalled(
+        self, seg: ScheduleSegment, dt: float, pv: float, *, free: bool = False
+    ) -> bool:
+        """The schedule waits for the PV to fall this period: end the segment (with a
+        note) once the PV fell less than stall_fall_c in stall_window_s, or, for free
+        cooling (`free`), once free_cool_limit_s has passed. True when it ended."""
+        st = self.state
+        self._cool_waiting = True
+        if st.cool_ref_c is None:  # a new wait: its window starts now
+            st.cool_wait_s = st.cool_ref_s = 0.0
+            st.cool_ref_c = st.cool_pv_c = pv
+        st.cool_wait_s += dt
+        st.cool_pv_c += (pv - st.cool_pv_c) * min(1.0, dt / STALL_SMOOTHING_S)
+        if st.cool_pv_c <= st.cool_ref_c - self.stall_fall_c:
+            st.cool_ref_c, st.cool_ref_s = st.cool_pv_c, st.cool_wait_s
+        if st.cool_wait_s - st.cool_ref_s >= self.stall_window_s:
+            why = (
+                f"kiln stopped cooling at {pv:.0f} °C, above the {seg.target_c:g} °C target "
+                f"(fell less than {self.stall_fall_c:g} °C in {self.stall_window_s / 60:.0f} "
+                "min)"
+            )
+        elif free and self.free_cool_limit_s is not None and (
+            st.cool_wait_s >= self.free_cool_limit_s
+        ):
+            why = (
+                f"free cooling ended at {pv:.0f} °C after its time limit of "
+                f"{self.free_cool_limit_s / 60:.0f} min, above the {seg.target_c:g} °C target"
+            )
+        else:
+            return False
+        self.notes.append(f"segment {st.index + 1}: {why}: segment ended")
+        # the next segment starts where the kiln is, not at the unreached target
+        st.sp_c = max(st.sp_c, pv)
+        self._next_segment()
+        return True
+
     def _next_segment(self) -> None:
         st = self.state
         st.index += 1
+        st.cool_ref_c = None
         st.hold_elapsed_s = 0.0
         st.hold_wall_s = 0.0
         st.extra_hold_s = 0.0

@@ -32,6 +32,14 @@ class EngineSettings:
     """On resume, |PV - where the schedule should be| must be within this."""
     catchup_band_c: float | None = 15.0
     reach_band_c: float = 2.0
+    cool_stall_c: float = 1.0
+    cool_stall_s: float = 30 * 60.0
+    """A cooling segment waiting for the PV to fall ends (with a notice) once the PV fell
+    less than cool_stall_c in cool_stall_s: the kiln has stopped cooling (a target at or
+    below room temperature). 1 °C in 30 min is ~2 °C/h, which a kiln cooling freely
+    reaches only about 10 °C above its room (a 5-h time constant near room temperature)."""
+    free_cool_limit_s: float | None = None
+    """A free-cooling ("max" rate) segment ends after this long even if still cooling."""
     seek_start: bool = True
     kiln_limits: KilnLimits = field(default_factory=KilnLimits)
     tank_limits: TankLimits = field(default_factory=TankLimits)

@@ -7,6 +7,7 @@ Device limits come from the plant config (kiln max temperature, tank rectifier r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,7 +16,7 @@ from kilnctl.recipes.loader import RecipeError, RecipeLibrary
 from kilnctl.recipes.models import (
     FiringProfile,
     Job,
-    JobStep,
+    Lot,
     Material,
     PlatingRecipe,
     Recipe,
@@ -26,6 +27,7 @@ ZINC_ALLOY_MAX_KILN_C = 350.0  # ~35 °C under the 381 °C solidus of Zamak 3
 ZINC_ALLOY_MAX_BAKE_AFTER_PLATING_C = 120.0  # plated zinc blisters from ~130 °C
 VITREOUS_ENAMEL_C = 700.0  # a firing above this is glass enamel, not a resin cure or bake
 HIGH_ZINC_BRASSES = frozenset({Material.YELLOW_BRASS, Material.BRASS})
+ROOM_TEMP_C = 25.0  # without a plant config: a warm kiln room (Plant.room_temp_c)
 
 Level = Literal["error", "warning"]
 
@@ -42,17 +44,17 @@ class Finding:
         return f"{self.where}: {self.level}: {self.message}"
 
 
-def _step_where(index: int, step: JobStep) -> str:
-    return f"steps[{index}] ({step.label})"
+def step_where(index: int, label: str) -> str:
+    """How messages name a job's step: "steps[2] (coat)"."""
+    return f"steps[{index}] ({label})"
 
 
 def check_job(job: Job, library: RecipeLibrary, plant: Plant | None = None) -> list[Finding]:
     """Material rules and (with a plant) device limits for every step of `job`."""
     findings: list[Finding] = []
-    material = job.lot.material
-    plated = False
+    steps: list[tuple[str, Recipe | None, str | None]] = []
     for index, step in enumerate(job.steps):
-        where = _step_where(index, step)
+        where = step_where(index, step.label)
         if step.kind == "prompt" or step.ref is None:
             continue
         try:
@@ -65,16 +67,40 @@ def check_job(job: Job, library: RecipeLibrary, plant: Plant | None = None) -> l
             detail = "; ".join(p.describe() for p in exc.problems)
             findings.append(Finding("error", f"{where}.ref", f"{step.ref!r}: {detail}"))
             continue
+        steps.append((where, recipe, step.kiln))
+    return findings + check_steps(steps, job.lot, plant)
+
+
+def check_steps(
+    steps: Iterable[tuple[str, Recipe | None, str | None]],
+    lot: Lot | None,
+    plant: Plant | None,
+) -> list[Finding]:
+    """Every rule over a whole job's resolved steps, in order: `steps` are (where, recipe,
+    kiln name) with `where` the step as messages name it ("steps[2] (coat)"). Material
+    rules need a `lot`; device limits a `plant`; plating currents the lot's area. The one
+    check `validate`, and every start of a run (`kilnctl.engine`), use."""
+    findings: list[Finding] = []
+    material = lot.material if lot is not None else None
+    area = lot.area_dm2 if lot is not None else None
+    room_c = plant.room_temp_c if plant is not None else ROOM_TEMP_C
+    plated = False
+    for step_at, recipe, kiln in steps:
+        if recipe is None:
+            continue
+        # a bare recipe (where "") is named by itself
+        where = step_at or recipe.name
+        prefix = f"{step_at}: {recipe.name}." if step_at else f"{recipe.name}."
         if isinstance(recipe, FiringProfile):
-            findings += _firing_rules(where, recipe, material, plated)
+            if material is not None:
+                findings += _firing_rules(where, recipe, material, plated)
+            findings += _cooling_targets(prefix, recipe, room_c)
             if plant is not None:
-                findings += _kiln_limits(where, step, recipe, plant)
-        else:
+                findings += _kiln_limits(where, kiln, recipe, plant)
+        elif isinstance(recipe, PlatingRecipe):
             plated = True
             if plant is not None:
-                findings += _tank_limits(
-                    f"{where}: {recipe.name}.", recipe, plant, job.lot.area_dm2
-                )
+                findings += _tank_limits(prefix, recipe, plant, area)
     return findings
 
 
@@ -85,12 +111,32 @@ def check_recipe(
     area_dm2: float | None = None,
 ) -> list[Finding]:
     """Rules for any recipe file: a job gets check_job; a plating recipe its tank limits
-    (currents only when `area_dm2` is known); a firing profile has no lot to check."""
+    (currents only when `area_dm2` is known); a firing profile its cooling targets (it has
+    no lot or kiln to check)."""
     if isinstance(recipe, Job):
         return check_job(recipe, library, plant)
     if isinstance(recipe, PlatingRecipe) and plant is not None:
         return _tank_limits("", recipe, plant, area_dm2)
+    if isinstance(recipe, FiringProfile):
+        room_c = plant.room_temp_c if plant is not None else ROOM_TEMP_C
+        return _cooling_targets("", recipe, room_c)
     return []
+
+
+def _cooling_targets(prefix: str, profile: FiringProfile, room_c: float) -> list[Finding]:
+    """A target at or below room temperature is never reached: the kiln cannot cool below
+    its room. The run ends such a segment when the kiln stops cooling (profiles/README.md)."""
+    return [
+        Finding(
+            "warning",
+            f"{prefix}segments[{index}]",
+            f"target {seg.target_c:g} °C is at or below room temperature ({room_c:g} °C): "
+            "the kiln cannot get there; the segment will end when the kiln stops cooling "
+            "(set the target above the room's temperature)",
+        )
+        for index, seg in enumerate(profile.segments)
+        if seg.target_c <= room_c
+    ]
 
 
 def _firing_rules(
@@ -132,9 +178,11 @@ def _firing_rules(
     return findings
 
 
-def _kiln_limits(where: str, step: JobStep, profile: FiringProfile, plant: Plant) -> list[Finding]:
+def _kiln_limits(
+    where: str, kiln_ref: str | None, profile: FiringProfile, plant: Plant
+) -> list[Finding]:
     try:
-        kiln_name, kiln = plant.kiln(step.kiln)
+        kiln_name, kiln = plant.kiln(kiln_ref)
     except KeyError as exc:
         return [Finding("error", f"{where}.kiln", str(exc.args[0]))]
     if profile.peak_c > kiln.max_temp_c:

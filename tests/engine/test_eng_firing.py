@@ -10,7 +10,7 @@ import pytest
 from eng_models import TinyKiln, plant
 
 from kilnctl.clock import VirtualClock
-from kilnctl.engine.engine import Engine
+from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.messages import (
     AlarmRaised,
     Event,
@@ -242,9 +242,10 @@ async def test_material_limit_refuses_a_hot_firing_for_zinc_alloy() -> None:
         None,
         clock,
     )
-    run_id = await eng.submit(StartJob(ref="j"))
-    assert run_id is not None
-    assert await eng.wait(run_id) == "stopped"
+    # refused at the start, with validate's message (the whole job is checked up front)
+    with pytest.raises(EngineError, match="a zinc_alloy lot melts at 381 °C"):
+        await eng.submit(StartJob(ref="j"))
+    assert eng.runs == {}
     assert kiln.setpoints == []
 
 

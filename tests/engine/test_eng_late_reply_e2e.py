@@ -7,6 +7,7 @@ make kiln1 safe". Now the late reply costs one request and is dropped when it co
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 from kilnctl.recipes.models import FiringProfile
 from simulators.plant import Plant as SimPlant
-from simulators.plant_config import load_plant_config
+from simulators.plant_config import PlantConfig, load_plant_config
 from simulators.plant_control import execute
 
 SPEED = 60.0
@@ -39,8 +40,20 @@ class Library:
         return {PROFILE.name: PROFILE}[name]
 
 
+def plant_config() -> PlantConfig:
+    """The bundled plant, kiln1's remote-setpoint timeout stretched: at 60x the ~1 s stall
+    while the late reply is waited out is a minute of plant time, and this test is about
+    the wire, not the controller's fallback (tested in test_eng_status_e2e)."""
+    config = load_plant_config()
+    devices = tuple(
+        replace(d, params={**d.params, "remote_sp_timeout_s": 600.0}) if d.name == "kiln1" else d
+        for d in config.devices
+    )
+    return replace(config, devices=devices)
+
+
 async def test_one_late_reply_costs_one_request_and_no_reading_is_wrong(tmp_path: Path) -> None:
-    sim = SimPlant(load_plant_config(), speed=SPEED, seed=5)
+    sim = SimPlant(plant_config(), speed=SPEED, seed=5)
     await sim.start()
     devices: dict[str, Any] = {}
     try:
@@ -68,11 +81,7 @@ async def test_one_late_reply_costs_one_request_and_no_reading_is_wrong(tmp_path
                 elif isinstance(event, RunFinished):
                     break
         assert (event.outcome, event.reason) == ("completed", "")
-        # No false sensor break, manual or comms alarm. At 60x the ~1 s stall while the late
-        # reply is waited out is a minute of plant time without a remote-setpoint refresh,
-        # so the Eurotherm may rightly fall back to its local setpoint meanwhile (alarmed,
-        # and undone by the next write).
-        assert [a for a in alarms if not a.alarm_id.endswith(":remote_sp_fallback")] == []
+        assert alarms == []  # no false sensor break, manual or comms alarm
         late = kiln1.link.bus.late  # type: ignore[attr-defined]
         assert late.dropped == 1  # the late reply came, and was dropped
         assert kiln1.health.errors <= 1  # type: ignore[attr-defined]  # one request, at most
