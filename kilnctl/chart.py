@@ -49,10 +49,22 @@ def _min_max(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return sorted({lo, hi})
 
 
-def svg_chart(samples: Sequence[Sample], started_at: float, width: int = CHART_WIDTH) -> str:
+Marker = tuple[float, str, str]
+"""A moment to mark on the chart: (time in journal seconds, "step" or "alarm", label)."""
+
+_MARKER_COLOURS = {"step": "#777", "alarm": "#d62728"}
+
+
+def svg_chart(
+    samples: Sequence[Sample],
+    started_at: float,
+    width: int = CHART_WIDTH,
+    markers: Sequence[Marker] = (),
+) -> str:
     """An SVG of the run's temperatures and currents against minutes since start (one
-    panel each, one time axis); each series thinned to ~2x the chart width. Empty string
-    when there is nothing to plot."""
+    panel each, one time axis); each series thinned to ~2x the chart width; `markers`
+    (step starts, alarms) as dashed vertical lines with their label as a tooltip and, in the
+    first panel, a short caption. Empty string when there is nothing to plot."""
     panels = []
     for title, keys in CHART_PANELS:
         series: dict[str, list[tuple[float, float]]] = {}
@@ -76,8 +88,43 @@ def svg_chart(samples: Sequence[Sample], started_at: float, width: int = CHART_W
     ]
     for i, (title, series) in enumerate(panels):
         parts += _panel(title, series, x_ticks, width, PANEL_HEIGHT * i)
+        parts += _markers(markers, started_at, x_ticks, width, PANEL_HEIGHT * i, caption=i == 0)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _markers(
+    markers: Sequence[Marker],
+    started_at: float,
+    x_ticks: list[float],
+    width: int,
+    top: int,
+    caption: bool,
+) -> list[str]:
+    """Dashed vertical lines over one panel (the plot area of _panel)."""
+    left, right, pad_top, pad_bottom = 60, 150, 24, 34
+    plot_w, plot_h = width - left - right, PANEL_HEIGHT - pad_top - pad_bottom
+    x_lo, x_hi = x_ticks[0], x_ticks[-1]
+    out = []
+    for t, kind, label in markers:
+        minutes = (t - started_at) / 60.0
+        if not x_lo <= minutes <= x_hi:
+            continue
+        x = left + (minutes - x_lo) / (x_hi - x_lo) * plot_w
+        colour = _MARKER_COLOURS.get(kind, "#777")
+        text = html.escape(f"{kind}: {label}")
+        out.append(
+            f'<line class="marker-{kind}" x1="{x:.1f}" y1="{top + pad_top}" x2="{x:.1f}" '
+            f'y2="{top + pad_top + plot_h}" stroke="{colour}" stroke-dasharray="3,3">'
+            f"<title>{text}</title></line>"
+        )
+        if caption:
+            short = html.escape(label[:18])
+            out.append(
+                f'<text x="{x + 2:.1f}" y="{top + pad_top + 10}" font-size="9" '
+                f'fill="{colour}">{short}</text>'
+            )
+    return out
 
 
 def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:

@@ -137,3 +137,16 @@ class VirtualClock:
             t, _, fut = heapq.heappop(self._heap)
             self._now = max(self._now, t)
             fut.set_result(None)
+
+
+def simulated_time(clock: object) -> dict[str, object] | None:
+    """How a clock departs from real time, for a run's record: {"clock": "scaled",
+    "speed": x} for a ScaledClock at x != 1, {"clock": "virtual"} for a VirtualClock,
+    None on real time. A run on simulated time is stamped in that time (its journal times
+    are clock.wall_time()), so the record must say so."""
+    if isinstance(clock, VirtualClock):
+        return {"clock": "virtual"}
+    speed = getattr(clock, "speed", 1.0)
+    if isinstance(clock, ScaledClock) and speed != 1.0:
+        return {"clock": "scaled", "speed": float(speed)}
+    return None

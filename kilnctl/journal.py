@@ -159,13 +159,19 @@ class OutboxCursor:
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-def _run_id_candidates(started_at: float) -> Iterator[str]:
+def _run_id_candidates(started_at: float, meta: dict[str, Any] | None = None) -> Iterator[str]:
     """Sortable, readable run ids: UTC start time plus a random suffix (which keeps ids from
     two journals, e.g. two cells writing to one InfluxDB, apart), then the same with -2,
     -3, ... The random part alone is not enough within one journal: 100 runs started in
     one second share the stamp, and 24 random bits collide among them now and then (the
     birthday bound), so start_run takes the first candidate the journal does not hold."""
-    stem = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started_at))}-{secrets.token_hex(3)}"
+    # A run on simulated time (meta "simulated", see engine.run_origin) is stamped with the
+    # real time it started and marked "sim": its id never claims a time that did not happen.
+    simulated = (meta or {}).get("simulated")
+    real = simulated.get("real_started_at") if isinstance(simulated, dict) else None
+    when = float(real) if isinstance(real, int | float) else started_at
+    sim = "sim-" if simulated else ""
+    stem = f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime(when))}-{sim}{secrets.token_hex(3)}"
     yield stem
     for n in itertools.count(2):
         yield f"{stem}-{n}"
@@ -242,10 +248,10 @@ class Journal:
             raise JournalError(f"unknown run {run_id!r} in journal {self.path}")
         self._known_runs.add(run_id)
 
-    def _unused_run_id(self, started_at: float) -> str:
+    def _unused_run_id(self, started_at: float, meta: dict[str, Any] | None = None) -> str:
         """The first candidate run id the journal does not hold; the caller holds the write
         transaction, so no other writer can take it before the INSERT."""
-        for candidate in _run_id_candidates(started_at):
+        for candidate in _run_id_candidates(started_at, meta):
             taken = self._conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (candidate,))
             if taken.fetchone() is None:
                 return candidate
@@ -267,7 +273,7 @@ class Journal:
         other writer of the file (other threads and other processes alike)."""
         with self._lock:
             with self._transaction():
-                run_id = self._unused_run_id(started_at)
+                run_id = self._unused_run_id(started_at, meta)
                 self._conn.execute(
                     "INSERT INTO runs (run_id, job_name, lot_id, started_at, meta, "
                     "recipe_hashes) VALUES (?, ?, ?, ?, ?, ?)",
@@ -362,6 +368,14 @@ class Journal:
             )
             for r in rows
         ]
+
+    def finish_reasons(self) -> dict[str, str]:
+        """run_id -> the reason its run_finished event gives ("" for none), every run."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT run_id, data FROM events WHERE kind = 'run_finished' ORDER BY id"
+            ).fetchall()
+        return {r[0]: str(json.loads(r[1]).get("reason") or "") for r in rows}
 
     def run(self, run_id: str) -> RunInfo:
         """One run by id; JournalError if there is none."""

@@ -145,7 +145,10 @@ class Plant(_Config):
         "every cell writing to one InfluxDB needs its own (default: the host name)",
     )
     journal_path: str = Field(
-        default="kilnctl-journal.sqlite", validation_alias=AliasChoices("journal", "journal_path")
+        default="",
+        validation_alias=AliasChoices("journal", "journal_path"),
+        description="journal file, relative to this config's folder (default: the per-user "
+        "state directory, see kilnctl/journal_location.py)",
     )
     sample_period_s: DurationS = Field(
         default=1.0, validation_alias=AliasChoices("sample_period", "sample_period_s"), gt=0

@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kilnctl.chart import svg_chart
+from kilnctl.chart import Marker, svg_chart
 from kilnctl.journal import Event, Journal, RunInfo, Sample
+from kilnctl.run_state import simulated_text
 
 # ASTM B568 (XRF coating thickness): at least this many readings per sample.
 MIN_XRF_READINGS = 5
-
 
 
 # --------------------------------------------------------------------------- QC
@@ -190,7 +190,12 @@ class BatchRecord:
             return {src: {k: s.to_dict() for k, s in vals.items()} for src, vals in r.items()}
 
         return {
-            "run": asdict(self.run) | {"duration_s": self.duration_s},
+            "run": asdict(self.run)
+            | {
+                "duration_s": self.duration_s,
+                "reason": run_reason(self),
+                "simulated": simulated_text(self.run.meta) or None,
+            },
             "recipes": [{"name": n, "hash": h} for n, h in self.run.recipe_hashes.items()],
             "steps": [asdict(s) | {"readings": readings(s.readings)} for s in self.steps],
             "readings": readings(self.readings),
@@ -424,19 +429,20 @@ def report_tables(record: BatchRecord) -> list[Table]:
             "Run",
             ("field", "value"),
             [
+                ("outcome", outcome_text(record)),
+                ("clock", simulated_text(run.meta) or "real time"),
                 ("run", run.run_id),
                 ("job", run.job_name),
                 ("lot", run.lot_id),
                 ("started", format_time(run.started_at)),
                 ("finished", format_time(run.finished_at)),
                 ("duration", format_duration(record.duration_s)),
-                ("outcome", run.outcome or "unfinished"),
                 ("QC verdict", qc_verdict),
                 # meta "lot" holds the lot's material/size; the row above is its id
                 *(
                     (f"{k} details" if k == "lot" else k, _meta_text(v))
                     for k, v in sorted(run.meta.items())
-                    if v is not None
+                    if v is not None and k not in RUN_ORIGIN_KEYS
                 ),
             ],
         ),
@@ -548,7 +554,7 @@ def report_tables(record: BatchRecord) -> list[Table]:
                 "by",
                 "notes / warnings",
             ),
-            [_qc_row(q, at) for q in record.qc],
+            [_qc_row(q, at, bool(simulated_text(run.meta))) for q in record.qc],
             empty="not entered",
         ),
         Table(
@@ -563,7 +569,36 @@ def report_tables(record: BatchRecord) -> list[Table]:
     return tables
 
 
-def _qc_row(q: dict[str, Any], at: Callable[[float | None], str]) -> tuple[str, ...]:
+def chart_markers(record: BatchRecord) -> list[Marker]:
+    """Step starts and alarms of the run, to mark on its chart."""
+    steps: list[Marker] = [(s.started_at, "step", s.label) for s in record.steps]
+    alarms: list[Marker] = [(a.raised_at, "alarm", a.code or a.message) for a in record.alarms]
+    return sorted(steps + alarms)
+
+
+RUN_ORIGIN_KEYS = frozenset({"pid", "host", "simulated"})
+"""Run meta about the process that ran it (engine.run_origin): shown as the clock row."""
+
+
+def run_reason(record: BatchRecord) -> str:
+    """Why the run ended, from its run_finished event ("" when none or completed)."""
+    for event in reversed(record.events):
+        if event.kind == "run_finished":
+            return str(event.data.get("reason") or "")
+    return ""
+
+
+def outcome_text(record: BatchRecord) -> str:
+    """e.g. "aborted: operator abort at the TUI (tui)", "completed", "unfinished"."""
+    reason = run_reason(record)
+    return (record.run.outcome or "unfinished") + (f": {reason}" if reason else "")
+
+
+def _qc_row(
+    q: dict[str, Any], at: Callable[[float | None], str], simulated: bool = False
+) -> tuple[str, ...]:
+    """One QC entry. On a simulated run the offset from the start means nothing: the real
+    time it was entered is shown instead."""
     readings = q.get("thickness_um") or []
     thickness = (
         f"{len(readings)}, {q['thickness_mean_um']:.2f}, "
@@ -572,8 +607,14 @@ def _qc_row(q: dict[str, Any], at: Callable[[float | None], str]) -> tuple[str, 
         else "none"
     )
     notes = "; ".join([q.get("notes", ""), *q.get("warnings", [])]).strip("; ")
+    entered = q.get("entered_at")
+    when = (
+        f"{format_time(entered)} (real time)"
+        if simulated and isinstance(entered, int | float)
+        else at(q["t"])
+    )
     return (
-        at(q["t"]),
+        when,
         thickness,
         str(q.get("adhesion", "-")),
         f"{q.get('visual_defects', '-')} of {q.get('sample_size', '-')}",
@@ -593,6 +634,10 @@ def _md_cell(text: str) -> str:
 def render_markdown(record: BatchRecord, chart_link: str | None) -> str:
     """The batch record as Markdown; `chart_link` is the SVG file written beside it."""
     lines = [f"# Batch record: {record.run.job_name}, lot {record.run.lot_id}", ""]
+    lines += [f"**Outcome: {outcome_text(record)}**", ""]
+    if simulated_text(record.run.meta):
+        lines += [f"**Simulated run** ({simulated_text(record.run.meta)}): times are the "
+                  "simulated clock's.", ""]  # fmt: skip
     if chart_link:
         lines += [f"![temperatures and currents]({chart_link})", ""]
     elif record.samples:
@@ -621,8 +666,11 @@ def render_html(record: BatchRecord) -> str:
     """The batch record as one self-contained HTML page with an inline SVG chart."""
     e = html.escape
     title = f"Batch record: {record.run.job_name}, lot {record.run.lot_id}"
-    body = [f"<h1>{e(title)}</h1>"]
-    chart = svg_chart(record.samples, record.run.started_at)
+    body = [f"<h1>{e(title)}</h1>", f"<p><strong>Outcome: {e(outcome_text(record))}</strong></p>"]
+    if simulated_text(record.run.meta):
+        body.append(f"<p><strong>Simulated run</strong> ({e(simulated_text(record.run.meta))}): "
+                    "times are the simulated clock's.</p>")  # fmt: skip
+    chart = svg_chart(record.samples, record.run.started_at, markers=chart_markers(record))
     if chart:
         body.append(f"<figure>{chart}</figure>")
     for table in report_tables(record):

@@ -41,3 +41,14 @@ def _private_device_claims(tmp_path_factory, monkeypatch):  # type: ignore[no-un
     processes it starts: a pty path reused by another test, or by a developer's running
     service, never looks held."""
     monkeypatch.setenv("KILNCTL_CLAIMS_DIR", str(tmp_path_factory.mktemp("claims")))
+
+
+@pytest.fixture(autouse=True)
+def _private_state_and_socket(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """Each test has its own default journal folder and service socket (journal_location,
+    service/protocol.py): never the developer's journal, nor a service someone runs."""
+    base = tmp_path_factory.mktemp("xdg")
+    (base / "run").mkdir()
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(base / "run"))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)

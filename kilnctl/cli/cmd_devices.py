@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import time
 from dataclasses import asdict
 from typing import Any
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_SAMPLE_S,
         help=f"seconds between the two reads of an idle kiln (default {DEFAULT_SAMPLE_S:g})",
     )
+    p.add_argument("--json", action="store_true", help="one JSON object per device")
     p.set_defaults(func=cmd_devices)
 
     p = subparsers.add_parser("read", help="read one device (once, or --watch)")
@@ -166,13 +168,16 @@ def cmd_read(args: argparse.Namespace) -> int:
     return asyncio.run(_read_once(name, cfg, claims_dir))
 
 
-async def _survey(plant: Plant, sample_s: float) -> int:
+async def _survey(plant: Plant, sample_s: float, as_json: bool = False) -> int:
     """Read every device (through the service where it holds one); kilns idle at output 0
-    are read again after `sample_s`; judge what one or two reads can show (plant_alarms)."""
+    are read again after `sample_s`; judge what one or two reads can show (plant_alarms).
+    One entry per device: two text lines, or (`as_json`, for scripts) one JSON object
+    {name, driver, url, state: ok|ALARM|in use|config error|<error kind>, detail, alarms,
+    reading, health} with the reading and health as the driver's dataclasses."""
     devices = dict(plant.devices)
     sources = _sources(devices, "kilnctl devices", plant.claims_dir)
     opened: dict[str, Source] = {}
-    lines: dict[str, str] = {}
+    states: dict[str, tuple[str, str]] = {}  # name -> (state, detail), failures first
     readings: dict[str, Any] = {}
     later: dict[str, Any] = {}
     healths: dict[str, DeviceHealth | None] = {}
@@ -181,16 +186,16 @@ async def _survey(plant: Plant, sample_s: float) -> int:
         try:
             into[name], healths[name] = await opened[name].read()
         except DeviceError as exc:
-            lines[name] = f"{exc.kind}: {exc.detail}"
+            states[name] = (exc.kind, exc.detail)
 
     try:
         for name, cfg in devices.items():
             try:
                 opened[name] = await sources.open(name, cfg)
             except SourceError as exc:
-                lines[name] = f"config error: {exc}"
+                states[name] = ("config error", str(exc))
             except Held as exc:  # in use, not broken: the holder answers for it
-                lines[name] = f"in use: {exc}"
+                states[name] = ("in use", str(exc))
         for name in opened:
             await read(name, readings)
         again = idle_kiln_controllers(plant, readings)
@@ -199,22 +204,35 @@ async def _survey(plant: Plant, sample_s: float) -> int:
             for name in again:
                 await read(name, later)
         alarms = plant_alarms(plant, readings, later, sample_s)
-        for name, reading in readings.items():
-            if name in lines:
-                continue
-            shown = format_reading(later.get(name, reading))
-            health = f"({format_health(healths.get(name))}){opened[name].via}"
-            if name in alarms:
-                lines[name] = f"ALARM: {'; '.join(alarms[name])}\n    {shown} {health}"
-            else:
-                lines[name] = f"ok: {shown} {health}"
     finally:
         for source in opened.values():
             await source.close()
         await sources.close()
     for name, cfg in devices.items():
-        print(f"{name:<18} {cfg.driver:<18} {cfg.url}\n    {lines[name]}")
-    return 1 if any(not line.startswith(("ok: ", "in use: ")) for line in lines.values()) else 0
+        reading = later.get(name, readings.get(name))
+        state, detail = states.get(name, ("ok", ""))
+        if name not in states and reading is not None:
+            via = opened[name].via
+            detail = f"{format_reading(reading)} ({format_health(healths.get(name))}){via}"
+            if name in alarms:
+                state = "ALARM"
+        if as_json:
+            health = healths.get(name)
+            row = {"name": name, "driver": cfg.driver, "url": cfg.url, "state": state}
+            extra = {
+                "detail": detail,
+                "alarms": alarms.get(name, []),
+                "reading": asdict(reading) if reading is not None else None,
+                "health": asdict(health) if health is not None else None,
+            }
+            print(json.dumps({**row, **extra}, default=str), flush=True)
+        elif state == "ALARM":
+            print(f"{name:<18} {cfg.driver:<18} {cfg.url}")
+            print(f"    ALARM: {'; '.join(alarms[name])}\n    {detail}")
+        else:
+            print(f"{name:<18} {cfg.driver:<18} {cfg.url}\n    {state}: {detail}")
+    bad = [n for n in devices if states.get(n, ("ok",))[0] not in ("ok", "in use")]
+    return 1 if bad or alarms else 0
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -224,7 +242,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not plant.devices:
         print("no devices configured")
         return 0
-    return asyncio.run(_survey(plant, args.sample))
+    return asyncio.run(_survey(plant, args.sample, args.json))
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -238,3 +256,4 @@ def cmd_probe(args: argparse.Namespace) -> int:
     finally:
         claims.release()
     return 0
+

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import sys
 import time
 from collections.abc import Coroutine
 from dataclasses import replace
@@ -50,6 +51,7 @@ from kilnctl.engine.messages import (
 )
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
+from kilnctl.journal_location import ensure_parent, journal_for
 from kilnctl.plant import Plant
 from kilnctl.recipes import estimate
 from kilnctl.recipes.loader import RecipeError, RecipeLibrary, load_recipe
@@ -83,7 +85,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _common_run_options(p)
     p.set_defaults(func=cmd_run)
 
-    p = subparsers.add_parser("resume", help="resume an unfinished run from the journal")
+    p = subparsers.add_parser(
+        "resume",
+        help="resume a paused run of the service, else an unfinished run from the journal",
+    )
     p.add_argument("run", nargs="?", help="run id (default: the latest unfinished run)")
     _common_run_options(p)
     p.set_defaults(func=cmd_resume)
@@ -501,7 +506,7 @@ async def _drive(
     start: StartJob | None,
     resume_id: str | None,
 ) -> int:
-    journal = Journal(args.journal or plant.journal_path)
+    journal = Journal(ensure_parent(journal_for(args.journal, plant, args.config)))
     devices = open_devices(plant)
     settings = EngineSettings(period_s=plant.sample_period_s)
     # the engine claims the run's devices before its first request (kilnctl.claims)
@@ -516,6 +521,7 @@ async def _drive(
             assert resume_id is not None
             run_id = await engine.resume(resume_id)
         assert run_id is not None
+        print(f"kilnctl: run {run_id}, journal {journal.path}", file=sys.stderr)
         console = _Console(engine, run_id, args.json)
         if run_id not in engine.runs:  # resume refused: the reason was published
             while not queue.empty():
@@ -538,6 +544,11 @@ async def _drive(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from kilnctl.cli.cmd_control import hand_to_service
+
+    handed = hand_to_service(args.recipe, args.lot, args.kiln)
+    if handed is not None:  # a running service holds the devices: it runs the job
+        return handed
     plant, clock = live_plant(args)
     recipe = _recipe(args.recipe, RecipeLibrary())
     start = StartJob(
@@ -547,10 +558,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from kilnctl.cli.cmd_control import resume_in_service
+
+    resumed = resume_in_service(args.run)
+    if resumed is not None:
+        print(f"resumed: run {resumed} (in the service)")
+        return 0
     plant, clock = live_plant(args)
     run_id = args.run
     if run_id is None:
-        with Journal(args.journal or plant.journal_path) as journal:
+        with Journal(journal_for(args.journal, plant, args.config)) as journal:
             unfinished = journal.unfinished_runs()
         if not unfinished:
             raise UserError("no unfinished run in the journal")

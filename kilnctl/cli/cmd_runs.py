@@ -14,9 +14,11 @@ from kilnctl.chart import svg_chart
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
 from kilnctl.journal import Journal, JournalError, RunInfo
+from kilnctl.journal_location import default_journal_path, journal_for
 from kilnctl.report import (
     assess_qc,
     build_batch_record,
+    chart_markers,
     format_duration,
     format_time,
     render_csv,
@@ -24,8 +26,8 @@ from kilnctl.report import (
     render_json,
     render_markdown,
 )
+from kilnctl.run_state import run_state, simulated_text
 
-DEFAULT_JOURNAL = "kilnctl-journal.sqlite"
 FORMATS = {".md": "md", ".html": "html", ".htm": "html", ".json": "json", ".csv": "csv"}
 
 
@@ -51,9 +53,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("run", help="run id, a unique prefix of one, or 'last'")
     p.add_argument(
         "--thickness-um",
-        required=True,
+        default=None,
         type=_floats,
-        help="XRF readings of one sample, comma-separated, e.g. 5.1,5.0,4.9,5.2,5.0",
+        help="XRF readings of one sample, comma-separated, e.g. 5.1,5.0,4.9,5.2,5.0 "
+        "(required for a run with plating, refused for one without)",
     )
     p.add_argument("--adhesion", required=True, choices=("pass", "fail"), help="ASTM B571")
     p.add_argument("--visual-defects", type=int, required=True, help="pins with defects")
@@ -67,16 +70,15 @@ def add_journal_option(parser: argparse.ArgumentParser) -> None:
     """--journal, shared by every command that reads the journal."""
     parser.add_argument(
         "--journal",
-        help=f"journal file (default: the plant config's journal, else {DEFAULT_JOURNAL})",
+        help=f"journal file (default: the plant config's journal, else {default_journal_path()})",
     )
 
 
 def journal_path(args: argparse.Namespace) -> Path:
-    """--journal, else the plant config's journal path, else the default file name."""
+    """--journal, else the plant config's journal path, else the per-user default."""
     if args.journal:
         return Path(args.journal)
-    plant = plant_for(args.config, optional=True)
-    return Path(plant.journal_path if plant else DEFAULT_JOURNAL)
+    return journal_for(None, plant_for(args.config, optional=True), args.config)
 
 
 def open_journal(args: argparse.Namespace) -> Journal:
@@ -115,35 +117,53 @@ def _floats(text: str) -> list[float]:
         ) from None
 
 
+def _service_runs() -> set[str]:
+    """Run ids the service on the default socket is running now (empty: no service)."""
+    from kilnctl.cli.cmd_control import ask, service_answers
+
+    if not service_answers():
+        return set()
+    status = ask(argparse.Namespace(socket=None), "status")
+    return {str(r["run_id"]) for r in status.get("runs", [])}
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     with open_journal(args) as journal:
         runs = journal.runs()
+        reasons = journal.finish_reasons()
+        path = journal.path
+    live = _service_runs() if any(r.outcome is None for r in runs) else set()
     if args.json:
         for r in runs:
-            print(json.dumps(_run_row(r)))
+            print(json.dumps(_run_row(r, reasons.get(r.run_id, ""), live)))
         return 0
+    print(f"journal: {path}")
     if not runs:
         print("no runs")
         return 0
-    header = ("RUN", "JOB", "LOT", "START (UTC)", "DURATION", "OUTCOME")
+    header = ("RUN", "JOB", "LOT", "START (UTC)", "DURATION", "OUTCOME", "REASON")
     rows = [
         (
             r.run_id,
             r.job_name,
             r.lot_id,
-            format_time(r.started_at),
+            format_time(r.started_at) + (" (sim)" if simulated_text(r.meta) else ""),
             format_duration(None if r.finished_at is None else r.finished_at - r.started_at),
-            r.outcome or "unfinished",
+            run_state(r, live),
+            reasons.get(r.run_id, "")
+            or ("kilnctl resume " + r.run_id if run_state(r, live) == "crashed" else ""),
         )
         for r in runs
     ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    if any(simulated_text(r.meta) for r in runs):
+        print("(sim): stamped in simulated time, see the report")
     return 0
 
 
-def _run_row(r: RunInfo) -> dict[str, Any]:
+def _run_row(r: RunInfo, reason: str = "", live: set[str] | None = None) -> dict[str, Any]:
     duration = None if r.finished_at is None else r.finished_at - r.started_at
     return {
         "run_id": r.run_id,
@@ -152,6 +172,9 @@ def _run_row(r: RunInfo) -> dict[str, Any]:
         "started_at": r.started_at,
         "duration_s": duration,
         "outcome": r.outcome,
+        "state": run_state(r, live or ()),
+        "reason": reason,
+        "simulated": simulated_text(r.meta) or None,
     }
 
 
@@ -164,7 +187,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if fmt == "md":
         chart_link = None
         if out is not None:
-            svg = svg_chart(record.samples, record.run.started_at)
+            svg = svg_chart(record.samples, record.run.started_at, markers=chart_markers(record))
             if svg:
                 chart_path = out.with_suffix(".svg")
                 _write(chart_path, svg)
@@ -191,10 +214,34 @@ def _write(path: Path, text: str) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror}") from None
 
 
+def _has_plating(journal: Journal, run_id: str) -> bool:
+    """True when the run had a plating step (a plating thickness applies to its lot)."""
+    return any(
+        e.kind == "plating_step_started"
+        or (e.kind == "step_started" and e.data.get("step_kind") == "plating")
+        for e in journal.events(run_id)
+    )
+
+
+def _check_applies(journal: Journal, run: RunInfo, thickness: list[float] | None) -> None:
+    """UserError for QC results that do not apply to the run."""
+    plating = _has_plating(journal, run.run_id)
+    if thickness and not plating:
+        raise UserError(
+            f"qc: run {run.run_id} ({run.job_name}) had no plating step: a plating "
+            "thickness does not apply to it; leave out --thickness-um"
+        )
+    if plating and not thickness:
+        raise UserError(
+            f"qc: run {run.run_id} ({run.job_name}) plated the lot: give --thickness-um "
+            "(XRF readings, e.g. 5.1,5.0,4.9,5.2,5.0)"
+        )
+
+
 def cmd_qc(args: argparse.Namespace) -> int:
     try:
         data = assess_qc(
-            thickness_um=args.thickness_um,
+            thickness_um=args.thickness_um or [],
             adhesion=args.adhesion,
             visual_defects=args.visual_defects,
             sample_size=args.sample_size,
@@ -205,7 +252,14 @@ def cmd_qc(args: argparse.Namespace) -> int:
         raise UserError(f"qc: {exc}") from None
     with open_journal(args) as journal:
         run = resolve_run(journal, args.run)
-        journal.record_event(run.run_id, time.time(), "qc", data)
+        _check_applies(journal, run, args.thickness_um)
+        # The journal's times are the run's clock (simulated time on a sped-up simulator):
+        # QC is placed no earlier than the run's end, so its offset is never negative, and
+        # the real time it was entered is kept beside it.
+        entered = time.time()
+        data["entered_at"] = entered
+        end = run.finished_at if run.finished_at is not None else run.started_at
+        journal.record_event(run.run_id, max(entered, end), "qc", data)
     for warning in data["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     mean = data.get("thickness_mean_um")

@@ -31,6 +31,7 @@ from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.engine.watch import WATCH_JOB
 from kilnctl.journal import Journal, JournalError
+from kilnctl.journal_location import ensure_parent, journal_for
 from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeLibrary
 from kilnctl.service.protocol import default_socket_path
@@ -49,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--socket", help=f"socket path (default: {default_socket_path()})")
     p.add_argument("--speed", type=float, help="run the clock N times faster (simulators)")
-    p.add_argument("--journal", help="journal file (default: the plant config's)")
+    p.add_argument("--journal", help="journal file (default: the plant config's, else the "
+                   "per-user state directory; logged at start)")  # fmt: skip
     p.set_defaults(func=cmd_serve)
 
 
@@ -106,6 +108,7 @@ async def serve(
             raise UserError(str(exc)) from None
         if telemetry is not None:
             telemetry.start()
+            service.telemetry_backlog = telemetry.writer.backlog
         for info in journal.unfinished_runs():
             if info.job_name == WATCH_JOB:  # the last service's watch record: not a run
                 journal.finish_run(info.run_id, clock.wall_time(), "stopped")
@@ -175,6 +178,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log_to_stderr()
     plant, clock = live_plant(args)
     path = Path(args.socket) if args.socket else default_socket_path()
-    return asyncio.run(
-        _serve_until_signalled(plant, path, args.journal or plant.journal_path, clock)
-    )
+    try:
+        journal = ensure_parent(journal_for(args.journal, plant, args.config))
+    except OSError as exc:
+        raise UserError(f"cannot create the journal's folder: {exc}") from None
+    log.info("journal: %s", journal)
+    return asyncio.run(_serve_until_signalled(plant, path, str(journal), clock))

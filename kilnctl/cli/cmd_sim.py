@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "where each listens, and serve the fault-control port until Ctrl-C.",
     )
     p.add_argument(
-        "--config", dest="plant_file", metavar="FILE", default=None,
+        "--sim-plant", dest="plant_file", metavar="FILE", default=None,
         help="simulated plant TOML (default: the bundled simulators/default_plant.toml)",
     )  # fmt: skip
     p.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster")

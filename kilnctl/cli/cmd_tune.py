@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="tune the in-process simulated kiln on the virtual clock",
     )
     p.add_argument("--speed", type=float, help="scaled clock for a kiln simulator")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the proposed gains as one JSON object")
     p.set_defaults(func=cmd_tune)
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
 from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
-from kilnctl.clock import Clock
+from kilnctl.clock import Clock, simulated_time
 from kilnctl.engine.job import JobRun, PlanStep, plan_job
 from kilnctl.engine.messages import (
     Abort,
@@ -58,6 +61,17 @@ log = logging.getLogger(__name__)
 
 class EngineError(Exception):
     """A command the engine cannot carry out (unknown run, busy kiln, bad recipe, ...)."""
+
+
+def run_origin(clock: Clock) -> dict[str, Any]:
+    """Run meta saying where a run happens: the process and host running it (`kilnctl runs`
+    tells a live run from a crashed one by them) and, on simulated time, "simulated" with
+    the real time it started (the journal's times are the simulated clock's)."""
+    origin: dict[str, Any] = {"pid": os.getpid(), "host": socket.gethostname()}
+    simulated = simulated_time(clock)
+    if simulated is not None:
+        origin["simulated"] = {**simulated, "real_started_at": time.time()}
+    return origin
 
 
 @dataclass
@@ -367,6 +381,7 @@ class Engine:
                         "tank": cmd.tank,
                         "who": cmd.who,
                         "lot": lot.model_dump(mode="json") if lot is not None else None,
+                        **run_origin(self.clock),
                     },
                 )
             else:

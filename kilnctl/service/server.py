@@ -76,6 +76,9 @@ class Service:
         self.feed_size = feed_size
         self.telemetry = telemetry
         """Where telemetry goes ("" when none), shown in the status header."""
+        self.telemetry_backlog: Callable[[], int] | None = None
+        """Journal records not yet sent to telemetry (set by `kilnctl serve` when it runs a
+        telemetry writer), reported by "status" as the telemetry lag."""
         self.book = RunBook()
         self.recent = RecentSamples()
         self._plating: dict[str, PlatingProgress] = {}
@@ -173,8 +176,19 @@ class Service:
             "clients": self.clients,
             "subscribers": len(self.feeds),
             "telemetry": self.telemetry,
+            "telemetry_backlog": self._backlog(),
+            "journal": str(self.journal.path) if self.journal is not None else "",
             "unsafe": self.engine.safekeeper.unsafe_devices(),
         }
+
+    def _backlog(self) -> int | None:
+        if self.telemetry_backlog is None:
+            return None
+        try:
+            return int(self.telemetry_backlog())
+        except Exception:  # a status reply must never fail on the telemetry side's trouble
+            log.exception("telemetry backlog unknown")
+            return None
 
     def _time_left(self, run_id: str) -> dict[str, float | None]:
         """time_left_s: the current firing or plating step; plating_left_s: the plating

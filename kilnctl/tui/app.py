@@ -277,7 +277,8 @@ class KilnApp(App[None]):
         if view.outcome is not None:
             del self.runs[run_id]
             self.chart.finish(run_id)
-            self.notify(f"{run_name(view, run_id)}: {view.outcome} {view.reason}".strip())
+            reason = f": {view.reason}" if view.reason else ""
+            self.notify(f"{run_name(view, run_id)}: {view.outcome}{reason}")
             self._redraw_runs()
             self._redraw_alarms()
             self._redraw_status()
@@ -401,7 +402,11 @@ class KilnApp(App[None]):
             self._prompt_dialog = None
             if answer:
                 await self._send(
-                    "answer", run=dialog.run_id, prompt=dialog.prompt_id, answer=answer, who="tui"
+                    "answer",
+                    run=dialog.run_id,
+                    prompt=dialog.prompt_id,
+                    answer=answer,
+                    who=dialog.answered_by,
                 )
             else:
                 self._deferred_prompts.add((dialog.run_id, dialog.prompt_id))
@@ -474,7 +479,9 @@ class KilnApp(App[None]):
         await self._run_command("extend", seconds=EXTEND_S)
 
     def action_abort(self) -> None:
-        self._confirm_then("abort", "Abort {}? Devices go safe.", "abort", reason="from the TUI")
+        self._confirm_then(
+            "abort", "Abort {}? Devices go safe.", "abort", reason="operator abort at the TUI"
+        )
 
     def _confirm_then(self, op: str, question: str, what: str, **args: Any) -> None:
         """Ask about the selected run; on yes, send `op`. The question belongs to the run:

@@ -55,7 +55,11 @@ class PromptDialog(ModalScreen[str]):
         if self.auto_answer_s is not None:
             self.set_timer(self.auto_answer_s, self._auto_answer)
 
+    answered_by = "tui"
+    """Who the batch record says answered (the operator at the TUI, or the demo itself)."""
+
     def _auto_answer(self) -> None:
+        self.answered_by = "demo (automatic)"
         # not awaited: a screen may not await its own dismissal from its handlers
         self.dismiss((self.prompt.get("choices") or ["ok"])[0])
 

@@ -4,6 +4,7 @@ servers on real sockets; dead devices give one clear line and a non-zero exit co
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 import time
@@ -106,6 +107,12 @@ async def test_devices_lists_health_from_the_plant_config(
     assert "Traceback" not in err
     assert out.count("ok: ") == 2
     assert "kiln9" in out and "disconnected" in out
+    code, out, _ = await kilnctl("--config", str(plant), "devices", "--json")  # for scripts
+    rows = {r["name"]: r for r in map(json.loads, out.splitlines())}
+    states = [rows[n]["state"] for n in ("kiln1", "line", "kiln9")]
+    assert code == 1 and states == ["ok", "ok", "disconnected"]
+    assert isinstance(rows["kiln1"]["reading"]["pv_c"], float)
+    assert "reading" not in rows["kiln9"] and rows["kiln9"]["detail"]
     code, out, _ = await kilnctl("--config", str(plant), "read", "line")
     assert code == 0 and out.startswith("line: ")
     code, _, err = await kilnctl("--config", str(plant), "read", "nope")

@@ -131,6 +131,12 @@ def build_journal(path: Path) -> tuple[str, str]:
             started_at=T0 + 4000,
             meta={},
         )
+        j.record_event(
+            other,
+            T0 + 4000,
+            "step_started",
+            {"index": 0, "label": "black nickel", "step_kind": "plating"},
+        )
         j.record_sample(other, 1, T0 + 4000, "tank-bn", {"volts": 2.0, "amps": 10.0})
         j.checkpoint(other, T0 + 4000, {})
     return run, other  # fmt: skip
@@ -153,12 +159,17 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 def test_runs_table(journal_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "runs", "--journal", str(journal_file))
     assert code == 0
-    header, first, second = out.splitlines()
-    assert header.split() == ["RUN", "JOB", "LOT", "START", "(UTC)", "DURATION", "OUTCOME"]
+    where, header, first, second = out.splitlines()
+    assert where == f"journal: {journal_file}"  # the journal a user reads is named
+    assert header.split() == [
+        "RUN", "JOB", "LOT", "START", "(UTC)", "DURATION", "OUTCOME", "REASON"
+    ]  # fmt: skip
     assert first.split()[1:3] == ["enamel-3-coat", "LOT-42"]
     assert first.split()[-2:] == ["0:50:00", "completed"]
     assert second.split()[1:3] == ["black-nickel", "LOT-43"]
-    assert second.split()[-2:] == ["-", "unfinished"]
+    # no process runs it: crashed, with the command that picks it up
+    run_id = second.split()[0]
+    assert second.split()[-5:] == ["-", "crashed", "kilnctl", "resume", run_id]
     code, out, _ = run_cli(capsys, "runs", "--journal", str(journal_file), "--json")
     assert [json.loads(line)["duration_s"] for line in out.splitlines()] == [3000.0, None]
 
@@ -227,7 +238,9 @@ def test_report_markdown_with_svg_beside(
         "# Batch record: enamel-3-coat, lot LOT-42",
         "| enamel-3-coat | a1b2c3 |",
         "| nickel-gold-flash | d4e5f6 |",
+        "**Outcome: completed**",
         "| outcome | completed |",
+        "| clock | real time |",
         "| duration | 0:50:00 |",
         "| 0 | coat 1 | firing |",
         "soak_s=120",
@@ -254,6 +267,10 @@ def test_report_markdown_with_svg_beside(
     assert names == ["kiln1 pv_c", "kiln1 sp_c", "tank-ni amps", "tank-ni amps_sp"]
     for line in lines:
         assert len(line.attrib["points"].split()) <= 2 * CHART_WIDTH
+    # steps and alarms marked on the time axis (each panel), with what they were
+    marks = svg.findall("{http://www.w3.org/2000/svg}line")
+    titles = [m.findtext("{http://www.w3.org/2000/svg}title") for m in marks]
+    assert {"step: coat 1", "step: nickel", "alarm: deviation_high"} <= set(titles)
 
 
 class _Collect(HTMLParser):

@@ -20,7 +20,7 @@ def test_example_plant_loads() -> None:
     nickel = plant.tanks["nickel"]
     assert (nickel.rectifier, nickel.heater) == ("nickel_rectifier", "nickel_heater")
     assert nickel.bath_temp_c == (55.0, 60.0)
-    assert plant.journal_path == "kilnctl-journal.sqlite"
+    assert plant.journal_path == ""  # the per-user state directory (journal_location.py)
     assert plant.sample_period_s == 1.0
     assert plant.influx is None
 
@@ -29,7 +29,7 @@ def test_defaults_and_influx(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
     path.write_text('[influx]\nurl = "http://127.0.0.1:8086"\ndatabase = "kiln"\n')
     plant = load_plant(path)
-    assert plant.journal_path == "kilnctl-journal.sqlite"
+    assert plant.journal_path == ""
     assert plant.influx is not None and plant.influx.database == "kiln"
     assert plant.influx.api == "auto"
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
-from kilnctl.cli.cmd_demo import kilnctl_argv
+from kilnctl.cli.cmd_demo import ANSWER_AFTER_S, SPEED, demo_journal_path, kilnctl_argv
+from kilnctl.engine.job import UNLOAD_MARGIN_MIN_S
+from kilnctl.journal import Journal
 from kilnctl.plant import EXAMPLE_PLANT, load_plant, resolve_plant
 from kilnctl.sim_link import SIM_URLS_ENV
 
@@ -68,3 +71,69 @@ async def test_failed_demo_stops_its_children(tmp_path: Path) -> None:
     assert "the demo job did not start" in stderr.decode() and "no-such-job" in stderr.decode()
     assert b"Traceback" not in stderr
     assert _processes_mentioning(str(tmp_path)) == []
+    # its children use the per-test runtime folder (socket, URLs file): none is left
+    assert _processes_mentioning(os.environ["XDG_RUNTIME_DIR"]) == []
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has exited
+
+
+async def test_hung_up_demo_stops_safe_then_service_then_simulators(tmp_path: Path) -> None:
+    """The terminal goes away (SIGHUP): the demo aborts its run (devices safe), stops the
+    service and then the simulators, keeps its journal; meanwhile both were reachable
+    from another shell on the default socket and URLs file."""
+    proc = await asyncio.create_subprocess_exec(
+        *kilnctl_argv("demo", "--headless"),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        async with asyncio.timeout(40):
+            while b"started as" not in (line := await proc.stdout.readline()):
+                assert line, (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+        run = line.decode().split("started as ")[1].split()[0]
+        children = _children(proc.pid)
+        assert len(children) == 2  # sim, serve
+        for argv in (("status",), ("sim-ctl", "list")):
+            other = await asyncio.create_subprocess_exec(
+                *kilnctl_argv(*argv), stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, err = await other.communicate()
+            assert other.returncode == 0, err.decode()
+            assert argv != ("status",) or run.encode() in out
+        proc.send_signal(signal.SIGHUP)
+        async with asyncio.timeout(40):
+            out, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert b"Traceback" not in err
+    assert not any(_alive(pid) for pid in children)
+    assert list(tmp_path.iterdir()) == []  # its temporary folder is gone
+    journal_path = demo_journal_path()
+    assert f"journal kept at {journal_path}" in err.decode()
+    with Journal(journal_path) as journal:
+        info = journal.run(run)
+        reason = journal.finish_reasons()[run]
+    # aborted by the demo while the simulators still answered: not "failed" on lost devices
+    assert (info.outcome, reason) == ("aborted", "demo stopped (demo)")
+
+
+def test_the_demo_answers_inside_the_unload_window() -> None:
+    """Answering slower than the unload window raised 'unload now (over-firing)' alarms."""
+    assert ANSWER_AFTER_S * SPEED < UNLOAD_MARGIN_MIN_S
