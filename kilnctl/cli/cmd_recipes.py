@@ -10,13 +10,16 @@ from pathlib import Path
 
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
-from kilnctl.plant import PLANT_FILE, Plant, PlantConfigError, load_plant
+from kilnctl.cli.quantity_args import kiln_power_kw, kiln_temperature_c, lot_area_dm2
+from kilnctl.plant import PLANT_FILE, Plant, load_plant
 from kilnctl.recipes import estimate
 from kilnctl.recipes.loader import (
     RecipeError,
     RecipeLibrary,
+    REF_RULE,
     content_hash,
-    default_profile_dirs,
+    find_recipe,
+    library_for,
     load_recipe,
     read_toml,
 )
@@ -34,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "validate",
         help="check recipe files (units, fields, material rules, device limits)",
         description="Validate recipe files (and plant configs). Device limits are checked "
-        f"against the plant config given with --config, or ./{PLANT_FILE} when present.",
+        f"against the plant every command uses: --config, else ./{PLANT_FILE}, else the "
+        "bundled example plant (named on stderr). " + REF_RULE,
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(func=run_validate)
@@ -44,12 +48,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     schema.set_defaults(func=run_schema)
 
     show = subparsers.add_parser(
-        "show", help="segments/steps, plot, duration, energy and plating estimates"
+        "show",
+        help="segments/steps, plot, duration, energy and plating estimates",
+        description="Describe a recipe with its estimates and the defaults they use. " + REF_RULE,
     )
     show.add_argument("recipe", metavar="NAME|FILE")
-    show.add_argument("--area", type=float, metavar="DM2", help="lot area in dm² for plating")
-    show.add_argument("--start-c", type=float, help="kiln temperature at the start (°C)")
-    show.add_argument("--kw", type=float, help="kiln element power for the energy estimate")
+    show.add_argument(
+        "--area", type=lot_area_dm2, metavar="DM2", help="lot area for plating (dm², or '12 dm2')"
+    )
+    show.add_argument(
+        "--start-c", type=kiln_temperature_c, help="kiln temperature at the start (°C)"
+    )
+    show.add_argument(
+        "--kw", type=kiln_power_kw, help="kiln element power for the energy estimate (kW)"
+    )
     show.add_argument("--kiln", help="kiln of the plant config whose power to use")
     show.add_argument("--no-plot", action="store_true", help="leave out the terminal plot")
     show.set_defaults(func=run_show)
@@ -58,26 +70,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 # ---------------------------------------------------------------- helpers
 
 
-def _explicit_plant(config: str | None) -> Plant | None:
-    """The plant to check device limits against: --config, else ./kilnctl.toml, else none
-    (the bundled example plant describes bench supplies, not a production line)."""
-    path = Path(config) if config else Path.cwd() / PLANT_FILE
-    if config is None and not path.is_file():
-        return None
-    try:
-        return load_plant(path)
-    except PlantConfigError as exc:
-        raise UserError(f"plant config: {exc}") from None
-
-
 def _any_plant(config: str | None) -> Plant | None:
     """A plant for figures (kiln power): --config, ./kilnctl.toml or the bundled example."""
     return plant_for(config, optional=True)
 
 
 def _library_for(path: Path | None) -> RecipeLibrary:
-    dirs = [path.parent] if path is not None else []
-    return RecipeLibrary([*dirs, *(d for d in default_profile_dirs() if d not in dirs)])
+    return library_for(path)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -119,7 +118,8 @@ def _looks_like_plant(path: Path) -> bool:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate every file; print one line per problem; exit 1 if any error."""
-    plant = _explicit_plant(args.config)
+    # The same plant `run` and `simulate` use: a job that validates here is not refused there.
+    plant = plant_for(args.config)
     failed = False
     for name in args.files:
         path = Path(name)
@@ -164,14 +164,11 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def _resolve(target: str) -> tuple[Recipe, Path | None]:
-    path = Path(target)
     try:
-        if path.suffix == ".toml" or path.is_file():
-            return load_recipe(path), path
-        library = _library_for(None)
-        return library.get(target), library.path_of(target)
+        recipe, path, _ = find_recipe(target)
     except RecipeError as exc:
         raise UserError(str(exc)) from None
+    return recipe, path
 
 
 def run_show(args: argparse.Namespace) -> int:

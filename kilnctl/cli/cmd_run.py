@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from kilnctl.cli.event_lines import EventLines
@@ -49,7 +48,7 @@ from kilnctl.engine.messages import (
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 from kilnctl.plant import Plant
-from kilnctl.recipes.loader import RecipeError, RecipeLibrary, load_recipe
+from kilnctl.recipes.loader import REF_RULE, RecipeError, RecipeLibrary, find_recipe
 from kilnctl.recipes.models import Lot, PlatingRecipe, Recipe
 from kilnctl.report import format_duration
 
@@ -58,7 +57,11 @@ TRAJECTORY_POINTS = 13
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the simulate, run and resume subcommands."""
-    p = subparsers.add_parser("simulate", help="dry-run a job/profile/recipe on simulators")
+    p = subparsers.add_parser(
+        "simulate",
+        help="dry-run a job/profile/recipe on simulators",
+        description="Dry-run on in-process simulators of the plant's devices. " + REF_RULE,
+    )
     p.add_argument("recipe", help="recipe name (profiles/) or a .toml file")
     p.add_argument("--json", action="store_true", help="the summary as one JSON object")
     p.add_argument("--kiln", help="kiln for a bare firing profile (default: the first)")
@@ -68,7 +71,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=0, help="simulator noise seed")
     p.set_defaults(func=cmd_simulate)
 
-    p = subparsers.add_parser("run", help="run a job on the plant's devices")
+    p = subparsers.add_parser(
+        "run",
+        help="run a job on the plant's devices",
+        description="Run a job (or a profile or recipe) on the plant's devices. " + REF_RULE,
+    )
     p.add_argument("recipe", help="job (or profile/recipe) name, or a .toml file")
     p.add_argument("--lot", required=True, help="lot id for the batch record")
     p.add_argument("--kiln", help="kiln for a bare firing profile")
@@ -91,13 +98,14 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
 
 
 
-def _recipe(ref: str, library: RecipeLibrary) -> Recipe:
+def _recipe(ref: str) -> tuple[Recipe, RecipeLibrary]:
+    """The recipe named on the command line and the library its refs resolve in (REF_RULE:
+    beside the file, then the profile folders), the same as `validate` and `show` use."""
     try:
-        if ref.endswith(".toml") or Path(ref).is_file():
-            return load_recipe(ref)
-        return library.get(ref)
+        recipe, _, library = find_recipe(ref)
     except RecipeError as exc:
         raise UserError(str(exc)) from exc
+    return recipe, library
 
 
 # ---------------------------------------------------------------------- simulate
@@ -257,8 +265,7 @@ def render_summary(s: dict[str, Any]) -> str:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     plant = plant_for(args.config)
-    library = RecipeLibrary()
-    recipe = _recipe(args.recipe, library)
+    recipe, library = _recipe(args.recipe)
     lot = None
     if isinstance(recipe, PlatingRecipe):
         try:
@@ -428,11 +435,12 @@ async def _drive(
     clock: Clock,
     start: StartJob | None,
     resume_id: str | None,
+    library: RecipeLibrary | None = None,
 ) -> int:
     journal = Journal(args.journal or plant.journal_path)
     devices = open_devices(plant)
     settings = EngineSettings(period_s=plant.sample_period_s)
-    engine = Engine(devices, plant, RecipeLibrary(), journal, clock, settings)
+    engine = Engine(devices, plant, library or RecipeLibrary(), journal, clock, settings)
     queue = engine.subscribe(maxsize=10_000)
     freeze_startup_objects()
     try:
@@ -461,11 +469,11 @@ async def _drive(
 
 def cmd_run(args: argparse.Namespace) -> int:
     plant, clock = live_plant(args)
-    recipe = _recipe(args.recipe, RecipeLibrary())
+    recipe, library = _recipe(args.recipe)
     start = StartJob(
         ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln, who="terminal"
     )
-    return asyncio.run(_drive(args, plant, clock, start, None))
+    return asyncio.run(_drive(args, plant, clock, start, None, library))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

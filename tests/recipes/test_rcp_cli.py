@@ -62,7 +62,7 @@ def test_validate_prints_warnings_but_passes(
     job.write_text(
         'kind = "job"\nname = "brass-enamel"\n'
         '[lot]\nmaterial = "yellow_brass"\npin_count = 10\narea_per_pin = "10 cm2"\n'
-        '[[steps]]\nkind = "firing"\nref = "enamel-coat-base"\n'
+        '[[steps]]\nkind = "firing"\nref = "enamel-coat-base"\nkiln = "kiln1"\n'
     )
     assert main(["validate", str(job)]) == 0
     out = capsys.readouterr().out.splitlines()
