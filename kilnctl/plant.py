@@ -22,6 +22,7 @@ from kilnctl.recipes.models import (
     TemperatureBand,
     TemperatureC,
 )
+from kilnctl.recipes.process_limits import VitreousEnamelLimits
 from kilnctl.sim_link import RunningSim, running_sim
 
 PLANT_FILE = "kilnctl.toml"
@@ -128,6 +129,10 @@ class Plant(_Config):
         default=1.0, validation_alias=AliasChoices("sample_period", "sample_period_s"), gt=0
     )
     influx: InfluxConfig | None = None
+    vitreous_enamel: VitreousEnamelLimits = Field(
+        default_factory=VitreousEnamelLimits,
+        description="default hold limits of vitreous enamel firings (a recipe's own win)",
+    )
 
     @model_validator(mode="after")
     def _devices_exist(self) -> Plant:

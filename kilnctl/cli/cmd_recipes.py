@@ -24,7 +24,7 @@ from kilnctl.recipes.loader import (
     read_toml,
 )
 from kilnctl.recipes.models import FiringProfile, Job, PlatingRecipe, PlatingStep, Recipe
-from kilnctl.recipes.rules import check_recipe
+from kilnctl.recipes.rules import check_recipe, finding_lines
 from kilnctl.recipes.schema import SCHEMA_FILES, schema_of, write_schemas
 
 PLANT_SECTIONS = frozenset({"devices", "kilns", "tanks"})
@@ -136,8 +136,8 @@ def run_validate(args: argparse.Namespace) -> int:
             continue
         findings = check_recipe(recipe, _library_for(path), plant)
         errors = [f for f in findings if f.level == "error"]
-        for finding in findings:
-            print(f"{path}: {finding.where}: {finding.level}: {finding.message}")
+        for line in finding_lines(findings, path):
+            print(line)
         if errors:
             failed = True
             continue

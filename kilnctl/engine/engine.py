@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
@@ -41,6 +41,11 @@ from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal
 from kilnctl.recipes.loader import RecipeError, content_hash
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
+from kilnctl.recipes.process_limits import (
+    VitreousEnamelLimits,
+    defaults_used,
+    with_process_limits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,20 @@ class _Prepared:
     hashes: dict[str, str]
     kilns: list[str | None]
     tanks: list[str]
+    defaults: list[str] = field(default_factory=list)
+    """defaults the recipes rely on (process_limits.defaults_used), for the batch record"""
+
+
+def _with_class_limits(plan: list[PlanStep], limits: VitreousEnamelLimits) -> list[PlanStep]:
+    """Firing steps carry their effective hold limits (a file's own win over the vitreous
+    enamel defaults), so the over-fire interlock aborts a coat held too long even when the
+    file set no max_hold. Hashes are taken from the files' recipes before this."""
+    return [
+        replace(s, recipe=with_process_limits(s.recipe, limits))
+        if isinstance(s.recipe, FiringProfile)
+        else s
+        for s in plan
+    ]
 
 
 class Engine:
@@ -206,6 +225,11 @@ class Engine:
             plan = [PlanStep("plating", recipe.name, recipe)]
         else:
             raise EngineError(f"{cmd.ref!r} is not a job, firing profile or plating recipe")
+        limits = getattr(self.plant, "vitreous_enamel", None) or VitreousEnamelLimits()
+        defaults = [
+            str(d) for d in defaults_used([s.recipe for s in plan if s.recipe is not None], limits)
+        ]
+        plan = _with_class_limits(plan, limits)
         kilns = [s.kiln for s in plan if s.kind == "firing"]
         tanks = sorted(
             {
@@ -216,7 +240,7 @@ class Engine:
                 if st.tank is not None
             }
         )
-        return _Prepared(recipe.name, plan, lot, hashes, kilns, tanks)
+        return _Prepared(recipe.name, plan, lot, hashes, kilns, tanks, defaults)
 
     def _start(
         self, cmd: StartJob, run_id: str | None = None, resume: dict[str, Any] | None = None
@@ -247,6 +271,7 @@ class Engine:
                         "tank": cmd.tank,
                         "who": cmd.who,
                         "lot": lot.model_dump(mode="json") if lot is not None else None,
+                        "defaults": prep.defaults or None,
                     },
                 )
             else:

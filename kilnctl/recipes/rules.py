@@ -8,6 +8,7 @@ Device limits come from the plant config (kiln max temperature, tank rectifier r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from kilnctl.plant import Plant
@@ -16,10 +17,13 @@ from kilnctl.recipes.models import (
     FiringProfile,
     Job,
     JobStep,
+    Loc,
     Material,
     PlatingRecipe,
     Recipe,
 )
+from kilnctl.recipes.toml_lines import key_lines, line_of
+from kilnctl.recipes.process_limits import VitreousEnamelLimits, hold_limits
 
 # Thresholds, named so a site can see (and a test can pin) what the rules assume.
 ZINC_ALLOY_MAX_KILN_C = 350.0  # ~35 °C under the 381 °C solidus of Zamak 3
@@ -37,6 +41,10 @@ class Finding:
     level: Level
     where: str
     message: str
+    loc: Loc = ()
+    """key path of the value at fault, to find its line (see finding_lines)"""
+    path: Path | None = None
+    """the file holding it, when not the file checked (a profile or recipe a job refers to)"""
 
     def __str__(self) -> str:
         return f"{self.where}: {self.level}: {self.message}"
@@ -55,26 +63,76 @@ def check_job(job: Job, library: RecipeLibrary, plant: Plant | None = None) -> l
         where = _step_where(index, step)
         if step.kind == "prompt" or step.ref is None:
             continue
+        at: Loc = ("steps", index)
         try:
             recipe = (
                 library.get_firing(step.ref)
                 if step.kind == "firing"
                 else library.get_plating(step.ref)
             )
+            source = library.path_of(step.ref)
         except RecipeError as exc:
             detail = "; ".join(p.describe() for p in exc.problems)
-            findings.append(Finding("error", f"{where}.ref", f"{step.ref!r}: {detail}"))
+            findings.append(
+                Finding("error", f"{where}.ref", f"{step.ref!r}: {detail}", (*at, "ref"))
+            )
             continue
         if isinstance(recipe, FiringProfile):
-            findings += _firing_rules(where, recipe, material, plated)
+            findings += [
+                _at(f, (*at, "ref")) for f in _firing_rules(where, recipe, material, plated)
+            ]
+            findings += _hold_rules(f"{where}: {recipe.name}.", recipe, plant, source)
             if plant is not None:
-                findings += _kiln_limits(where, step, recipe, plant)
+                findings += _kiln_limits(where, step, recipe, plant, at)
         else:
             plated = True
             if plant is not None:
                 findings += _tank_limits(
-                    f"{where}: {recipe.name}.", recipe, plant, job.lot.area_dm2
+                    f"{where}: {recipe.name}.", recipe, plant, job.lot.area_dm2, source
                 )
+    return findings
+
+
+def _at(finding: Finding, loc: Loc, path: Path | None = None) -> Finding:
+    return Finding(finding.level, finding.where, finding.message, loc, path)
+
+
+def _hold_rules(
+    prefix: str, profile: FiringProfile, plant: Plant | None, path: Path | None = None
+) -> list[Finding]:
+    """Holds past the segment's effective warn/max hold, the vitreous enamel defaults
+    filling in what the file leaves out (kilnctl.recipes.process_limits)."""
+    limits = plant.vitreous_enamel if plant is not None else VitreousEnamelLimits()
+    findings: list[Finding] = []
+    for index, seg in enumerate(profile.segments):
+        eff = hold_limits(seg, limits)
+        loc: Loc = ("segments", index, "hold")
+        where = f"{prefix}segments[{index}].hold"
+        origin = "vitreous enamel default; set max_hold in the file to override"
+        if eff.max_hold_s is not None and seg.hold_s > eff.max_hold_s:
+            if eff.max_default:  # an explicit max_hold is checked by the model already
+                findings.append(
+                    Finding(
+                        "error",
+                        where,
+                        f"{seg.hold_s:g} s at {seg.target_c:g} °C over-fires the enamel "
+                        f"(allowed: <= max_hold {eff.max_hold_s:g} s, {origin})",
+                        loc,
+                        path,
+                    )
+                )
+        elif eff.warn_hold_s is not None and seg.hold_s > eff.warn_hold_s:
+            source = "vitreous enamel default" if eff.warn_default else "the file's warn_hold"
+            findings.append(
+                Finding(
+                    "warning",
+                    where,
+                    f"{seg.hold_s:g} s at {seg.target_c:g} °C is past the usual window "
+                    f"(warn_hold {eff.warn_hold_s:g} s, {source}): the run will warn",
+                    loc,
+                    path,
+                )
+            )
     return findings
 
 
@@ -90,6 +148,8 @@ def check_recipe(
         return check_job(recipe, library, plant)
     if isinstance(recipe, PlatingRecipe) and plant is not None:
         return _tank_limits("", recipe, plant, area_dm2)
+    if isinstance(recipe, FiringProfile):
+        return _hold_rules("", recipe, plant)
     return []
 
 
@@ -132,11 +192,14 @@ def _firing_rules(
     return findings
 
 
-def _kiln_limits(where: str, step: JobStep, profile: FiringProfile, plant: Plant) -> list[Finding]:
+def _kiln_limits(
+    where: str, step: JobStep, profile: FiringProfile, plant: Plant, at: Loc = ()
+) -> list[Finding]:
+    kiln_loc: Loc = (*at, "kiln") if step.kiln is not None else at
     try:
         kiln_name, kiln = plant.kiln(step.kiln)
     except KeyError as exc:
-        return [Finding("error", f"{where}.kiln", str(exc.args[0]))]
+        return [Finding("error", f"{where}.kiln", str(exc.args[0]), kiln_loc)]
     if profile.peak_c > kiln.max_temp_c:
         return [
             Finding(
@@ -144,24 +207,31 @@ def _kiln_limits(where: str, step: JobStep, profile: FiringProfile, plant: Plant
                 where,
                 f"{profile.name} reaches {profile.peak_c:g} °C, above kiln {kiln_name}'s "
                 f"max_temp (allowed: <= {kiln.max_temp_c:g} °C)",
+                kiln_loc,
             )
         ]
     return []
 
 
 def _tank_limits(
-    prefix: str, recipe: PlatingRecipe, plant: Plant, area_dm2: float | None
+    prefix: str,
+    recipe: PlatingRecipe,
+    plant: Plant,
+    area_dm2: float | None,
+    path: Path | None = None,
 ) -> list[Finding]:
     findings: list[Finding] = []
     for index, step in enumerate(recipe.steps):
         if step.tank is None:
             continue
         at = f"{prefix}steps[{index}] ({step.name})"
+        step_loc: Loc = ("steps", index)
         try:
             tank = plant.tank(step.tank)
         except KeyError as exc:
-            findings.append(Finding("error", at, str(exc.args[0])))
+            findings.append(Finding("error", at, str(exc.args[0]), (*step_loc, "tank"), path))
             continue
+        current_key = "current" if step.current_a is not None else "current_density"
         current = step.current_a
         if current is None and step.current_density_a_dm2 is not None and area_dm2 is not None:
             current = step.current_density_a_dm2 * area_dm2
@@ -172,6 +242,8 @@ def _tank_limits(
                     at,
                     f"needs {current:.3g} A, above tank {step.tank}'s rectifier "
                     f"(allowed: <= {tank.max_current_a:g} A; split the load)",
+                    (*step_loc, current_key),
+                    path,
                 )
             )
         volts = step.voltage_limit_v
@@ -182,6 +254,26 @@ def _tank_limits(
                     at,
                     f"voltage_limit {volts:g} V above tank {step.tank}'s rectifier "
                     f"(allowed: <= {tank.max_voltage_v:g} V)",
+                    (*step_loc, "voltage_limit"),
+                    path,
                 )
             )
     return findings
+
+
+def finding_lines(findings: list[Finding], path: str | Path) -> list[str]:
+    """'file:line: where: level: message' per finding: the line of its value in the file
+    checked (`path`) or in the profile / recipe it came from (finding.path)."""
+    indexes: dict[Path, dict[Loc, int]] = {}
+    out = []
+    for finding in findings:
+        file = finding.path or Path(path)
+        if file not in indexes:
+            try:
+                indexes[file] = key_lines(file.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                indexes[file] = {}
+        line = line_of(indexes[file], finding.loc) if finding.loc else None
+        shown = f"{file}:{line}" if line is not None else str(file)
+        out.append(f"{shown}: {finding}")
+    return out
