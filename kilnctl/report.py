@@ -27,7 +27,6 @@ from kilnctl.journal import Event, Journal, RunInfo, Sample
 MIN_XRF_READINGS = 5
 
 
-
 # --------------------------------------------------------------------------- QC
 
 

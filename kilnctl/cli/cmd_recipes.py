@@ -14,9 +14,9 @@ from kilnctl.cli.quantity_args import kiln_power_kw, kiln_temperature_c, lot_are
 from kilnctl.plant import PLANT_FILE, Plant, load_plant
 from kilnctl.recipes import estimate
 from kilnctl.recipes.loader import (
+    REF_RULE,
     RecipeError,
     RecipeLibrary,
-    REF_RULE,
     content_hash,
     find_recipe,
     library_for,
@@ -24,6 +24,7 @@ from kilnctl.recipes.loader import (
     read_toml,
 )
 from kilnctl.recipes.models import FiringProfile, Job, PlatingRecipe, PlatingStep, Recipe
+from kilnctl.recipes.process_limits import VitreousEnamelLimits, defaults_for, hold_limits
 from kilnctl.recipes.rules import check_recipe, finding_lines
 from kilnctl.recipes.schema import SCHEMA_FILES, schema_of, write_schemas
 
@@ -179,15 +180,49 @@ def run_show(args: argparse.Namespace) -> int:
     if recipe.description:
         print(recipe.description)
     print()
+    limits = plant.vitreous_enamel if plant is not None else VitreousEnamelLimits()
+    library = _library_for(path)
     if isinstance(recipe, FiringProfile):
         kw = _kiln_power(args, plant, args.kiln)
         start = args.start_c if args.start_c is not None else estimate.AMBIENT_C
-        print(show_firing(recipe, start, kw, plot=not args.no_plot))
+        print(show_firing(recipe, start, kw, plot=not args.no_plot, limits=limits))
     elif isinstance(recipe, PlatingRecipe):
         print(show_plating(recipe, args.area))
     else:
-        print(show_job(recipe, _library_for(path), plant, args))
+        print(show_job(recipe, library, plant, args))
+    used = [str(d) for d in defaults_for(recipe, library, limits)]
+    used += _power_defaults(recipe, args, plant)
+    if used:
+        print("\nDefaults used (not set in the file):")
+        print("\n".join(f"  {line}" for line in used))
     return 0
+
+
+def _power_defaults(recipe: Recipe, args: argparse.Namespace, plant: Plant | None) -> list[str]:
+    """The kiln power behind an energy estimate, when neither --kw nor the plant gives it."""
+    if args.kw is not None:
+        return []
+    if isinstance(recipe, FiringProfile):
+        kilns = [args.kiln]
+    elif isinstance(recipe, Job):
+        kilns = list(dict.fromkeys(s.kiln for s in recipe.steps if s.kind == "firing"))
+    else:
+        return []
+    lines = []
+    for kiln in kilns:
+        power = None
+        if plant is not None:
+            try:
+                power = plant.kiln(kiln)[1].power_kw
+            except KeyError:
+                power = None
+        if power is None:
+            which = f"kiln {kiln}" if kiln else "kiln (none named with --kiln)"
+            lines.append(
+                f"{which} power_kw = {estimate.DEFAULT_KILN_KW:g} kW (energy estimate "
+                "default; set power_kw in the plant config, or give --kiln or --kw)"
+            )
+    return lines
 
 
 def _kiln_power(args: argparse.Namespace, plant: Plant | None, kiln: str | None) -> float:
@@ -205,17 +240,30 @@ def _kiln_power(args: argparse.Namespace, plant: Plant | None, kiln: str | None)
     return estimate.DEFAULT_KILN_KW
 
 
-def show_firing(profile: FiringProfile, start_c: float, power_kw: float, plot: bool) -> str:
-    """Segment table, plot, duration and energy of a firing profile."""
+def show_firing(
+    profile: FiringProfile,
+    start_c: float,
+    power_kw: float,
+    plot: bool,
+    limits: VitreousEnamelLimits | None = None,
+) -> str:
+    """Segment table, plot, duration and energy of a firing profile; hold limits as the
+    engine enforces them, a class default marked with '*'."""
     est = estimate.estimate_firing(profile, start_c, power_kw)
     rows = []
     for i, (seg, seg_est) in enumerate(zip(profile.segments, est.segments, strict=True), 1):
         rate = "max" if seg.rate_c_per_h is None else f"{seg.rate_c_per_h:g} °C/h"
         if seg.cooling and seg.rate_c_per_h is None:
             rate = "free cool"
-        limits = " / ".join(
-            format_duration(v) if v is not None else "-" for v in (seg.warn_hold_s, seg.max_hold_s)
-        )
+        eff = hold_limits(seg, limits or VitreousEnamelLimits())
+        limit_texts = [
+            "-" if value is None else format_duration(value) + ("*" if default else "")
+            for value, default in (
+                (eff.warn_hold_s, eff.warn_default),
+                (eff.max_hold_s, eff.max_default),
+            )
+        ]
+        limits_text = " / ".join(limit_texts)
         rows.append(
             [
                 str(i),
@@ -223,7 +271,7 @@ def show_firing(profile: FiringProfile, start_c: float, power_kw: float, plot: b
                 f"{seg.target_c:.0f} °C",
                 format_duration(seg.hold_s) if seg.hold_s else "-",
                 f"±{seg.soak_band_c:.3g} °C" if seg.soak_band_c else "-",
-                limits,
+                limits_text,
                 format_duration(seg_est.total_s),
             ]
         )
@@ -235,6 +283,11 @@ def show_firing(profile: FiringProfile, start_c: float, power_kw: float, plot: b
         "",
         render_table(headers, rows),
     ]
+    if any("*" in row[5] for row in rows):
+        out.append(
+            "* vitreous enamel default (plant config [vitreous_enamel]); the file's own "
+            "warn_hold / max_hold win"
+        )
     if plot:
         out += ["", plot_schedule(profile.name, est.trajectory)]
     out += [

@@ -50,6 +50,7 @@ from kilnctl.journal import Journal
 from kilnctl.plant import Plant
 from kilnctl.recipes.loader import REF_RULE, RecipeError, RecipeLibrary, find_recipe
 from kilnctl.recipes.models import Lot, PlatingRecipe, Recipe
+from kilnctl.recipes.process_limits import defaults_for
 from kilnctl.report import format_duration
 
 TRAJECTORY_POINTS = 13
@@ -95,7 +96,6 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
 
 
 # ---------------------------------------------------------------------- loading
-
 
 
 def _recipe(ref: str) -> tuple[Recipe, RecipeLibrary]:
@@ -260,7 +260,13 @@ def render_summary(s: dict[str, Any]) -> str:
             for p in k["trajectory"]
         )
     lines.extend(f"  alarm: {a}" for a in s["alarms"])
+    lines.extend(f"  default used: {d}" for d in s.get("defaults", []))
     return "\n".join(lines)
+
+
+def _defaults(recipe: Recipe, library: RecipeLibrary, plant: Plant) -> list[str]:
+    """What the recipes leave to a default that changes the result (efficiency, hold limits)."""
+    return [str(d) for d in defaults_for(recipe, library, plant.vitreous_enamel)]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -279,15 +285,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserError(f"bad lot: {exc}") from exc
     summary = asyncio.run(simulate(recipe, plant, library, kiln=args.kiln, lot=lot, seed=args.seed))
+    summary["defaults"] = _defaults(recipe, library, plant)
     print(json.dumps(summary) if args.json else render_summary(summary))
     return 0 if summary["outcome"] == "completed" else 1
 
 
 # ---------------------------------------------------------------------- run / resume
-
-
-
-
 
 
 def _progress(sample: Sample) -> str:
@@ -427,8 +430,6 @@ class _Console:
                 task.cancel()
 
 
-
-
 async def _drive(
     args: argparse.Namespace,
     plant: Plant,
@@ -465,11 +466,12 @@ async def _drive(
         journal.close()
 
 
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     plant, clock = live_plant(args)
     recipe, library = _recipe(args.recipe)
+    # stderr: with --json, stdout carries nothing but events; the batch record keeps them too
+    for line in _defaults(recipe, library, plant):
+        print(f"default used: {line}", file=sys.stderr)
     start = StartJob(
         ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln, who="terminal"
     )

@@ -368,7 +368,9 @@ def library_for(path: str | Path | None) -> RecipeLibrary:
     default profile folders (REF_RULE); only the default folders when `path` is None."""
     beside = [Path(path).parent] if path is not None else []
     resolved = {d.resolve() for d in beside}
-    return RecipeLibrary([*beside, *(d for d in default_profile_dirs() if d.resolve() not in resolved)])
+    return RecipeLibrary(
+        [*beside, *(d for d in default_profile_dirs() if d.resolve() not in resolved)]
+    )
 
 
 def find_recipe(target: str) -> tuple[Recipe, Path | None, RecipeLibrary]:

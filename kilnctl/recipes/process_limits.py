@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from kilnctl.recipes import faraday
+from kilnctl.recipes.loader import RecipeError, RecipeLibrary
 from kilnctl.recipes.models import (
     DurationS,
     FiringProfile,
+    Job,
     PlatingRecipe,
     Recipe,
     Segment,
@@ -70,7 +72,8 @@ class VitreousEnamelLimits(BaseModel):
 SOURCE = "vitreous enamel default"
 
 
-def _minutes(seconds: float) -> str:
+def minutes_text(seconds: float) -> str:
+    """'5 min', '90 s': a hold limit as a technician writes it."""
     return f"{seconds / 60:g} min" if seconds % 60 == 0 else f"{seconds:g} s"
 
 
@@ -144,11 +147,11 @@ def defaults_used(
         if isinstance(recipe, PlatingRecipe):
             for i, step in enumerate(recipe.steps):
                 if step.kind == "electro" and step.deposit is not None and step.efficiency is None:
-                    value = faraday.DEFAULT_EFFICIENCY[step.deposit]
+                    efficiency = faraday.DEFAULT_EFFICIENCY[step.deposit]
                     found.append(
                         DefaultUsed(
                             f"{recipe.name} steps[{i}] ({step.name}).efficiency",
-                            f"{value:g}",
+                            f"{efficiency:g}",
                             f"{step.deposit.value} bath default cathode efficiency; "
                             "set `efficiency` from XRF readings",
                         )
@@ -156,18 +159,36 @@ def defaults_used(
         elif isinstance(recipe, FiringProfile):
             for i, seg in enumerate(recipe.segments):
                 eff = hold_limits(seg, limits)
-                for key, used, value in (
+                for key, used, limit in (
                     ("warn_hold", eff.warn_default, eff.warn_hold_s),
                     ("max_hold", eff.max_default, eff.max_hold_s),
                 ):
-                    if used and value is not None:
+                    if used and limit is not None:
                         found.append(
                             DefaultUsed(
                                 f"{recipe.name} segments[{i}].{key}",
-                                _minutes(value),
+                                minutes_text(limit),
                                 f"{SOURCE} for a hold at {seg.target_c:g} °C; "
                                 "plant config [vitreous_enamel] or the file's own "
                                 f"`{key}` overrides",
                             )
                         )
     return found
+
+
+def defaults_for(
+    recipe: Recipe, library: RecipeLibrary, limits: VitreousEnamelLimits | None = None
+) -> list[DefaultUsed]:
+    """defaults_used of a recipe, or of the recipes a job refers to (refs that do not
+    resolve are left to validation to report)."""
+    recipes: list[Recipe] = [recipe]
+    if isinstance(recipe, Job):
+        recipes = []
+        for step in recipe.steps:
+            if step.ref is None:
+                continue
+            try:
+                recipes.append(library.get(step.ref))
+            except RecipeError:
+                continue
+    return defaults_used(recipes, limits)

@@ -22,8 +22,8 @@ from kilnctl.recipes.models import (
     PlatingRecipe,
     Recipe,
 )
+from kilnctl.recipes.process_limits import VitreousEnamelLimits, hold_limits, minutes_text
 from kilnctl.recipes.toml_lines import key_lines, line_of
-from kilnctl.recipes.process_limits import VitreousEnamelLimits, hold_limits
 
 # Thresholds, named so a site can see (and a test can pin) what the rules assume.
 ZINC_ALLOY_MAX_KILN_C = 350.0  # ~35 °C under the 381 °C solidus of Zamak 3
@@ -115,8 +115,8 @@ def _hold_rules(
                     Finding(
                         "error",
                         where,
-                        f"{seg.hold_s:g} s at {seg.target_c:g} °C over-fires the enamel "
-                        f"(allowed: <= max_hold {eff.max_hold_s:g} s, {origin})",
+                        f"{minutes_text(seg.hold_s)} at {seg.target_c:g} °C over-fires the "
+                        f"enamel (allowed: <= max_hold {minutes_text(eff.max_hold_s)}, {origin})",
                         loc,
                         path,
                     )
@@ -127,8 +127,9 @@ def _hold_rules(
                 Finding(
                     "warning",
                     where,
-                    f"{seg.hold_s:g} s at {seg.target_c:g} °C is past the usual window "
-                    f"(warn_hold {eff.warn_hold_s:g} s, {source}): the run will warn",
+                    f"{minutes_text(seg.hold_s)} at {seg.target_c:g} °C is past the usual "
+                    f"window (warn_hold {minutes_text(eff.warn_hold_s)}, {source}): the run "
+                    "will warn",
                     loc,
                     path,
                 )
