@@ -7,7 +7,6 @@ on stderr which one it used, so a `validate` and the `run` after it never disagr
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Literal, overload
@@ -24,9 +23,10 @@ def plant_source(path: Path, sim: RunningSim | None) -> str:
         if sim is not None:
             return f"plant: {where}, pointed at the running simulators"
         return f"plant: {where}"
-    shown = os.path.relpath(path) if not Path(path).is_absolute() else str(path)
-    if not shown.startswith((".", "/")):
-        shown = f"./{shown}"
+    try:
+        shown = f"./{path.resolve().relative_to(Path.cwd().resolve())}"
+    except ValueError:  # outside the working folder: the whole path
+        shown = str(path)
     return f"plant: {shown}"
 
 
