@@ -247,7 +247,9 @@ def test_defaults_that_change_results_are_shown(tmp_path: Path) -> None:
     assert simulated.returncode == 0, simulated.stderr
     assert f"default used: {default}" in simulated.stdout
     # a file that sets its efficiency relies on no default
-    (tmp_path / "gold.toml").write_text(GOLD.replace('deposit = "gold"', 'deposit = "gold"\nefficiency = 0.4'))
+    (tmp_path / "gold.toml").write_text(
+        GOLD.replace('deposit = "gold"', 'deposit = "gold"\nefficiency = 0.4')
+    )
     assert "Defaults used" not in kilnctl(tmp_path, "show", "gold.toml").stdout
 
 
