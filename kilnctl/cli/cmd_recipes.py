@@ -164,24 +164,24 @@ def run_schema(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- show
 
 
-def _resolve(target: str) -> tuple[Recipe, Path | None]:
+def _resolve(target: str) -> tuple[Recipe, RecipeLibrary]:
+    """The recipe and the library its refs resolve in, as simulate and run find them."""
     try:
-        recipe, path, _ = find_recipe(target)
+        recipe, _, library = find_recipe(target)
     except RecipeError as exc:
         raise UserError(str(exc)) from None
-    return recipe, path
+    return recipe, library
 
 
 def run_show(args: argparse.Namespace) -> int:
     """Describe a recipe with its estimates."""
-    recipe, path = _resolve(args.recipe)
+    recipe, library = _resolve(args.recipe)
     plant = _any_plant(args.config)
     print(f"{recipe.name} — {KIND_WORDS[recipe.kind]} (sha256 {content_hash(recipe)[:12]})")
     if recipe.description:
         print(recipe.description)
     print()
     limits = plant.vitreous_enamel if plant is not None else VitreousEnamelLimits()
-    library = _library_for(path)
     if isinstance(recipe, FiringProfile):
         kw = _kiln_power(args, plant, args.kiln)
         start = args.start_c if args.start_c is not None else estimate.AMBIENT_C
