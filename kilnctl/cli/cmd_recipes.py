@@ -28,7 +28,7 @@ from kilnctl.recipes.process_limits import VitreousEnamelLimits, defaults_for, h
 from kilnctl.recipes.rules import check_recipe, finding_lines
 from kilnctl.recipes.schema import SCHEMA_FILES, schema_of, write_schemas
 
-PLANT_SECTIONS = frozenset({"devices", "kilns", "tanks"})
+PLANT_SECTIONS = frozenset({"devices", "kilns", "tanks", "vitreous_enamel"})
 KIND_WORDS = {"firing": "firing profile", "plating": "plating recipe", "job": "job"}
 
 
