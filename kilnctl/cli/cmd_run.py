@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from kilnctl.cli.event_lines import EventLines
@@ -48,7 +49,13 @@ from kilnctl.engine.messages import (
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.journal import Journal
 from kilnctl.plant import Plant
-from kilnctl.recipes.loader import REF_RULE, RecipeError, RecipeLibrary, find_recipe
+from kilnctl.recipes.loader import (
+    REF_RULE,
+    RecipeError,
+    RecipeLibrary,
+    find_recipe,
+    library_for,
+)
 from kilnctl.recipes.models import Lot, PlatingRecipe, Recipe
 from kilnctl.recipes.process_limits import defaults_for
 from kilnctl.report import format_duration
@@ -101,11 +108,15 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
 def _recipe(ref: str) -> tuple[Recipe, RecipeLibrary]:
     """The recipe named on the command line and the library its refs resolve in (REF_RULE:
     beside the file, then the profile folders), the same as `validate` and `show` use."""
+    recipe, _, library = _find(ref)
+    return recipe, library
+
+
+def _find(ref: str) -> tuple[Recipe, Path | None, RecipeLibrary]:
     try:
-        recipe, _, library = find_recipe(ref)
+        return find_recipe(ref)
     except RecipeError as exc:
         raise UserError(str(exc)) from exc
-    return recipe, library
 
 
 # ---------------------------------------------------------------------- simulate
@@ -468,12 +479,19 @@ async def _drive(
 
 def cmd_run(args: argparse.Namespace) -> int:
     plant, clock = live_plant(args)
-    recipe, library = _recipe(args.recipe)
+    recipe, path, library = _find(args.recipe)
     # stderr: with --json, stdout carries nothing but events; the batch record keeps them too
     for line in _defaults(recipe, library, plant):
         print(f"default used: {line}", file=sys.stderr)
+    # a file named on the command line is recorded, so `resume` looks beside it again
+    source = str(path.resolve()) if path is not None and Path(args.recipe).is_file() else None
     start = StartJob(
-        ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln, who="terminal"
+        ref=recipe.name,
+        recipe=recipe,
+        lot_id=args.lot,
+        kiln=args.kiln,
+        who="terminal",
+        source=source,
     )
     return asyncio.run(_drive(args, plant, clock, start, None, library))
 
@@ -481,10 +499,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     plant, clock = live_plant(args)
     run_id = args.run
+    with Journal(args.journal or plant.journal_path) as journal:
+        unfinished = journal.unfinished_runs()
     if run_id is None:
-        with Journal(args.journal or plant.journal_path) as journal:
-            unfinished = journal.unfinished_runs()
         if not unfinished:
             raise UserError("no unfinished run in the journal")
         run_id = unfinished[-1].run_id
-    return asyncio.run(_drive(args, plant, clock, None, run_id))
+    # a run started from a file finds that file's refs beside it again (REF_RULE)
+    source = next((r.meta.get("file") for r in unfinished if r.run_id == run_id), None)
+    library = library_for(source) if isinstance(source, str) else None
+    return asyncio.run(_drive(args, plant, clock, None, run_id, library))

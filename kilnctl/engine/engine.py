@@ -272,6 +272,7 @@ class Engine:
                         "who": cmd.who,
                         "lot": lot.model_dump(mode="json") if lot is not None else None,
                         "defaults": prep.defaults or None,
+                        "file": cmd.source,
                     },
                 )
             else:

@@ -87,6 +87,48 @@ async def test_run_of_a_job_file_uses_refs_beside_it_and_records_defaults(tmp_pa
     assert "5 min (vitreous enamel default for a hold at 120 °C" in report.stdout
 
 
+async def test_resume_of_a_killed_run_finds_the_refs_beside_the_job_again(
+    tmp_path: Path,
+) -> None:
+    # Before: resume looked the job and its refs up in ./profiles only, so a run started
+    # from jobs/beside-job.toml could not be resumed ("cannot load the recipe again").
+    sim = SimPlant(load_plant_config(), speed=60.0, seed=4)
+    await sim.start()
+    try:
+        url = sim.devices["kiln2"].url
+        jobs = tmp_path / "jobs"
+        jobs.mkdir()
+        (jobs / "beside-bake.toml").write_text(
+            BAKE.replace('hold = "1 min"', 'hold = "3 min"\nmax_hold = "1 h"\nwarn_hold = "1 h"')
+        )
+        (jobs / "beside-job.toml").write_text(JOB)
+        (tmp_path / "kilnctl.toml").write_text(
+            f'journal = "{tmp_path / "journal.sqlite"}"\n'
+            f'[devices.kiln2]\ndriver = "omron_e5cc"\nurl = "{url}"\n'
+            f'[kilns.kiln2]\ncontroller = "kiln2"\nmax_temp = "1000 C"\n'
+        )
+        run = await kilnctl(
+            tmp_path, "run", "jobs/beside-job.toml", "--lot", "L2", "--json", "--speed", "60"
+        )
+        async with asyncio.timeout(45):
+            async for event in events(run):
+                if event["kind"] == "segment" and event.get("phase") == "hold":
+                    run.kill()  # a crash mid-hold: no clean-up runs
+                    break
+            await run.wait()
+        resumed = await kilnctl(tmp_path, "resume", "--json", "--speed", "60")
+        outcome = None
+        async with asyncio.timeout(45):
+            async for event in events(resumed):
+                if event["kind"] == "run_finished":
+                    outcome = event["outcome"], event.get("reason")
+            assert await resumed.wait() == 0, outcome
+        assert outcome is not None and outcome[0] == "completed"
+        assert await heat_output(url) == 0.0
+    finally:
+        await sim.close()
+
+
 PLANT = {
     "devices": {"k": {"driver": "omron_e5cc", "url": "modbus-tcp://127.0.0.1:1?unit=1"}},
     "kilns": {"k": {"controller": "k", "max_temp": "1000 C"}},
