@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,39 +42,54 @@ kiln = "kiln2"
 """
 
 
-async def test_run_of_a_job_file_uses_refs_beside_it_and_records_defaults(tmp_path: Path) -> None:
-    # Before: `run jobs/beside-job.toml` looked for beside-bake only in ./profiles and failed.
+@asynccontextmanager
+async def job_beside_its_refs(
+    tmp: Path, bake: str, extra_config: str = ""
+) -> AsyncIterator[tuple[Path, str]]:
+    """The simulated plant running; ./kilnctl.toml for its kiln2; jobs/beside-job.toml with
+    its profile beside it (not in ./profiles). Yields the journal path and kiln2's URL."""
     sim = SimPlant(load_plant_config(), speed=60.0, seed=4)
     await sim.start()
     try:
         url = sim.devices["kiln2"].url
-        jobs = tmp_path / "jobs"
+        jobs = tmp / "jobs"
         jobs.mkdir()
-        (jobs / "beside-bake.toml").write_text(BAKE)
+        (jobs / "beside-bake.toml").write_text(bake)
         (jobs / "beside-job.toml").write_text(JOB)
-        journal = tmp_path / "journal.sqlite"
-        config = tmp_path / "kilnctl.toml"
-        # the site counts holds from 100 °C as vitreous enamel here, so this short bake
-        # relies on the class defaults (3 min warn, 5 min abort) without taking hours
-        config.write_text(
+        journal = tmp / "journal.sqlite"
+        (tmp / "kilnctl.toml").write_text(
             f'journal = "{journal}"\n'
             f'[devices.kiln2]\ndriver = "omron_e5cc"\nurl = "{url}"\n'
-            f'[kilns.kiln2]\ncontroller = "kiln2"\nmax_temp = "1000 C"\n'
-            '[vitreous_enamel]\nfrom_temp = "100 C"\n'
+            f'[kilns.kiln2]\ncontroller = "kiln2"\nmax_temp = "1000 C"\n' + extra_config
         )
+        yield journal, url
+    finally:
+        await sim.close()
+
+
+async def outcome_of(proc: asyncio.subprocess.Process) -> tuple[str, str]:
+    """(outcome, reason) of the run a `kilnctl run|resume --json` process follows."""
+    outcome = ("", "no run_finished event")
+    async with asyncio.timeout(45):
+        async for event in events(proc):
+            if event["kind"] == "run_finished":
+                outcome = event["outcome"], event.get("reason", "")
+        await proc.wait()
+    return outcome
+
+
+async def test_run_of_a_job_file_uses_refs_beside_it_and_records_defaults(tmp_path: Path) -> None:
+    # Before: `run jobs/beside-job.toml` looked for beside-bake only in ./profiles and failed.
+    # The site counts holds from 100 °C as vitreous enamel here, so this short bake relies
+    # on the class defaults (3 min warn, 5 min abort) without taking hours.
+    config = '[vitreous_enamel]\nfrom_temp = "100 C"\n'
+    async with job_beside_its_refs(tmp_path, BAKE, config) as (journal, url):
         proc = await kilnctl(
             tmp_path, "run", "jobs/beside-job.toml", "--lot", "L1", "--json", "--speed", "60"
         )
-        outcome = None
-        async with asyncio.timeout(45):
-            async for event in events(proc):
-                if event["kind"] == "run_finished":
-                    outcome = event["outcome"]
-            assert await proc.wait() == 0
-        assert outcome == "completed"
+        assert await outcome_of(proc) == ("completed", "")
+        assert proc.returncode == 0
         assert await heat_output(url) == 0.0
-    finally:
-        await sim.close()
     report = subprocess.run(
         [sys.executable, "-m", "kilnctl.cli.main", "report", "last", "--journal", str(journal)],
         cwd=tmp_path,
@@ -92,21 +109,8 @@ async def test_resume_of_a_killed_run_finds_the_refs_beside_the_job_again(
 ) -> None:
     # Before: resume looked the job and its refs up in ./profiles only, so a run started
     # from jobs/beside-job.toml could not be resumed ("cannot load the recipe again").
-    sim = SimPlant(load_plant_config(), speed=60.0, seed=4)
-    await sim.start()
-    try:
-        url = sim.devices["kiln2"].url
-        jobs = tmp_path / "jobs"
-        jobs.mkdir()
-        (jobs / "beside-bake.toml").write_text(
-            BAKE.replace('hold = "1 min"', 'hold = "3 min"\nmax_hold = "1 h"\nwarn_hold = "1 h"')
-        )
-        (jobs / "beside-job.toml").write_text(JOB)
-        (tmp_path / "kilnctl.toml").write_text(
-            f'journal = "{tmp_path / "journal.sqlite"}"\n'
-            f'[devices.kiln2]\ndriver = "omron_e5cc"\nurl = "{url}"\n'
-            f'[kilns.kiln2]\ncontroller = "kiln2"\nmax_temp = "1000 C"\n'
-        )
+    bake = BAKE.replace('hold = "1 min"', 'hold = "3 min"\nmax_hold = "1 h"\nwarn_hold = "1 h"')
+    async with job_beside_its_refs(tmp_path, bake) as (_, url):
         run = await kilnctl(
             tmp_path, "run", "jobs/beside-job.toml", "--lot", "L2", "--json", "--speed", "60"
         )
@@ -117,16 +121,9 @@ async def test_resume_of_a_killed_run_finds_the_refs_beside_the_job_again(
                     break
             await run.wait()
         resumed = await kilnctl(tmp_path, "resume", "--json", "--speed", "60")
-        outcome = None
-        async with asyncio.timeout(45):
-            async for event in events(resumed):
-                if event["kind"] == "run_finished":
-                    outcome = event["outcome"], event.get("reason")
-            assert await resumed.wait() == 0, outcome
-        assert outcome is not None and outcome[0] == "completed"
+        assert await outcome_of(resumed) == ("completed", "")
+        assert resumed.returncode == 0
         assert await heat_output(url) == 0.0
-    finally:
-        await sim.close()
 
 
 PLANT = {
