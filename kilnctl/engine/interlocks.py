@@ -1,4 +1,4 @@
-"""Interlocks: what is wrong right now, checked on every sample (PROCESS.md numbers).
+"""Interlocks: what is wrong right now, checked on every sample (docs/process.md numbers).
 
 Checkers are stateful only where a condition needs history (failure to heat, stuck relay,
 hold band timers, CC->CV). They return {alarm code: message} for every active condition;
@@ -17,7 +17,7 @@ from kilnctl.engine.schedule import DONE, HOLD, RAMP, FiringSchedule
 
 @dataclass(frozen=True)
 class KilnLimits:
-    """Kiln interlock thresholds; defaults from PROCESS.md (controller diagnostics)."""
+    """Kiln interlock thresholds; defaults from docs/process.md (controller diagnostics)."""
 
     trip_c: float | None = None
     """Absolute over-temperature trip (profile trip_c, else the kiln's max temperature)."""
@@ -37,7 +37,7 @@ class KilnLimits:
     stuck_rise_c: float = 3.0
     """A rise this large within stuck_window_s at output 0 is heat nobody commanded: ten
     times the thermocouple noise (σ 0.3 °C); a kiln at 850 °C on a welded relay still
-    climbs ~7 °C a minute (simulator, PROCESS.md calibration)."""
+    climbs ~7 °C a minute (simulator, docs/process.md calibration)."""
     stuck_output_pct: float = 0.5
     door_window_s: float = 10.0
     """A door or lid opening is judged on the PV fall over this window."""

@@ -1,6 +1,6 @@
 """Material rules and device limits for a job: what the models alone cannot know.
 
-Material limits (PROCESS.md): zinc alloy (Zamak 3) melts at 381–387 °C, and plated
+Material limits (docs/process.md): zinc alloy (Zamak 3) melts at 381–387 °C, and plated
 zinc die-castings blister at 130–177 °C; high-zinc brass bubbles under vitreous enamel.
 Device limits come from the plant config (kiln max temperature, tank rectifier ratings).
 """

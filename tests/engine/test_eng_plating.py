@@ -27,7 +27,7 @@ from kilnctl.engine.settings import EngineSettings
 from kilnctl.recipes import faraday
 from kilnctl.recipes.models import Deposit, Lot, PlatingRecipe
 
-# 100 pins of 0.12 dm² = 12 dm² (PROCESS.md: nickel-gold-flash for brass)
+# 100 pins of 0.12 dm² = 12 dm² (docs/process.md: nickel-gold-flash for brass)
 LOT = Lot.model_validate({"material": "brass", "pin_count": 100, "area_per_pin": 0.12})
 
 

@@ -17,7 +17,7 @@ from kilnctl.recipes import units
         ("790 C", 790.0),
         ("790 °C", 790.0),
         ("790degC", 790.0),
-        ("1450 F", (1450 - 32) * 5 / 9),  # 787.8 °C: the enamel figure of PROCESS.md
+        ("1450 F", (1450 - 32) * 5 / 9),  # 787.8 °C: the enamel figure of docs/process.md
         ("1454 °F", 790.0),
         ("32 F", 0.0),
         ("273.15 K", 0.0),
