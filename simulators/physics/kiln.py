@@ -11,7 +11,7 @@ moves; shut, the mass and the elements bring the hot face back within a couple o
 as real kilns do. In steady state no heat flows between the nodes, so the hold output and
 top temperature are those of one node with the losses of the hot face.
 
-Calibration (defaults, against docs/process.md "Simulator calibration targets"; checked by
+Calibration (defaults, against docs/process.md "Kilns", the simulated kiln; checked by
 tests/simulators/test_sim_kiln.py):
 
 * 1.8 kW elements, empty kiln heat capacity 5.8 kJ/K (chamber ~20x20x15 cm of
