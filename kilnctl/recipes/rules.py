@@ -68,11 +68,12 @@ class StepRef(NamedTuple):
     """key path of the step in the job file (for file:line)"""
     source: Path | None = None
     """the profile / recipe file the step refers to"""
+    error: Finding | None = None
+    """why the step's recipe could not be had (a bad ref), reported in the step's turn"""
 
 
 def check_job(job: Job, library: RecipeLibrary, plant: Plant | None = None) -> list[Finding]:
     """Material rules and (with a plant) device limits for every step of `job`."""
-    findings: list[Finding] = []
     steps: list[StepRef] = []
     for index, step in enumerate(job.steps):
         where = step_where(index, step.label)
@@ -88,12 +89,11 @@ def check_job(job: Job, library: RecipeLibrary, plant: Plant | None = None) -> l
             source = library.path_of(step.ref)
         except RecipeError as exc:
             detail = "; ".join(p.describe() for p in exc.problems)
-            findings.append(
-                Finding("error", f"{where}.ref", f"{step.ref!r}: {detail}", (*at, "ref"))
-            )
+            error = Finding("error", f"{where}.ref", f"{step.ref!r}: {detail}", (*at, "ref"))
+            steps.append(StepRef(where, None, step.kiln, at, error=error))
             continue
         steps.append(StepRef(where, recipe, step.kiln, at, source))
-    return findings + check_steps(steps, job.lot, plant)
+    return check_steps(steps, job.lot, plant)
 
 
 def check_steps(steps: Iterable[StepRef], lot: Lot | None, plant: Plant | None) -> list[Finding]:
@@ -107,6 +107,8 @@ def check_steps(steps: Iterable[StepRef], lot: Lot | None, plant: Plant | None) 
     plated = False
     for step in steps:
         recipe, at = step.recipe, step.at
+        if step.error is not None:
+            findings.append(step.error)
         if recipe is None:
             continue
         where = step.where or recipe.name  # a bare recipe is named by itself

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from test_eng_cli_run import events, heat_output, kilnctl
+from eng_cli import events, heat_output, kilnctl
 
 from kilnctl.cli.cmd_run import simulate
 from kilnctl.plant import Plant
@@ -89,7 +89,7 @@ async def test_run_of_a_job_file_uses_refs_beside_it_and_records_defaults(tmp_pa
         )
         assert await outcome_of(proc) == ("completed", "")
         assert proc.returncode == 0
-        assert await heat_output(url) == 0.0
+        assert await heat_output("kiln2", url) == 0.0
     report = subprocess.run(
         [sys.executable, "-m", "kilnctl.cli.main", "report", "last", "--journal", str(journal)],
         cwd=tmp_path,
@@ -123,7 +123,7 @@ async def test_resume_of_a_killed_run_finds_the_refs_beside_the_job_again(
         resumed = await kilnctl(tmp_path, "resume", "--json", "--speed", "60")
         assert await outcome_of(resumed) == ("completed", "")
         assert resumed.returncode == 0
-        assert await heat_output(url) == 0.0
+        assert await heat_output("kiln2", url) == 0.0
 
 
 PLANT = {

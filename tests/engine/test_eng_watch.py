@@ -40,7 +40,16 @@ def hold_profile(target: float, hold_s: float, **extra: Any) -> FiringProfile:
         {
             "name": "hold",
             "max_temp": target + 30,
-            "segments": [{"rate": "max", "target": target, "hold": hold_s}],
+            # a soak, not a coat: its own hold limits replace the vitreous enamel defaults
+            "segments": [
+                {
+                    "rate": "max",
+                    "target": target,
+                    "hold": hold_s,
+                    "warn_hold": max(hold_s, 300),
+                    "max_hold": max(hold_s, 300),
+                }
+            ],
             **extra,
         }
     )
