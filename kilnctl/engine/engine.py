@@ -63,6 +63,9 @@ from kilnctl.recipes.rules import Finding, StepRef, check_steps, step_where
 
 log = logging.getLogger(__name__)
 
+MAX_EXTEND_S = 4 * 3600.0
+"""Longest a hold is extended by one command (a longer soak belongs in the recipe)."""
+
 
 class EngineError(Exception):
     """A command the engine cannot carry out (unknown run, busy kiln, bad recipe, ...)."""
@@ -224,6 +227,13 @@ class Engine:
         elif isinstance(command, SkipSegment):
             ctx.skip_requests += 1
         elif isinstance(command, ExtendHold):
+            # every client's extend comes here: NaN, infinity or a huge value would make a
+            # hold that never ends, a kiln kept hot until someone aborts
+            if not (0 < command.seconds <= MAX_EXTEND_S):
+                raise EngineError(
+                    f"extend: {command.seconds:g} s is not allowed "
+                    f"(allowed: more than 0, at most {MAX_EXTEND_S / 3600:g} h at a time)"
+                )
             ctx.extend_s += command.seconds
         elif isinstance(command, Abort):
             ctx.operator(command.who, "abort", command.reason)
