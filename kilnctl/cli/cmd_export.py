@@ -14,6 +14,7 @@ from kilnctl.cli.cmd_telemetry import (
     add_influx_options,
     influx_settings,
     influx_sink,
+    sink_key,
     telemetry_tags,
 )
 from kilnctl.cli.main import UserError, log_to_stderr
@@ -49,7 +50,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             if args.csv == "-":
                 sys.stdout.write(text)
             else:
-                Path(args.csv).write_text(text, encoding="utf-8")
+                try:
+                    Path(args.csv).write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise UserError(f"cannot write {args.csv}: {exc.strerror}") from None
                 print(f"wrote {args.csv}", file=sys.stderr)
             return 0
         settings = influx_settings(args)
@@ -59,7 +63,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             journal,
             sink,
             batch_size=settings.batch_size,
-            consumer=f"export:{run.run_id}",
+            # a cursor per run and destination: a backfill to another server starts afresh
+            consumer=f"export:{run.run_id}:{sink_key(settings)}",
             tags=telemetry_tags(args),
             run_id=run.run_id,
         )

@@ -99,6 +99,17 @@ def telemetry_tags(args: argparse.Namespace) -> dict[str, str]:
     return tags
 
 
+def sink_key(settings: InfluxConfig) -> str:
+    """Which destination a cursor belongs to: the server and its database or bucket."""
+    return f"{settings.url.rstrip('/')}/{settings.database or settings.bucket}"
+
+
+def consumer_for(settings: InfluxConfig) -> str:
+    """The journal cursor of the writer to this destination: each server gets everything,
+    whichever others were written to before."""
+    return f"influx:{sink_key(settings)}"
+
+
 def influx_sink(settings: InfluxConfig) -> Sink:
     """The InfluxDB sink an [influx] section describes; a bad section is a user error."""
     try:
@@ -128,6 +139,7 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
         batch_size=settings.batch_size,
         poll_interval_s=args.poll_interval,
         tags=telemetry_tags(args),
+        consumer=consumer_for(settings),
     )
     try:
         if args.once:
