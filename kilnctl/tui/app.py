@@ -213,6 +213,9 @@ class KilnApp(App[None]):
         except (ServiceUnavailable, RequestFailed):
             return  # the link worker notices a lost connection and says so
         self._note_service_time(status)
+        if status.get("unsafe") != self.status.get("unsafe"):
+            self.status["unsafe"] = status.get("unsafe")
+            self._redraw_status()
         for run in status.get("runs", []):
             view = self.runs.get(run["run_id"])
             if view is not None:
@@ -342,6 +345,11 @@ class KilnApp(App[None]):
             text = f"service disconnected, reconnecting: {self.status.get('reason', '')}"
             width = max(self.size.width - 2, 20)
             bar.update(text if len(text) <= width else text[: width - 1] + "…")
+            return
+        unsafe = self.status.get("unsafe") or {}
+        bar.set_class(bool(unsafe), "disconnected")  # the alarm colour
+        if unsafe:  # a device that may still heat or plate comes before anything else
+            bar.update(f"NOT CONFIRMED SAFE: {', '.join(sorted(unsafe))} (still retried)")
             return
         plant = self.status.get("plant") or "plant"
         telemetry = self.status.get("telemetry") or "journal only"
