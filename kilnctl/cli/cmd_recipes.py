@@ -42,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "bundled example plant (named on stderr). " + REF_RULE,
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument(
+        "--json", action="store_true", help="one JSON object per file (for scripts)"
+    )
     validate.set_defaults(func=run_validate)
 
     schema = subparsers.add_parser("schema", help="export JSON Schema of the recipe files")
@@ -65,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     show.add_argument("--kiln", help="kiln of the plant config whose power to use")
     show.add_argument("--no-plot", action="store_true", help="leave out the terminal plot")
+    show.add_argument(
+        "--json",
+        action="store_true",
+        help="the recipe as validated (canonical units), its hash and the defaults it uses",
+    )
     show.set_defaults(func=run_show)
 
 
@@ -118,32 +126,35 @@ def _looks_like_plant(path: Path) -> bool:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """Validate every file; print one line per problem; exit 1 if any error."""
+    """Validate every file; print one line per problem (or, with --json, one object per
+    file: file, ok, kind, name, sha256, problems as the lines below); exit 1 if any error."""
     # The same plant `run` and `simulate` use: a job that validates here is not refused there.
     plant = plant_for(args.config)
     failed = False
     for name in args.files:
         path = Path(name)
+        result: dict[str, object] = {"file": str(path), "ok": False, "problems": []}
+        lines: list[str] = []
         try:
             if _looks_like_plant(path):
                 load_plant(path)
-                print(f"{path}: ok: plant config")
-                continue
-            recipe = load_recipe(path)
+                result.update(ok=True, kind="plant")
+                lines.append(f"{path}: ok: plant config")
+            else:
+                recipe = load_recipe(path)
+                findings = check_recipe(recipe, _library_for(path), plant)
+                lines += finding_lines(findings, path)
+                result["problems"] = list(lines)
+                if not any(f.level == "error" for f in findings):
+                    sha = content_hash(recipe)
+                    result.update(ok=True, kind=recipe.kind, name=recipe.name, sha256=sha)
+                    kind = KIND_WORDS[recipe.kind]
+                    lines.append(f"{path}: ok: {kind} {recipe.name!r} (sha256 {sha[:12]})")
         except RecipeError as exc:  # PlantConfigError is one too
-            failed = True
-            for line in exc.lines():
-                print(line)
-            continue
-        findings = check_recipe(recipe, _library_for(path), plant)
-        errors = [f for f in findings if f.level == "error"]
-        for line in finding_lines(findings, path):
-            print(line)
-        if errors:
-            failed = True
-            continue
-        kind = KIND_WORDS[recipe.kind]
-        print(f"{path}: ok: {kind} {recipe.name!r} (sha256 {content_hash(recipe)[:12]})")
+            lines += exc.lines()
+            result["problems"] = list(exc.lines())
+        failed = failed or not result["ok"]
+        print(json.dumps(result, ensure_ascii=False) if args.json else "\n".join(lines))
     return 1 if failed else 0
 
 
@@ -177,11 +188,22 @@ def run_show(args: argparse.Namespace) -> int:
     """Describe a recipe with its estimates."""
     recipe, library = _resolve(args.recipe)
     plant = _any_plant(args.config)
+    limits = plant.vitreous_enamel if plant is not None else VitreousEnamelLimits()
+    if args.json:
+        used = [str(d) for d in defaults_for(recipe, library, limits)]
+        body = {
+            "name": recipe.name,
+            "kind": recipe.kind,
+            "sha256": content_hash(recipe),
+            "recipe": recipe.model_dump(mode="json"),
+            "defaults": used + _power_defaults(recipe, args, plant),
+        }
+        print(json.dumps(body, ensure_ascii=False))
+        return 0
     print(f"{recipe.name} — {KIND_WORDS[recipe.kind]} (sha256 {content_hash(recipe)[:12]})")
     if recipe.description:
         print(recipe.description)
     print()
-    limits = plant.vitreous_enamel if plant is not None else VitreousEnamelLimits()
     if isinstance(recipe, FiringProfile):
         kw = _kiln_power(args, plant, args.kiln)
         start = args.start_c if args.start_c is not None else estimate.AMBIENT_C
