@@ -3,8 +3,12 @@
 With a `kilnctl serve` answering on its socket (it holds the devices), the service does it:
 a run driving one of them is aborted first, and a device not confirmed stays with the
 service's keeper, retried for as long as the service runs. Without a service the devices
-are opened here; `--wait` then keeps retrying until every one is confirmed (Ctrl-C gives
-up, loudly). Exit 0 when every device is confirmed safe by read-back, else 1.
+are claimed and opened here; a `kilnctl run` (or `tune`) of this machine that drives one
+of them is stopped first with SIGTERM — it aborts its run and makes its devices safe
+itself, as on any SIGTERM — and its claim taken once it has let go, so the run can never
+write its next setpoint over the safe state. `--wait` then keeps retrying until every one
+is confirmed (Ctrl-C gives up, loudly). Exit 0 when every device is confirmed safe by
+read-back, else 1.
 """
 
 from __future__ import annotations
@@ -12,21 +16,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
+from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.cli.main import UserError
-from kilnctl.cli.plant_devices import close_devices, live_plant, open_devices
+from kilnctl.cli.plant_devices import close_devices, device_claims, live_plant, open_devices
 from kilnctl.cli.unsafe_wait import keep_at_it
+from kilnctl.clock import Clock
 from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.safe_report import SafeReport
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.plant import Plant
 from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
 from kilnctl.service.protocol import default_socket_path
 
 WHO = "kilnctl safe"
 SERVICE_TIMEOUT_S = 300.0
 """How long the service may take: each dead device costs a few request timeouts."""
+HOLDER_TIMEOUT_S = 60.0
+"""How long a stopped `kilnctl run` may take to make its devices safe and let go."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,9 +86,59 @@ async def _make_safe(args: argparse.Namespace) -> list[SafeReport]:
     return [SafeReport.from_dict(d) for d in reply["devices"]]
 
 
+async def _take_from_holders(claims: DeviceClaims, names: list[str]) -> None:
+    """Claim `names`; a process of this machine that holds one (a `kilnctl run`) is sent
+    SIGTERM and its claim taken once it has made its devices safe and ended. UserError when
+    a holder cannot be stopped from here or does not let go in time."""
+    deadline = time.monotonic() + HOLDER_TIMEOUT_S
+    stopped: set[int] = set()
+    while True:
+        try:
+            claims.take(names)
+            return
+        except ClaimRefused as exc:
+            holder = exc.holder
+            if holder is None or holder.is_service or holder.pid == os.getpid():
+                raise UserError(f"{exc}: make it safe through its holder") from None
+            if holder.pid not in stopped:
+                print(
+                    f"kilnctl: {exc}: stopping it (SIGTERM: it aborts its run and makes its "
+                    "devices safe)",
+                    file=sys.stderr,
+                )
+                try:
+                    os.kill(holder.pid, signal.SIGTERM)
+                except OSError as err:
+                    raise UserError(f"{exc}; cannot stop it: {err.strerror}") from None
+                stopped.add(holder.pid)
+            if time.monotonic() > deadline:
+                raise UserError(
+                    f"{exc}: still holding it {HOLDER_TIMEOUT_S:g} s after SIGTERM (its device "
+                    "may be unconfirmed: see its terminal)"
+                ) from None
+            await asyncio.sleep(0.2)
+        except ClaimError as exc:
+            raise UserError(str(exc)) from None
+
+
 async def _here(args: argparse.Namespace) -> list[SafeReport]:
     plant, clock = live_plant(args)
     names = sorted(plant.devices) if args.all else list(args.devices)
+    unknown = [n for n in names if n not in plant.devices]
+    if unknown:
+        known = ", ".join(sorted(plant.devices))
+        raise UserError(f"unknown device {', '.join(unknown)} (known: {known})")
+    claims = device_claims(plant, WHO)
+    await _take_from_holders(claims, names)
+    try:
+        return await _make_safe_claimed(args, plant, clock, names)
+    finally:
+        claims.release()
+
+
+async def _make_safe_claimed(
+    args: argparse.Namespace, plant: Plant, clock: Clock, names: list[str]
+) -> list[SafeReport]:
     devices = open_devices(plant)
     engine = Engine(
         devices, plant, None, None, clock, EngineSettings(period_s=plant.sample_period_s)

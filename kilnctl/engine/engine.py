@@ -534,6 +534,10 @@ class Engine:
         info = next((r for r in self.journal.unfinished_runs() if r.run_id == run_id), None)
         if info is None:
             raise EngineError(f"run {run_id!r} is not an unfinished run in the journal")
+        if info.meta.get("watch"):  # the plant watch's record: kilnctl serve keeps it
+            raise EngineError(
+                f"{run_id} is the plant watch's record, not a run: it is kept by kilnctl serve"
+            )
         checkpoint = self.journal.last_checkpoint(run_id)
         meta = info.meta
         cmd = StartJob(
