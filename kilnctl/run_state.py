@@ -34,6 +34,8 @@ def run_state(info: RunInfo, live_runs: Collection[str] = ()) -> str:
     its process is alive) or "crashed"."""
     if info.outcome is not None:
         return info.outcome
+    if info.meta.get("watch"):  # the plant watch's alarm record: nothing to resume
+        return "plant watch"
     if info.run_id in live_runs or process_alive(info.meta):
         return "running"
     return "crashed"
