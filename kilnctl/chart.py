@@ -20,8 +20,6 @@ PANEL_HEIGHT = 260
 _COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 
 
-
-
 def thin(points: Sequence[tuple[float, float]], max_points: int) -> list[tuple[float, float]]:
     """At most ~max_points points that keep each x-bucket's min and max (peaks survive)."""
     if len(points) <= max_points:
@@ -193,5 +191,3 @@ def _panel(
         )
         out.append(f'<text x="{width - right + 32}" y="{ly}">{html.escape(name)}</text>')
     return out
-
-

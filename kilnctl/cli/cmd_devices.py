@@ -256,4 +256,3 @@ def cmd_probe(args: argparse.Namespace) -> int:
     finally:
         claims.release()
     return 0
-

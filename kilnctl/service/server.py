@@ -35,6 +35,7 @@ from kilnctl.service import protocol
 from kilnctl.service.device_read import DeviceReadError, read_device
 from kilnctl.service.feed import EventFeed
 from kilnctl.service.history import RecentSamples, merge_and_thin, read_journal
+from kilnctl.service.plantstatus import plant_devices
 from kilnctl.service.protocol import MAX_LINE, ProtocolError, Request
 from kilnctl.service.runview import RunBook, RunView
 from kilnctl.service.timeleft import PlatingProgress
@@ -179,7 +180,23 @@ class Service:
             "telemetry_backlog": self._backlog(),
             "journal": str(self.journal.path) if self.journal is not None else "",
             "unsafe": self.engine.safekeeper.unsafe_devices(),
+            "devices": self._plant_devices(),
         }
+
+    def _plant_devices(self) -> list[dict[str, Any]]:
+        """Every configured kiln and tank with its latest reading (plantstatus)."""
+        watch = self.engine.watch
+        rows = plant_devices(
+            self.engine.plant,
+            self.book.active(),
+            watch.latest if watch is not None else {},
+            watch.alarms.active if watch is not None else (),
+            {d: r for r, h in self.engine.runs.items() if h.outcome is None for d in h.devices},
+        )
+        for row in rows:
+            if row["run_id"]:
+                row["time_left_s"] = self._time_left(row["run_id"])["time_left_s"]
+        return rows
 
     def _backlog(self) -> int | None:
         if self.telemetry_backlog is None:

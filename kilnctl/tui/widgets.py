@@ -11,7 +11,7 @@ from textual_plotext import PlotextPlot
 
 from kilnctl.chart import thin
 from kilnctl.service.runview import RunView
-from kilnctl.tui.format import Display, alarm_line, run_lines
+from kilnctl.tui.format import Display, Line, alarm_line, run_lines
 
 CHART_POINTS = 4000
 """Points kept per series; past this the series is thinned to half (min/max kept)."""
@@ -40,6 +40,26 @@ class RunPanel(Static, can_focus=True):
 def panel_id(run_id: str) -> str:
     """A DOM id for a run's panel (ids must start with a letter)."""
     return "run-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in run_id)
+
+
+class PlantTable(Static):
+    """Every configured kiln and tank, one line each (plantlines), in a run or not; lines
+    whose reading is old, or all when the service is gone, are dimmed."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(markup=False, **kw)
+        self.border_title = "plant"
+        self.lines: list[Line] = []
+
+    def show(self, lines: list[Line]) -> None:
+        """Redraw with these lines (text, stale)."""
+        if lines == self.lines:
+            return  # nothing changed: no layout work at 1 Hz per device
+        self.lines = lines
+        text = Text()
+        for i, (line, stale) in enumerate(lines or [("no kilns or tanks configured", True)]):
+            text.append(("\n" if i else "") + line, style="dim" if stale else "")
+        self.update(text)
 
 
 class KilnChart(PlotextPlot):
