@@ -366,7 +366,7 @@ class KilnApp(App[None]):
         d = self.display_now()
         now = d.now
         elapsed = now - self._rows_at if now is not None and self._rows_at else 0.0
-        width = max(self.plant.size.width - 4, 40) if self.plant.size.width else 74
+        width = max(self.plant.size.width - 2, 40) if self.plant.size.width else 78
         # between runs a reading comes with each status poll: not stale until a poll is missed
         stale_after = STALE_AFTER_S + self.status_every_s
         self.plant.show([plant_line(r, d, width, elapsed, stale_after) for r in self.plant_rows])

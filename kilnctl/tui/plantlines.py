@@ -17,7 +17,7 @@ WIDE = 100
 """From this width on (120-column terminals), the long form: units, labels, tank SP."""
 
 NAME_WIDTH = 6
-"""Columns for the kiln/tank name (longer names are cut with an ellipsis)."""
+"""Columns for the kiln/tank name (longer names are cut with an ellipsis), then a space."""
 
 
 def _cut(text: str, width: int) -> str:
@@ -85,7 +85,7 @@ def plant_line(
     `elapsed_s`: service time since the row's time left was estimated (counted down
     while the run is running)."""
     d = display or Display()
-    name = _cut(str(row["name"]), NAME_WIDTH).ljust(NAME_WIDTH)
+    name = _cut(str(row["name"]), NAME_WIDTH).ljust(NAME_WIDTH) + " "
     compact = width < WIDE
     head = f"{name}{_values(row, d, compact)}"
     tail = ""

@@ -71,7 +71,7 @@ async def test_the_plant_table_shows_idle_kiln_and_tank_then_a_run_then_idle_aga
                 pilot, lambda: "s1 ramp>800°C" in line_of(app, "k1") and "~" in line_of(app, "k1")
             )
             assert "idle" in line_of(app, "gold")
-            assert all(len(ln) <= 74 for ln in plant_text(app).splitlines())
+            assert all(len(ln) <= 78 for ln in plant_text(app).splitlines())
             await h.engine.submit(Abort(run_id=run, who="test", reason="done"))
             async with asyncio.timeout(10):
                 await h.engine.wait(run)

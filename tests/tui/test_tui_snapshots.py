@@ -24,7 +24,8 @@ T0 = NOW - 3600
 
 
 def status() -> dict[str, Any]:
-    """A firing and a plating run, one alarm, as a service's "status" reply says them."""
+    """A firing and a plating run, one alarm, two idle devices, as a service's "status"
+    reply says them."""
     firing = {
         "run_id": "20260921-071500-a1b2c3",
         "job": "job-3-layer-enamel-nickel-gold",
@@ -69,12 +70,39 @@ def status() -> dict[str, Any]:
         "time_left_s": 277.0,
         "plating_left_s": 590.0,
     }
+
+    def row(
+        name: str, kind: str, values: dict[str, Any], run: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            "name": name,
+            "kind": kind,
+            "values": values,
+            "bath": {"t": NOW - 1, "bath_c": 55.2} if name == "nickel" else {},
+            "state": run["state"] if run else "idle",
+            "run_id": run["run_id"] if run else "",
+            "job": run["job"] if run else "",
+            "lot": run["lot"] if run else "",
+            "step": (run.get("plating_step") or run["step"]) if run else "",
+            "segment": (run["segments"].get(name) if run else None),
+            "alarms": len([a for a in run["alarms"] if name in a["message"]]) if run else 0,
+            "unacked": 1 if run is firing else 0,
+            "time_left_s": run["time_left_s"] if run else None,
+        }
+
+    devices = [
+        row("kiln1", "kiln", firing["samples"]["kiln1"], firing),
+        row("kiln2", "kiln", {"t": NOW - 2, "pv_c": 41.0, "sp_c": 0.0, "out_pct": 0.0}, None),
+        row("nickel", "tank", {**plating["samples"]["nickel"], "amps_sp": 36.0}, plating),
+        row("gold", "tank", {"t": NOW - 1, "amps": 0.0, "volts": 0.0, "output_on": False}, None),
+    ]
     return {
         "plant": "kiln room",
         "time": NOW,
         "speed": 1.0,
         "runs": [firing, plating],
         "telemetry": "journal only",
+        "devices": devices,
     }
 
 
