@@ -30,7 +30,15 @@ from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog, StartDialog
 from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
 from kilnctl.tui.plantlines import plant_line
-from kilnctl.tui.widgets import AlarmList, KilnChart, PlantTable, RunPanel
+from kilnctl.tui.widgets import (
+    KILN_KEYS,
+    TANK_KEYS,
+    AlarmList,
+    KilnChart,
+    PlantTable,
+    RunPanel,
+    chart_keys,
+)
 
 EXTEND_S = 60.0
 """What one press of the extend key adds to the current hold."""
@@ -283,6 +291,8 @@ class KilnApp(App[None]):
         if kind == "sample":
             self._chart(run_id, event["source"], event["values"], event["t"])
         elif kind in _STEP_KINDS:
+            if kind in ("step_started", "plating_step_started"):
+                self.chart.mark(run_id, float(event["t"]), "step")
             # the time left belongs to the step: fetch the new step's now, not at the next poll
             self._spawn(self._poll_status, "status", exclusive=True)
             if kind == "state":
@@ -300,6 +310,8 @@ class KilnApp(App[None]):
             return
         self._redraw_run(view)
         if kind in _ALARM_KINDS:
+            if kind == "alarm_raised":
+                self.chart.mark(run_id, float(event["t"]), "alarm")
             self._redraw_alarms()
         elif kind == "prompt":
             self._next_prompt()
@@ -311,12 +323,17 @@ class KilnApp(App[None]):
     # ------------------------------------------------------------------ drawing
 
     def _chart(self, run_id: str, source: str, values: dict[str, Any], t: float) -> None:
-        if "pv_c" not in values or "sp_c" not in values:
+        keys = chart_keys(values)
+        if keys is None:
             return
-        if self.chart.take(run_id, source):
-            # the chart starts on this kiln: fetch what the run did before we saw it
+        if self.chart.take(run_id, source, keys):
+            # the chart starts on this kiln/tank: fetch what the run did before we saw it
             self._spawn(partial(self._load_history, run_id, source), "history")
-        self.chart.add(run_id, source, t, values["pv_c"], values["sp_c"])
+        ah = values.get("amp_hours")
+        self.chart.add(
+            run_id, source, t, values[keys[0]], values[keys[1]],
+            float(ah) if isinstance(ah, int | float) and keys == TANK_KEYS else None,
+        )  # fmt: skip
 
     @on(events.DescendantFocus)
     def _panel_focused(self, event: events.DescendantFocus) -> None:
@@ -326,12 +343,17 @@ class KilnApp(App[None]):
         view = self.runs.get(panel.run_id) if isinstance(panel, RunPanel) else None
         if view is None:
             return
-        kilns = [s for s, v in sorted(view.samples.items()) if "pv_c" in v and "sp_c" in v]
+        # its kilns first, then its tanks
+        charted = sorted(
+            (s for s, v in view.samples.items() if chart_keys(v) is not None),
+            key=lambda s: (chart_keys(view.samples[s]) != KILN_KEYS, s),
+        )
         chart = self.chart
-        if not kilns or (chart.run_id == view.run_id and chart.source in kilns):
+        if not charted or (chart.run_id == view.run_id and chart.source in charted):
             return
-        chart.show(view.run_id, kilns[0])
-        self._spawn(partial(self._load_history, view.run_id, kilns[0]), "history")
+        keys = chart_keys(view.samples[charted[0]]) or KILN_KEYS
+        chart.show(view.run_id, charted[0], keys)
+        self._spawn(partial(self._load_history, view.run_id, charted[0]), "history")
 
     async def _load_history(self, run_id: str, source: str) -> None:
         width = self.chart.size.width or self.size.width

@@ -44,9 +44,9 @@ def _values(row: dict[str, Any], d: Display, compact: bool) -> str:
         f"{'off ' if off else ''}{_num(values, 'amps', '5.2f')} A"
         f"{gap}{_num(values, 'volts', '5.2f')} V{gap}{_num(values, 'amp_hours', '.4f')} Ah"
     )
-    sp = values.get("amps_sp")
-    if not compact and isinstance(sp, int | float) and not off:
-        text += f"  SP {sp:.2f} A"
+    amps_sp = values.get("amps_sp")
+    if not compact and isinstance(amps_sp, int | float) and not off:
+        text += f"  SP {amps_sp:.2f} A"
     bath = (row.get("bath") or {}).get("bath_c")
     if isinstance(bath, int | float):
         text += f"{gap}{'' if compact else 'bath '}{d.temp(bath, 0, 1)}"

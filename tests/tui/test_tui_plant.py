@@ -15,6 +15,7 @@ from kilnctl.engine.engine import Engine
 from kilnctl.engine.messages import Abort, AnswerPrompt
 from kilnctl.service.client import ServiceClient
 from kilnctl.tui.app import KilnApp
+from kilnctl.tui.widgets import TANK_KEYS
 
 
 def plant_text(app: KilnApp) -> str:
@@ -87,7 +88,7 @@ async def _answer_prompts(engine: Engine, run: str) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_a_tank_in_a_run_shows_current_voltage_amp_hours_step_and_time_left(
+async def test_a_tank_in_a_run_shows_current_voltage_amp_hours_step_time_left_and_chart(
     tmp_path: Path,
 ) -> None:
     # slower than the other tests: the whole plating job is 70 s of service time
@@ -103,6 +104,14 @@ async def test_a_tank_in_a_run_shows_current_voltage_amp_hours_step_and_time_lef
             await until(pilot, lambda: "SP 3.60 A" in line_of(app, "gold"))
             line = line_of(app, "gold")
             assert " A " in line and " V " in line and " Ah" in line and "~0:00:" in line
+            # Before: only kilns were charted. The tank's current, its SP and amp-hours,
+            # with the step changes marked, thinned to the plot's width.
+            chart = app.chart
+            assert (chart.source, chart.keys) == ("gold", TANK_KEYS)
+            await until(pilot, lambda: chart.drawn_points > 0 and len(chart.ah) > 1, timeout_s=5)
+            assert abs(chart.sp[-1][1] - 3.6) < 1e-9 and chart.ah[-1][1] > chart.ah[0][1]
+            assert chart.drawn_points <= 2 * chart.size.width + 2
+            await until(pilot, lambda: any(kind == "step" for _, kind in chart.marks))
             answers.cancel()
             await pilot.press("q")
 

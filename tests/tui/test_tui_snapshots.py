@@ -17,6 +17,7 @@ from test_tui_app import until
 
 from kilnctl.tui.app import KilnApp
 from kilnctl.tui.messages import Connected, Disconnected
+from kilnctl.tui.widgets import TANK_KEYS
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 NOW = 1_790_000_000.0
@@ -124,15 +125,32 @@ def compare(name: str, svg: str) -> None:
         pytest.fail(f"screen differs from {path.name}: see {actual.name}")
 
 
-async def screen(tmp_path: Path, size: tuple[int, int], *, connected: bool) -> str:
+def tank_history() -> dict[str, list[list[float]]]:
+    t1 = T0 + 1200
+    amps = [[t1 + 10 * i, min(36.0, 3.0 * i)] for i in range(200)]
+    sp = [[t1 + 10 * i, 36.0] for i in range(200)]
+    ah = [[t1 + 10 * i, 36.0 * 10 * i / 3600] for i in range(200)]
+    return {"amps": amps, "amps_sp": sp, "amp_hours": ah}
+
+
+async def screen(
+    tmp_path: Path, size: tuple[int, int], *, connected: bool, tank: bool = False
+) -> str:
     app = KilnApp(tmp_path / "none.sock", retry_s=3600, status_every_s=3600, subtitle="snapshot")
     app.service_now = lambda: NOW  # type: ignore[method-assign]
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: "service disconnected" in str(app.status_bar.render()))
         app.post_message(Connected(status()))
         await until(pilot, lambda: app.connected and len(app._panels) == 2)
-        app.chart.show("20260921-071500-a1b2c3", "kiln1")
-        app.chart.load_history("20260921-071500-a1b2c3", "kiln1", history())
+        if tank:
+            plating = "20260921-080000-d4e5f6"
+            app.chart.show(plating, "nickel", TANK_KEYS)
+            app.chart.load_history(plating, "nickel", tank_history())
+            app.chart.mark(plating, T0 + 1200 + 600, "step")
+            app.chart.mark(plating, T0 + 1200 + 1500, "alarm")
+        else:
+            app.chart.show("20260921-071500-a1b2c3", "kiln1")
+            app.chart.load_history("20260921-071500-a1b2c3", "kiln1", history())
         if not connected:
             app.post_message(Disconnected("connection lost (no reply)"))
             await until(pilot, lambda: not app.connected)
@@ -145,6 +163,11 @@ async def screen(tmp_path: Path, size: tuple[int, int], *, connected: bool) -> s
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 async def test_main_screen(size: tuple[int, int], tmp_path: Path) -> None:
     compare(f"main-{size[0]}x{size[1]}", await screen(tmp_path, size, connected=True))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_tank_chart_screen(size: tuple[int, int], tmp_path: Path) -> None:
+    compare(f"tank-{size[0]}x{size[1]}", await screen(tmp_path, size, connected=True, tank=True))
 
 
 async def test_disconnected_screen(tmp_path: Path) -> None:
