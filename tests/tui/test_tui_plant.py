@@ -10,6 +10,7 @@ from pathlib import Path
 from svc_plant import running_service
 from test_tui_app import SIZE, start, until
 
+from kilnctl.cli.cmd_control import status_text
 from kilnctl.clock import ScaledClock
 from kilnctl.engine.engine import Engine
 from kilnctl.engine.messages import Abort, AnswerPrompt
@@ -51,6 +52,10 @@ async def test_status_has_every_kiln_and_tank_idle_or_in_a_run(tmp_path: Path) -
                     await asyncio.sleep(0.02)
             assert k1["job"] == "long" and k1["lot"] == "P1" and k1["state"] == "running"
             assert k1["segment"]["index"] == 0 and k1["time_left_s"] > 0
+            # `kilnctl status` prints the TUI's line per kiln and tank
+            text = status_text(await client.request("status"))
+            assert "  k1     PV" in text and "long, lot P1" in text
+            assert "  gold   off" in text and "idle" in text
         finally:
             await client.close()
 
