@@ -26,7 +26,9 @@ from kilnctl.service.protocol import default_socket_path
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add status, start, pause, skip, extend, abort, ack and answer."""
-    p = subparsers.add_parser("status", help="every kiln and tank; the service's runs: step, PV/SP, time left, alarms")
+    p = subparsers.add_parser(
+        "status", help="every kiln and tank; the service's runs: step, PV/SP, time left, alarms"
+    )
     add_service_options(p, run=False)
     p.add_argument("--json", action="store_true", help="the service's status reply as JSON")
     p.set_defaults(func=cmd_status)
