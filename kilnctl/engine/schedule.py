@@ -174,6 +174,29 @@ class FiringSchedule:
             start = seg.target_c
         return max(0.0, total)
 
+    def plan(self, t: float, max_rate_c_per_h: float = 999.0) -> list[tuple[float, float]]:
+        """The planned setpoint from time `t` (now) to the end: the vertices (time, SP °C)
+        of the travelling setpoint if the kiln follows, as remaining_s() reckons it (a
+        max-rate ramp at `max_rate_c_per_h`); [] once done."""
+        st = self.state
+        if st.phase == DONE:
+            return []
+        points = [(t, st.sp_c)]
+        start = st.sp_c
+        for i in range(st.index, len(self.segments)):
+            seg = self.segments[i]
+            if i > st.index or st.phase == RAMP:
+                rate = seg.rate_c_per_h or max_rate_c_per_h
+                t += abs(seg.target_c - start) / rate * 3600.0
+                points.append((t, seg.target_c))
+            hold = seg.hold_s + (st.extra_hold_s if i == st.index else 0.0)
+            hold -= st.hold_elapsed_s if i == st.index else 0.0
+            if hold > 0:
+                t += hold
+                points.append((t, seg.target_c))
+            start = seg.target_c
+        return points
+
     # ------------------------------------------------------------------ commands
 
     def start(

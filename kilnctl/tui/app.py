@@ -229,6 +229,7 @@ class KilnApp(App[None]):
         self._note_service_time(status)
         self._take_rows(status)
         for run in status.get("runs", []):
+            self.chart.set_plan(run["run_id"], run.get("plan"))
             view = self.runs.get(run["run_id"])
             if view is not None:
                 view.time_left_s = run.get("time_left_s")
@@ -248,6 +249,8 @@ class KilnApp(App[None]):
         for view in self.runs.values():
             for source, values in view.samples.items():
                 self._chart(view.run_id, source, values, values.get("t", 0.0))
+        for run in message.status.get("runs", []):
+            self.chart.set_plan(run["run_id"], run.get("plan"))
         self._redraw_runs()
         self._redraw_alarms()
         self._redraw_status()

@@ -101,7 +101,12 @@ class KilnChart(PlotextPlot):
         """Amp-hours of the tank's step (empty for a kiln)."""
         self.marks: list[tuple[float, str]] = []
         """(time, "step" | "alarm") of the run shown, drawn as vertical lines."""
+        self.plan: list[Point] = []
+        """The kiln's planned setpoint from now to the end of its firing (the service's
+        "plan", FiringSchedule.plan), drawn ahead of the samples."""
         self.drawn_points = 0
+        self.drawn_plan_points = 0
+        """Points of the plan ahead in the last redraw."""
         self.unit = "C"
         """Display unit, °C or °F (the data stay in °C)."""
         self._dirty = False
@@ -140,6 +145,15 @@ class KilnChart(PlotextPlot):
             self.ah = thin(self.ah, CHART_POINTS // 2)
         self._dirty = True
 
+    def set_plan(self, run_id: str, plan: Any) -> None:
+        """The run's planned setpoint ahead ([[unix time, SP °C], ...]) for the kiln shown."""
+        if run_id != self.run_id or self.keys != KILN_KEYS or not isinstance(plan, list):
+            return
+        points = [(float(t), float(sp)) for t, sp in plan]
+        if points != self.plan:
+            self.plan = points
+            self._dirty = True
+
     def mark(self, run_id: str, t: float, what: str) -> None:
         """Mark a step change or an alarm ("step" | "alarm") of the run shown at time t."""
         if run_id == self.run_id:
@@ -177,7 +191,7 @@ class KilnChart(PlotextPlot):
         self.run_id = self.source = None
         self.finished = False
         self.keys = KILN_KEYS
-        self.pv, self.sp, self.ah, self.marks = [], [], [], []
+        self.pv, self.sp, self.ah, self.marks, self.plan = [], [], [], [], []
         self._dirty = True
 
     def redraw(self) -> None:
@@ -201,7 +215,9 @@ class KilnChart(PlotextPlot):
         limit = max(2 * self.size.width, 20)
         pv, sp, ah = thin(self.pv, limit), thin(self.sp, limit), thin(self.ah, limit)
         t0 = min(pv[0][0], sp[0][0])
-        span_h = (max(pv[-1][0], sp[-1][0]) - t0) / 3600
+        ahead = [] if tank or self.finished else [p for p in self.plan if p[0] > sp[-1][0]]
+        plan = [sp[-1], *ahead] if ahead else []  # on from the last SP sample
+        span_h = (max(pv[-1][0], sp[-1][0], *(t for t, _ in plan[-1:])) - t0) / 3600
         unit, scale = ("h", 3600.0) if span_h >= 2 else ("min", 60.0)
         to_unit = (lambda c: c * 9 / 5 + 32) if self.unit == "F" and not tank else (lambda c: c)
 
@@ -210,6 +226,9 @@ class KilnChart(PlotextPlot):
 
         plt.plot(x(sp), [to_unit(v) for _, v in sp], label="SP")
         plt.plot(x(pv), [to_unit(v) for _, v in pv], label="I" if tank else "PV")
+        if plan:
+            plt.plot(x(plan), [to_unit(v) for _, v in plan], label="plan", color="gray")
+        self.drawn_plan_points = len(plan)
         if tank and ah:
             plt.plot(x(ah), [v for _, v in ah], label="Ah", yside="right")
         for t, kind in self.marks:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from svc_plant import running_service
+from svc_plant import LONG, running_service
 from test_tui_app import SIZE, start, until
 
 from kilnctl.cli.cmd_control import status_text
 from kilnctl.clock import ScaledClock
 from kilnctl.engine.engine import Engine
 from kilnctl.engine.messages import Abort, AnswerPrompt
+from kilnctl.engine.schedule import FiringSchedule
 from kilnctl.service.client import ServiceClient
 from kilnctl.tui.app import KilnApp
 from kilnctl.tui.widgets import TANK_KEYS
@@ -131,4 +132,28 @@ async def test_an_idle_kilns_alarm_from_the_plant_watch_gets_a_badge(tmp_path: P
             h.devices["k1"].inject("stuck_relay")
             await until(pilot, lambda: line_of(app, "k1").endswith(" !1"), timeout_s=30)
             assert "idle" in line_of(app, "k1") and "!" not in line_of(app, "gold")
+            await pilot.press("q")
+
+
+def test_a_schedule_plans_its_setpoint_to_the_end() -> None:
+    schedule = FiringSchedule.from_profile(LONG)
+    schedule.start(1000.0, 20.0)
+    plan = schedule.plan(1000.0)
+    assert plan[0] == (1000.0, 20.0)
+    ramp_s = (800 - 20) / 100 * 3600
+    assert plan[1:] == [(1000.0 + ramp_s, 800.0), (1000.0 + ramp_s + 3600, 800.0)]
+    assert plan[-1][0] - plan[0][0] == schedule.remaining_s()
+
+
+async def test_the_kiln_chart_draws_the_planned_profile_ahead_of_now(tmp_path: Path) -> None:
+    # Before: the chart ended at the last sample; the rest of the firing was not shown.
+    async with running_service(tmp_path) as h:
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await start(h.socket, job="long", kiln="k1", lot="P5")
+            chart = app.chart
+            await until(pilot, lambda: chart.source == "k1" and len(chart.plan) == 3)
+            assert chart.plan[-1][1] == 800.0 and chart.plan[0][0] >= chart.sp[-1][0] - 5
+            # from the last SP sample to the end of the ramp and of the hold
+            await until(pilot, lambda: chart.drawn_plan_points == 3, timeout_s=5)
             await pilot.press("q")

@@ -51,6 +51,8 @@ def status() -> dict[str, Any]:
         "thickness_um": {},
         "time_left_s": 95.0,
         "plating_left_s": None,
+        # the hold's last 95 s, then a free cool to 500 °C at 300 °C/h
+        "plan": [[NOW, 790.0], [NOW + 95, 790.0], [NOW + 95 + 3480, 500.0]],
     }
     plating = {
         "run_id": "20260921-080000-d4e5f6",
@@ -151,6 +153,8 @@ async def screen(
         else:
             app.chart.show("20260921-071500-a1b2c3", "kiln1")
             app.chart.load_history("20260921-071500-a1b2c3", "kiln1", history())
+            app.chart.set_plan("20260921-071500-a1b2c3", status()["runs"][0]["plan"])
+            app.chart.mark("20260921-071500-a1b2c3", T0 + 1800, "step")
         if not connected:
             app.post_message(Disconnected("connection lost (no reply)"))
             await until(pilot, lambda: not app.connected)
