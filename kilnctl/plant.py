@@ -136,7 +136,9 @@ class Plant(_Config):
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)
     kilns: dict[str, Kiln] = Field(default_factory=dict)
     tanks: dict[str, Tank] = Field(default_factory=dict)
-    site: str = Field(default="", description="telemetry tag: the factory or site (optional)")
+    site: str = Field(
+        default="", description="telemetry tag: the factory or site (optional)"
+    )
     cell: str = Field(
         default_factory=socket.gethostname,
         description="telemetry tag: this service's cell (kiln room, plating line); "

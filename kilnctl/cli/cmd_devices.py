@@ -256,3 +256,4 @@ def cmd_probe(args: argparse.Namespace) -> int:
     finally:
         claims.release()
     return 0
+

@@ -103,6 +103,7 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------- loading
 
 
+
 def _recipe(ref: str, library: RecipeLibrary) -> Recipe:
     try:
         if ref.endswith(".toml") or Path(ref).is_file():
@@ -351,6 +352,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- run / resume
+
+
+
+
 
 
 def _progress(sample: Sample) -> str:

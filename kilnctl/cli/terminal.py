@@ -90,7 +90,9 @@ class Terminal:
 
     # ------------------------------------------------------------------ asking
 
-    async def ask(self, question: str, choices: Sequence[str], default: str | None = None) -> str:
+    async def ask(
+        self, question: str, choices: Sequence[str], default: str | None = None
+    ) -> str:
         """Ask until one of `choices` is answered (see match_choice); "abort" at end of input."""
         async with self._asking:
             self._end_status()

@@ -161,7 +161,6 @@ class KilnInterlocks:
         if reading.sensor_break or reading.over_range or not self._pv_in_range(reading.pv_c):
             return False
         return not (self.remote_sp and reading.remote_sp_fail)
-
     @property
     def door_open(self) -> bool:
         """A door or lid opening was detected and the PV has not recovered yet."""
@@ -274,7 +273,7 @@ class KilnInterlocks:
 
 
 def _rose_or_fell(change_c: float) -> str:
-    """ "rose 3.0 °C" / "fell 76.0 °C": a fall is never worded as a negative rise."""
+    """"rose 3.0 °C" / "fell 76.0 °C": a fall is never worded as a negative rise."""
     return f"{'rose' if change_c >= 0 else 'fell'} {abs(change_c):.1f} °C"
 
 

@@ -184,7 +184,9 @@ class JobRun:
                 await ctx.ask(step.prompt_after)
         return details
 
-    async def _ask_to_unload(self, text: str, standby: KilnStandby, profile: FiringProfile) -> None:
+    async def _ask_to_unload(
+        self, text: str, standby: KilnStandby, profile: FiringProfile
+    ) -> None:
         """Ask the step's after-prompt while the standby keeps the kiln hot with the fired
         pins still inside: every minute there is over-firing (bubbles, cracks), so past the
         profile's margin the operator is alarmed to unload; answered, the alarm clears."""

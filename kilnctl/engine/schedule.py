@@ -355,10 +355,8 @@ class FiringSchedule:
                 f"(fell less than {self.stall_fall_c:g} °C in {self.stall_window_s / 60:.0f} "
                 "min)"
             )
-        elif (
-            free
-            and self.free_cool_limit_s is not None
-            and (st.cool_wait_s >= self.free_cool_limit_s)
+        elif free and self.free_cool_limit_s is not None and (
+            st.cool_wait_s >= self.free_cool_limit_s
         ):
             why = (
                 f"free cooling ended at {pv:.0f} °C after its time limit of "
