@@ -22,6 +22,7 @@ from kilnctl.recipes.models import (
     TemperatureBand,
     TemperatureC,
 )
+from kilnctl.recipes.process_limits import VitreousEnamelLimits
 from kilnctl.sim_link import RunningSim, running_sim
 
 PLANT_FILE = "kilnctl.toml"
@@ -164,6 +165,10 @@ class Plant(_Config):
         validation_alias=AliasChoices("room_temp", "room_temp_c"),
         description="warmest the kiln room gets: no kiln cools below it; a cooling target "
         "at or below it is warned about",
+    )
+    vitreous_enamel: VitreousEnamelLimits = Field(
+        default_factory=VitreousEnamelLimits,
+        description="default hold limits of vitreous enamel firings (a recipe's own win)",
     )
 
     @model_validator(mode="after")

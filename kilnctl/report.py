@@ -442,7 +442,7 @@ def report_tables(record: BatchRecord) -> list[Table]:
                 *(
                     (f"{k} details" if k == "lot" else k, _meta_text(v))
                     for k, v in sorted(run.meta.items())
-                    if v is not None and k not in RUN_ORIGIN_KEYS
+                    if v is not None and k not in RUN_ORIGIN_KEYS and k != "defaults"
                 ),
             ],
         ),
@@ -450,6 +450,13 @@ def report_tables(record: BatchRecord) -> list[Table]:
             "Recipes (control recipe versions)",
             ("recipe", "content hash"),
             [(n, h) for n, h in sorted(run.recipe_hashes.items())],
+        ),
+        # values the recipes left out whose defaults shaped the run (e.g. a bath's cathode
+        # efficiency behind a thickness target), recorded by the engine at the start
+        Table(
+            "Defaults used",
+            ("default", "value and source"),
+            [tuple(str(d).split(" = ", 1)) for d in run.meta.get("defaults") or []],
         ),
         Table(
             "Steps",

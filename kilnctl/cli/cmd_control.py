@@ -197,6 +197,12 @@ def status_text(snapshot: dict[str, Any]) -> str:
         f"service: {snapshot.get('plant', '')} | {clock} | telemetry: {telemetry}",
         f"journal: {snapshot.get('journal') or '-'}",
     ]
+    unsafe = snapshot.get("unsafe") or {}
+    for name, problem in sorted(unsafe.items()):  # first: a device that may still heat
+        lines.append(
+            f"!!! {name}: NOT CONFIRMED SAFE ({problem}); the service keeps retrying "
+            f"(kilnctl safe {name} shows its state)"
+        )
     display = Display(now=snapshot.get("time"))
     devices = [r for r in snapshot.get("devices") or [] if isinstance(r, dict) and "name" in r]
     if devices:

@@ -219,12 +219,10 @@ async def _survey(plant: Plant, sample_s: float, as_json: bool = False) -> int:
         if as_json:
             health = healths.get(name)
             row = {"name": name, "driver": cfg.driver, "url": cfg.url, "state": state}
-            extra = {
-                "detail": detail,
-                "alarms": alarms.get(name, []),
-                "reading": asdict(reading) if reading is not None else None,
-                "health": asdict(health) if health is not None else None,
-            }
+            extra: dict[str, object] = {"detail": detail, "alarms": alarms.get(name, [])}
+            if reading is not None and name not in states:  # a reading only when one came
+                extra["reading"] = asdict(reading)
+                extra["health"] = asdict(health) if health is not None else None
             print(json.dumps({**row, **extra}, default=str), flush=True)
         elif state == "ALARM":
             print(f"{name:<18} {cfg.driver:<18} {cfg.url}")

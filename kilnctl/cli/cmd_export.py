@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 from kilnctl.cli.cmd_runs import add_journal_option, open_journal, resolve_run
-from kilnctl.cli.cmd_telemetry import influx_settings, influx_sink, telemetry_tags
+from kilnctl.cli.cmd_telemetry import (
+    add_influx_options,
+    influx_settings,
+    influx_sink,
+    sink_key,
+    telemetry_tags,
+)
 from kilnctl.cli.main import UserError, log_to_stderr
 from kilnctl.report import build_batch_record, render_csv
 from kilnctl.telemetry import SinkError, TelemetryWriter
@@ -32,18 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--csv", metavar="FILE", help="CSV file ('-' = stdout)")
     target.add_argument("--influx", action="store_true", help="backfill into InfluxDB")
-    for flag, text in [
-        ("--url", "e.g. http://127.0.0.1:8086"),
-        ("--api", "v2 (also VictoriaMetrics), v1, auto"),
-        ("--org", "v2 organisation"),
-        ("--bucket", "v2 bucket"),
-        ("--database", "1.x database"),
-        ("--token", "v2 token, or 1.x user:password"),
-        ("--cell", "cell tag (default: the plant config's)"),
-        ("--site", "site tag (default: the plant config's)"),
-    ]:
-        p.add_argument(flag, help=text)
-    p.add_argument("--batch-size", type=int, help="records per write")
+    add_influx_options(p)
     p.set_defaults(func=cmd_export)
 
 
@@ -55,7 +50,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             if args.csv == "-":
                 sys.stdout.write(text)
             else:
-                Path(args.csv).write_text(text, encoding="utf-8")
+                try:
+                    Path(args.csv).write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise UserError(f"cannot write {args.csv}: {exc.strerror}") from None
                 print(f"wrote {args.csv}", file=sys.stderr)
             return 0
         settings = influx_settings(args)
@@ -65,7 +63,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             journal,
             sink,
             batch_size=settings.batch_size,
-            consumer=f"export:{run.run_id}",
+            # a cursor per run and destination: a backfill to another server starts afresh
+            consumer=f"export:{run.run_id}:{sink_key(settings)}",
             tags=telemetry_tags(args),
             run_id=run.run_id,
         )

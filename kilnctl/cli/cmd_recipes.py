@@ -10,21 +10,25 @@ from pathlib import Path
 
 from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_for
-from kilnctl.plant import PLANT_FILE, Plant, PlantConfigError, load_plant
+from kilnctl.cli.quantity_args import kiln_power_kw, kiln_temperature_c, lot_area_dm2
+from kilnctl.plant import PLANT_FILE, Plant, load_plant
 from kilnctl.recipes import estimate
 from kilnctl.recipes.loader import (
+    REF_RULE,
     RecipeError,
     RecipeLibrary,
     content_hash,
-    default_profile_dirs,
+    find_recipe,
+    library_for,
     load_recipe,
     read_toml,
 )
 from kilnctl.recipes.models import FiringProfile, Job, PlatingRecipe, PlatingStep, Recipe
-from kilnctl.recipes.rules import check_recipe
+from kilnctl.recipes.process_limits import VitreousEnamelLimits, defaults_for, hold_limits
+from kilnctl.recipes.rules import check_recipe, finding_lines
 from kilnctl.recipes.schema import SCHEMA_FILES, schema_of, write_schemas
 
-PLANT_SECTIONS = frozenset({"devices", "kilns", "tanks"})
+PLANT_SECTIONS = frozenset({"devices", "kilns", "tanks", "vitreous_enamel"})
 KIND_WORDS = {"firing": "firing profile", "plating": "plating recipe", "job": "job"}
 
 
@@ -34,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "validate",
         help="check recipe files (units, fields, material rules, device limits)",
         description="Validate recipe files (and plant configs). Device limits are checked "
-        f"against the plant config given with --config, or ./{PLANT_FILE} when present.",
+        f"against the plant every command uses: --config, else ./{PLANT_FILE}, else the "
+        "bundled example plant (named on stderr). " + REF_RULE,
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(func=run_validate)
@@ -44,12 +49,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     schema.set_defaults(func=run_schema)
 
     show = subparsers.add_parser(
-        "show", help="segments/steps, plot, duration, energy and plating estimates"
+        "show",
+        help="segments/steps, plot, duration, energy and plating estimates",
+        description="Describe a recipe with its estimates and the defaults they use. " + REF_RULE,
     )
     show.add_argument("recipe", metavar="NAME|FILE")
-    show.add_argument("--area", type=float, metavar="DM2", help="lot area in dm² for plating")
-    show.add_argument("--start-c", type=float, help="kiln temperature at the start (°C)")
-    show.add_argument("--kw", type=float, help="kiln element power for the energy estimate")
+    show.add_argument(
+        "--area", type=lot_area_dm2, metavar="DM2", help="lot area for plating (dm², or '12 dm2')"
+    )
+    show.add_argument(
+        "--start-c", type=kiln_temperature_c, help="kiln temperature at the start (°C)"
+    )
+    show.add_argument(
+        "--kw", type=kiln_power_kw, help="kiln element power for the energy estimate (kW)"
+    )
     show.add_argument("--kiln", help="kiln of the plant config whose power to use")
     show.add_argument("--no-plot", action="store_true", help="leave out the terminal plot")
     show.set_defaults(func=run_show)
@@ -58,26 +71,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 # ---------------------------------------------------------------- helpers
 
 
-def _explicit_plant(config: str | None) -> Plant | None:
-    """The plant to check device limits against: --config, else ./kilnctl.toml, else none
-    (the bundled example plant describes bench supplies, not a production line)."""
-    path = Path(config) if config else Path.cwd() / PLANT_FILE
-    if config is None and not path.is_file():
-        return None
-    try:
-        return load_plant(path)
-    except PlantConfigError as exc:
-        raise UserError(f"plant config: {exc}") from None
-
-
 def _any_plant(config: str | None) -> Plant | None:
     """A plant for figures (kiln power): --config, ./kilnctl.toml or the bundled example."""
     return plant_for(config, optional=True)
 
 
 def _library_for(path: Path | None) -> RecipeLibrary:
-    dirs = [path.parent] if path is not None else []
-    return RecipeLibrary([*dirs, *(d for d in default_profile_dirs() if d not in dirs)])
+    return library_for(path)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -119,7 +119,8 @@ def _looks_like_plant(path: Path) -> bool:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Validate every file; print one line per problem; exit 1 if any error."""
-    plant = _explicit_plant(args.config)
+    # The same plant `run` and `simulate` use: a job that validates here is not refused there.
+    plant = plant_for(args.config)
     failed = False
     for name in args.files:
         path = Path(name)
@@ -136,8 +137,8 @@ def run_validate(args: argparse.Namespace) -> int:
             continue
         findings = check_recipe(recipe, _library_for(path), plant)
         errors = [f for f in findings if f.level == "error"]
-        for finding in findings:
-            print(f"{path}: {finding.where}: {finding.level}: {finding.message}")
+        for line in finding_lines(findings, path):
+            print(line)
         if errors:
             failed = True
             continue
@@ -163,34 +164,65 @@ def run_schema(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- show
 
 
-def _resolve(target: str) -> tuple[Recipe, Path | None]:
-    path = Path(target)
+def _resolve(target: str) -> tuple[Recipe, RecipeLibrary]:
+    """The recipe and the library its refs resolve in, as simulate and run find them."""
     try:
-        if path.suffix == ".toml" or path.is_file():
-            return load_recipe(path), path
-        library = _library_for(None)
-        return library.get(target), library.path_of(target)
+        recipe, _, library = find_recipe(target)
     except RecipeError as exc:
         raise UserError(str(exc)) from None
+    return recipe, library
 
 
 def run_show(args: argparse.Namespace) -> int:
     """Describe a recipe with its estimates."""
-    recipe, path = _resolve(args.recipe)
+    recipe, library = _resolve(args.recipe)
     plant = _any_plant(args.config)
     print(f"{recipe.name} — {KIND_WORDS[recipe.kind]} (sha256 {content_hash(recipe)[:12]})")
     if recipe.description:
         print(recipe.description)
     print()
+    limits = plant.vitreous_enamel if plant is not None else VitreousEnamelLimits()
     if isinstance(recipe, FiringProfile):
         kw = _kiln_power(args, plant, args.kiln)
         start = args.start_c if args.start_c is not None else estimate.AMBIENT_C
-        print(show_firing(recipe, start, kw, plot=not args.no_plot))
+        print(show_firing(recipe, start, kw, plot=not args.no_plot, limits=limits))
     elif isinstance(recipe, PlatingRecipe):
         print(show_plating(recipe, args.area))
     else:
-        print(show_job(recipe, _library_for(path), plant, args))
+        print(show_job(recipe, library, plant, args))
+    used = [str(d) for d in defaults_for(recipe, library, limits)]
+    used += _power_defaults(recipe, args, plant)
+    if used:
+        print("\nDefaults used (not set in the file):")
+        print("\n".join(f"  {line}" for line in used))
     return 0
+
+
+def _power_defaults(recipe: Recipe, args: argparse.Namespace, plant: Plant | None) -> list[str]:
+    """The kiln power behind an energy estimate, when neither --kw nor the plant gives it."""
+    if args.kw is not None:
+        return []
+    if isinstance(recipe, FiringProfile):
+        kilns = [args.kiln]
+    elif isinstance(recipe, Job):
+        kilns = list(dict.fromkeys(s.kiln for s in recipe.steps if s.kind == "firing"))
+    else:
+        return []
+    lines = []
+    for kiln in kilns:
+        power = None
+        if plant is not None:
+            try:
+                power = plant.kiln(kiln)[1].power_kw
+            except KeyError:
+                power = None
+        if power is None:
+            which = f"kiln {kiln}" if kiln else "kiln (none named with --kiln)"
+            lines.append(
+                f"{which} power_kw = {estimate.DEFAULT_KILN_KW:g} kW (energy estimate "
+                "default; set power_kw in the plant config, or give --kiln or --kw)"
+            )
+    return lines
 
 
 def _kiln_power(args: argparse.Namespace, plant: Plant | None, kiln: str | None) -> float:
@@ -208,17 +240,30 @@ def _kiln_power(args: argparse.Namespace, plant: Plant | None, kiln: str | None)
     return estimate.DEFAULT_KILN_KW
 
 
-def show_firing(profile: FiringProfile, start_c: float, power_kw: float, plot: bool) -> str:
-    """Segment table, plot, duration and energy of a firing profile."""
+def show_firing(
+    profile: FiringProfile,
+    start_c: float,
+    power_kw: float,
+    plot: bool,
+    limits: VitreousEnamelLimits | None = None,
+) -> str:
+    """Segment table, plot, duration and energy of a firing profile; hold limits as the
+    engine enforces them, a class default marked with '*'."""
     est = estimate.estimate_firing(profile, start_c, power_kw)
     rows = []
     for i, (seg, seg_est) in enumerate(zip(profile.segments, est.segments, strict=True), 1):
         rate = "max" if seg.rate_c_per_h is None else f"{seg.rate_c_per_h:g} °C/h"
         if seg.cooling and seg.rate_c_per_h is None:
             rate = "free cool"
-        limits = " / ".join(
-            format_duration(v) if v is not None else "-" for v in (seg.warn_hold_s, seg.max_hold_s)
-        )
+        eff = hold_limits(seg, limits or VitreousEnamelLimits())
+        limit_texts = [
+            "-" if value is None else format_duration(value) + ("*" if default else "")
+            for value, default in (
+                (eff.warn_hold_s, eff.warn_default),
+                (eff.max_hold_s, eff.max_default),
+            )
+        ]
+        limits_text = " / ".join(limit_texts)
         rows.append(
             [
                 str(i),
@@ -226,7 +271,7 @@ def show_firing(profile: FiringProfile, start_c: float, power_kw: float, plot: b
                 f"{seg.target_c:.0f} °C",
                 format_duration(seg.hold_s) if seg.hold_s else "-",
                 f"±{seg.soak_band_c:.3g} °C" if seg.soak_band_c else "-",
-                limits,
+                limits_text,
                 format_duration(seg_est.total_s),
             ]
         )
@@ -238,6 +283,11 @@ def show_firing(profile: FiringProfile, start_c: float, power_kw: float, plot: b
         "",
         render_table(headers, rows),
     ]
+    if any("*" in row[5] for row in rows):
+        out.append(
+            "* vitreous enamel default (plant config [vitreous_enamel]); the file's own "
+            "warn_hold / max_hold win"
+        )
     if plot:
         out += ["", plot_schedule(profile.name, est.trajectory)]
     out += [

@@ -54,8 +54,15 @@ from kilnctl.journal import Journal
 from kilnctl.journal_location import ensure_parent, journal_for
 from kilnctl.plant import Plant
 from kilnctl.recipes import estimate
-from kilnctl.recipes.loader import RecipeError, RecipeLibrary, load_recipe
+from kilnctl.recipes.loader import (
+    REF_RULE,
+    RecipeError,
+    RecipeLibrary,
+    find_recipe,
+    library_for,
+)
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe, Recipe
+from kilnctl.recipes.process_limits import defaults_for
 from kilnctl.report import format_duration
 
 TRAJECTORY_POINTS = 13
@@ -64,7 +71,11 @@ DEFAULT_SIM_MATERIAL = "brass"
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the simulate, run and resume subcommands."""
-    p = subparsers.add_parser("simulate", help="dry-run a job/profile/recipe on simulators")
+    p = subparsers.add_parser(
+        "simulate",
+        help="dry-run a job/profile/recipe on simulators",
+        description="Dry-run on in-process simulators of the plant's devices. " + REF_RULE,
+    )
     p.add_argument("recipe", help="recipe name (profiles/) or a .toml file")
     p.add_argument("--json", action="store_true", help="the summary as one JSON object")
     p.add_argument("--kiln", help="kiln for a bare firing profile (default: the first)")
@@ -78,7 +89,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=0, help="simulator noise seed")
     p.set_defaults(func=cmd_simulate)
 
-    p = subparsers.add_parser("run", help="run a job on the plant's devices")
+    p = subparsers.add_parser(
+        "run",
+        help="run a job on the plant's devices",
+        description="Run a job (or a profile or recipe) on the plant's devices. " + REF_RULE,
+    )
     p.add_argument("recipe", help="job (or profile/recipe) name, or a .toml file")
     p.add_argument("--lot", required=True, help="lot id for the batch record")
     p.add_argument("--kiln", help="kiln for a bare firing profile")
@@ -103,12 +118,16 @@ def _common_run_options(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------- loading
 
 
+def _recipe(ref: str) -> tuple[Recipe, RecipeLibrary]:
+    """The recipe named on the command line and the library its refs resolve in (REF_RULE:
+    beside the file, then the profile folders), the same as `validate` and `show` use."""
+    recipe, _, library = _find(ref)
+    return recipe, library
 
-def _recipe(ref: str, library: RecipeLibrary) -> Recipe:
+
+def _find(ref: str) -> tuple[Recipe, Path | None, RecipeLibrary]:
     try:
-        if ref.endswith(".toml") or Path(ref).is_file():
-            return load_recipe(ref)
-        return library.get(ref)
+        return find_recipe(ref)
     except RecipeError as exc:
         raise UserError(str(exc)) from exc
 
@@ -325,13 +344,18 @@ def render_summary(s: dict[str, Any]) -> str:
         )
     lines.extend(f"  alarm: {a}" for a in s["alarms"])
     lines.extend(f"  notice: {n}" for n in s.get("notices", []) if " preflight: " not in n)
+    lines.extend(f"  default used: {d}" for d in s.get("defaults", []))
     return "\n".join(lines)
+
+
+def _defaults(recipe: Recipe, library: RecipeLibrary, plant: Plant) -> list[str]:
+    """What the recipes leave to a default that changes the result (efficiency, hold limits)."""
+    return [str(d) for d in defaults_for(recipe, library, plant.vitreous_enamel)]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     plant = plant_for(args.config)
-    library = RecipeLibrary()
-    recipe = _recipe(args.recipe, library)
+    recipe, library = _recipe(args.recipe)
     lot = None
     # a bare plating recipe needs a lot (its area); a bare firing gets one when a material
     # is named, so the material's rules hold as they do for a job's lot
@@ -347,15 +371,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserError(f"bad lot: {exc}") from exc
     summary = asyncio.run(simulate(recipe, plant, library, kiln=args.kiln, lot=lot, seed=args.seed))
+    summary["defaults"] = _defaults(recipe, library, plant)
     print(json.dumps(summary) if args.json else render_summary(summary))
     return 0 if summary["outcome"] == "completed" else 1
 
 
 # ---------------------------------------------------------------------- run / resume
-
-
-
-
 
 
 def _progress(sample: Sample) -> str:
@@ -505,13 +526,14 @@ async def _drive(
     clock: Clock,
     start: StartJob | None,
     resume_id: str | None,
+    library: RecipeLibrary | None = None,
 ) -> int:
     journal = Journal(ensure_parent(journal_for(args.journal, plant, args.config)))
     devices = open_devices(plant)
     settings = EngineSettings(period_s=plant.sample_period_s)
     # the engine claims the run's devices before its first request (kilnctl.claims)
     claims = device_claims(plant, "kilnctl run" if start is not None else "kilnctl resume")
-    engine = Engine(devices, plant, RecipeLibrary(), journal, clock, settings, claims)
+    engine = Engine(devices, plant, library or RecipeLibrary(), journal, clock, settings, claims)
     queue = engine.subscribe(maxsize=10_000)
     freeze_startup_objects()
     try:
@@ -550,11 +572,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if handed is not None:  # a running service holds the devices: it runs the job
         return handed
     plant, clock = live_plant(args)
-    recipe = _recipe(args.recipe, RecipeLibrary())
+    recipe, path, library = _find(args.recipe)
+    # stderr: with --json, stdout carries nothing but events; the batch record keeps them too
+    for line in _defaults(recipe, library, plant):
+        print(f"default used: {line}", file=sys.stderr)
+    # a file named on the command line is recorded, so `resume` looks beside it again
+    source = str(path.resolve()) if path is not None and Path(args.recipe).is_file() else None
     start = StartJob(
-        ref=recipe.name, recipe=recipe, lot_id=args.lot, kiln=args.kiln, who="terminal"
+        ref=recipe.name,
+        recipe=recipe,
+        lot_id=args.lot,
+        kiln=args.kiln,
+        who="terminal",
+        source=source,
     )
-    return asyncio.run(_drive(args, plant, clock, start, None))
+    return asyncio.run(_drive(args, plant, clock, start, None, library))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -566,10 +598,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
         return 0
     plant, clock = live_plant(args)
     run_id = args.run
+    with Journal(journal_for(args.journal, plant, args.config)) as journal:
+        unfinished = journal.unfinished_runs()
     if run_id is None:
-        with Journal(journal_for(args.journal, plant, args.config)) as journal:
-            unfinished = journal.unfinished_runs()
         if not unfinished:
             raise UserError("no unfinished run in the journal")
         run_id = unfinished[-1].run_id
-    return asyncio.run(_drive(args, plant, clock, None, run_id))
+    # a run started from a file finds that file's refs beside it again (REF_RULE)
+    source = next((r.meta.get("file") for r in unfinished if r.run_id == run_id), None)
+    library = library_for(source) if isinstance(source, str) else None
+    return asyncio.run(_drive(args, plant, clock, None, run_id, library))

@@ -16,7 +16,7 @@ import logging
 import signal
 from pathlib import Path
 
-from kilnctl.cli.cmd_telemetry import influx_sink
+from kilnctl.cli.cmd_telemetry import consumer_for, influx_sink
 from kilnctl.cli.main import UserError, log_to_stderr
 from kilnctl.cli.plant_devices import (
     close_devices,
@@ -62,7 +62,11 @@ def _telemetry(plant: Plant, journal: Journal) -> BackgroundWriter | None:
     sink = influx_sink(cfg)
     # the writer reads the journal from its own connection: SQLite objects stay per-thread
     writer = TelemetryWriter(
-        Journal(journal.path), sink, batch_size=cfg.batch_size, tags=plant.telemetry_tags()
+        Journal(journal.path),
+        sink,
+        batch_size=cfg.batch_size,
+        tags=plant.telemetry_tags(),
+        consumer=consumer_for(cfg),
     )
     return BackgroundWriter(writer)
 

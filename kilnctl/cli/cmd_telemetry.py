@@ -38,6 +38,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "The token may also come from $KILNCTL_INFLUX_TOKEN.",
     )
     add_journal_option(p)
+    add_influx_options(p)
+    p.add_argument("--poll-interval", type=float, default=1.0, help="seconds between polls")
+    p.add_argument(
+        "--once", action="store_true", help="deliver what is pending, then exit (1 on failure)"
+    )
+    p.set_defaults(func=cmd_telemetry)
+
+
+def add_influx_options(p: argparse.ArgumentParser) -> None:
+    """The flags that override the plant config's [influx] section and its cell/site tags
+    (telemetry and export share them)."""
     p.add_argument("--url", help="e.g. http://127.0.0.1:8086")
     p.add_argument("--api", choices=API_CHOICES, help="v2 (also VictoriaMetrics), v1, auto")
     p.add_argument("--org", help="v2 organisation")
@@ -47,11 +58,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--batch-size", type=int, help="records per write (default 500)")
     p.add_argument("--cell", help="cell tag (default: the plant config's cell, else host name)")
     p.add_argument("--site", help="site tag (default: the plant config's site)")
-    p.add_argument("--poll-interval", type=float, default=1.0, help="seconds between polls")
-    p.add_argument(
-        "--once", action="store_true", help="deliver what is pending, then exit (1 on failure)"
-    )
-    p.set_defaults(func=cmd_telemetry)
 
 
 def influx_settings(args: argparse.Namespace) -> InfluxConfig:
@@ -93,6 +99,17 @@ def telemetry_tags(args: argparse.Namespace) -> dict[str, str]:
     return tags
 
 
+def sink_key(settings: InfluxConfig) -> str:
+    """Which destination a cursor belongs to: the server and its database or bucket."""
+    return f"{settings.url.rstrip('/')}/{settings.database or settings.bucket}"
+
+
+def consumer_for(settings: InfluxConfig) -> str:
+    """The journal cursor of the writer to this destination: each server gets everything,
+    whichever others were written to before."""
+    return f"influx:{sink_key(settings)}"
+
+
 def influx_sink(settings: InfluxConfig) -> Sink:
     """The InfluxDB sink an [influx] section describes; a bad section is a user error."""
     try:
@@ -122,6 +139,7 @@ def cmd_telemetry(args: argparse.Namespace) -> int:
         batch_size=settings.batch_size,
         poll_interval_s=args.poll_interval,
         tags=telemetry_tags(args),
+        consumer=consumer_for(settings),
     )
     try:
         if args.once:

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
@@ -54,9 +54,17 @@ from kilnctl.journal import Journal
 from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeError, content_hash
 from kilnctl.recipes.models import FiringProfile, Job, Lot, PlatingRecipe
-from kilnctl.recipes.rules import Finding, check_steps, step_where
+from kilnctl.recipes.process_limits import (
+    VitreousEnamelLimits,
+    defaults_used,
+    with_process_limits,
+)
+from kilnctl.recipes.rules import Finding, StepRef, check_steps, step_where
 
 log = logging.getLogger(__name__)
+
+MAX_EXTEND_S = 4 * 3600.0
+"""Longest a hold is extended by one command (a longer soak belongs in the recipe)."""
 
 
 class EngineError(Exception):
@@ -96,6 +104,20 @@ class _Prepared:
     kilns: list[str | None]
     tanks: list[str]
     is_job: bool = False
+    defaults: list[str] = field(default_factory=list)
+    """defaults the recipes rely on (process_limits.defaults_used), for the batch record"""
+
+
+def _with_class_limits(plan: list[PlanStep], limits: VitreousEnamelLimits) -> list[PlanStep]:
+    """Firing steps carry their effective hold limits (a file's own win over the vitreous
+    enamel defaults), so the over-fire interlock aborts a coat held too long even when the
+    file set no max_hold. Hashes are taken from the files' recipes before this."""
+    return [
+        replace(s, recipe=with_process_limits(s.recipe, limits))
+        if isinstance(s.recipe, FiringProfile)
+        else s
+        for s in plan
+    ]
 
 
 class Engine:
@@ -205,6 +227,13 @@ class Engine:
         elif isinstance(command, SkipSegment):
             ctx.skip_requests += 1
         elif isinstance(command, ExtendHold):
+            # every client's extend comes here: NaN, infinity or a huge value would make a
+            # hold that never ends, a kiln kept hot until someone aborts
+            if not (0 < command.seconds <= MAX_EXTEND_S):
+                raise EngineError(
+                    f"extend: {command.seconds:g} s is not allowed "
+                    f"(allowed: more than 0, at most {MAX_EXTEND_S / 3600:g} h at a time)"
+                )
             ctx.extend_s += command.seconds
         elif isinstance(command, Abort):
             ctx.operator(command.who, "abort", command.reason)
@@ -314,6 +343,11 @@ class Engine:
             plan = [PlanStep("plating", recipe.name, recipe)]
         else:
             raise EngineError(f"{cmd.ref!r} is not a job, firing profile or plating recipe")
+        limits = getattr(self.plant, "vitreous_enamel", None) or VitreousEnamelLimits()
+        defaults = [
+            str(d) for d in defaults_used([s.recipe for s in plan if s.recipe is not None], limits)
+        ]
+        plan = _with_class_limits(plan, limits)
         kilns = [s.kiln for s in plan if s.kind == "firing"]
         tanks = sorted(
             {
@@ -324,14 +358,16 @@ class Engine:
                 if st.tank is not None
             }
         )
-        return _Prepared(recipe.name, plan, lot, hashes, kilns, tanks, isinstance(recipe, Job))
+        return _Prepared(
+            recipe.name, plan, lot, hashes, kilns, tanks, isinstance(recipe, Job), defaults
+        )
 
     def _preflight(self, prep: _Prepared) -> list[Finding]:
         """`validate`'s checks over the whole job before any device is written: the lot's
         material rules and the plant's limits (kiln max_temp, rectifier ratings). Raises
         EngineError with validate's messages on any error; returns the warnings."""
         steps = [
-            (step_where(i, s.label) if prep.is_job else "", s.recipe, s.kiln)
+            StepRef(step_where(i, s.label) if prep.is_job else "", s.recipe, s.kiln)
             for i, s in enumerate(prep.plan)
         ]
         plant = self.plant if isinstance(self.plant, Plant) else None
@@ -382,6 +418,8 @@ class Engine:
                         "who": cmd.who,
                         "lot": lot.model_dump(mode="json") if lot is not None else None,
                         **run_origin(self.clock),
+                        "defaults": prep.defaults or None,
+                        "file": cmd.source,
                     },
                 )
             else:

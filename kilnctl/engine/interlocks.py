@@ -1,4 +1,4 @@
-"""Interlocks: what is wrong right now, checked on every sample (PROCESS.md numbers).
+"""Interlocks: what is wrong right now, checked on every sample (docs/process.md numbers).
 
 Checkers are stateful only where a condition needs history (failure to heat, stuck relay,
 hold band timers, CC->CV). They return {alarm code: message} for every active condition;
@@ -17,7 +17,7 @@ from kilnctl.engine.schedule import DONE, HOLD, RAMP, FiringSchedule
 
 @dataclass(frozen=True)
 class KilnLimits:
-    """Kiln interlock thresholds; defaults from PROCESS.md (controller diagnostics)."""
+    """Kiln interlock thresholds; defaults from docs/process.md (controller diagnostics)."""
 
     trip_c: float | None = None
     """Absolute over-temperature trip (profile trip_c, else the kiln's max temperature)."""
@@ -34,10 +34,16 @@ class KilnLimits:
     stuck_min_s: float = 20.0
     """The rise is judged once this much output-0 history is there (the noise of a few
     samples must not look like a rise)."""
+    stuck_settle_s: float = 90.0
+    """A kiln whose heat was just cut (a pause at the PV, the end of a ramp) goes on rising
+    for tens of seconds while its thermocouple catches up with the chamber (thermal lag):
+    with the PV near its setpoint, a rise counts only once the output has been 0 this long.
+    A kiln already `deviation_c` above its setpoint with the output at 0 is no lag: there
+    the rise counts after stuck_min_s."""
     stuck_rise_c: float = 3.0
     """A rise this large within stuck_window_s at output 0 is heat nobody commanded: ten
     times the thermocouple noise (σ 0.3 °C); a kiln at 850 °C on a welded relay still
-    climbs ~7 °C a minute (simulator, PROCESS.md calibration)."""
+    climbs ~7 °C a minute (simulator, docs/process.md calibration)."""
     stuck_output_pct: float = 0.5
     door_window_s: float = 10.0
     """A door or lid opening is judged on the PV fall over this window."""
@@ -84,9 +90,13 @@ class _Window:
 
     def __init__(self) -> None:
         self.points: deque[tuple[float, float]] = deque()
+        self.since: float | None = None
+        """When the condition began to hold (the first point since the last reset)."""
 
     def add(self, t: float, pv: float, window_s: float) -> float | None:
         """Record; returns the PV change over the window once it spans window_s."""
+        if self.since is None:
+            self.since = t
         self.points.append((t, pv))
         while len(self.points) > 1 and t - self.points[1][0] >= window_s:
             self.points.popleft()
@@ -95,6 +105,7 @@ class _Window:
 
     def reset(self) -> None:
         self.points.clear()
+        self.since = None
 
 
 class KilnInterlocks:
@@ -146,7 +157,9 @@ class KilnInterlocks:
             )
         self._check_hold(t, pv, schedule, found)
         self._check_door(t, reading, found)
-        self._check_heating(t, reading, schedule, found)
+        self._check_heating(t, reading, schedule, found, "deviation_high" in found)
+        if "stuck_relay" in found:  # the cause first: heat off cannot help a welded relay
+            found = {"stuck_relay": found.pop("stuck_relay"), **found}
         return found
 
     def _pv_in_range(self, pv: float) -> bool:
@@ -253,6 +266,7 @@ class KilnInterlocks:
         reading: TemperatureReading,
         schedule: FiringSchedule,
         found: dict[str, str],
+        far_above_sp: bool = False,
     ) -> None:
         lim = self.limits
         pv = reading.pv_c
@@ -267,7 +281,7 @@ class KilnInterlocks:
                 )
         else:
             self._heating.reset()
-        stuck = stuck_relay_rise(self._idle, t, pv, reading.output_pct, lim)
+        stuck = stuck_relay_rise(self._idle, t, pv, reading.output_pct, lim, far_above_sp)
         if stuck is not None:
             found["stuck_relay"] = stuck
 
@@ -278,7 +292,12 @@ def _rose_or_fell(change_c: float) -> str:
 
 
 def stuck_relay_rise(
-    idle: _Window, t: float, pv: float, output_pct: float, lim: KilnLimits
+    idle: _Window,
+    t: float,
+    pv: float,
+    output_pct: float,
+    lim: KilnLimits,
+    far_above_sp: bool = False,
 ) -> str | None:
     """Why the heat looks stuck on (PV rising with the output at 0 for stuck_min_s or
     more), or None. `idle` keeps the output-0 history between calls; shared by a run's
@@ -289,7 +308,9 @@ def stuck_relay_rise(
     idle.add(t, pv, lim.stuck_window_s)
     t0, pv0 = idle.points[0]
     rise = pv - pv0
-    if t - t0 >= lim.stuck_min_s and rise >= lim.stuck_rise_c:
+    off_s = t - (idle.since if idle.since is not None else t)
+    settled = far_above_sp or off_s >= lim.stuck_settle_s  # past the thermal lag
+    if settled and t - t0 >= lim.stuck_min_s and rise >= lim.stuck_rise_c:
         return f"{_rose_or_fell(rise)} in {t - t0:.0f} s with output 0 %"
     return None
 

@@ -59,6 +59,9 @@ class StartJob(Command):
     """The recipe model itself, instead of looking `ref` up in the library."""
     lot: Any = field(default=None, compare=False)
     """The Lot for a bare plating recipe (a job carries its own)."""
+    source: str | None = None
+    """The recipe file it was started from, recorded so `resume` finds the job and its
+    refs where `run` did (beside the file, then the profile folders)."""
 
 
 @dataclass(frozen=True)

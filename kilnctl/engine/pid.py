@@ -16,7 +16,7 @@ class PidGains:
     """Gains in %-output per °C (kp), per °C·s (ki), per °C/s (kd); kff in % per °C/h of
     ramp rate; bias_pct is a static output that holds the kiln near typical temperatures.
 
-    Defaults suit the 1.8 kW / 5.8 kJ/K enamelling kiln of PROCESS.md (30 s thermocouple
+    Defaults suit the 1.8 kW / 5.8 kJ/K enamelling kiln of docs/process.md (30 s thermocouple
     lag): kff ≈ heat capacity / power, i.e. the extra output a ramp needs
     (bench/bench_control_quality.py: RMS 0.55 °C on ramps, overshoot < 1.3 °C)."""
 

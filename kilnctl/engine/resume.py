@@ -1,4 +1,4 @@
-"""Resume after a crash or power cut (PROCESS.md): continue only if the outage was short
+"""Resume after a crash or power cut (docs/process.md): continue only if the outage was short
 and the PV is still near the schedule; otherwise stop and say why.
 
 A resumed firing goes on from the setpoint it last sent, not from where the elapsed time

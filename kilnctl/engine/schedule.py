@@ -1,7 +1,7 @@
 """The travelling setpoint of a firing profile: a pure state machine advanced by (t, pv).
 
 No clock and no I/O: `advance(t, pv)` moves the setpoint along the segments and returns it.
-Rules (PROCESS.md, kiln-controller practice):
+Rules (docs/process.md, kiln-controller practice):
 
 - a ramp moves the setpoint from where the previous segment ended towards the target at
   `rate_c_per_h`; a "max" rate (None) jumps the setpoint to the target (full power) and the

@@ -14,7 +14,7 @@ def _material_limits() -> dict[str, float]:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """How runs behave; defaults follow PROCESS.md where it gives a number."""
+    """How runs behave; defaults follow docs/process.md where it gives a number."""
 
     period_s: float = 1.0
     """Control period (the plant's sample period)."""

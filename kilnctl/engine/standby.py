@@ -1,5 +1,5 @@
 """Standby between a job's firings: the kiln held at the last firing's final target while
-the operator unloads, packs and loads (PROCESS.md: the enamelling kiln is preheated to
+the operator unloads, packs and loads (docs/process.md: the enamelling kiln is preheated to
 790 °C and held for the session; the door opens for each load).
 
 A standby is a FiringRun of a one-segment hold, so it runs the same control loop,

@@ -32,7 +32,7 @@ from kilnctl.engine.alarms import AlarmBook
 from kilnctl.engine.contactor import Contactor, contactor_of, cut_power
 from kilnctl.engine.firing import make_safe
 from kilnctl.engine.interlocks import KilnLimits, _Window, stuck_relay_rise
-from kilnctl.engine.messages import Event, Notice
+from kilnctl.engine.messages import Event, Notice, RunStarted
 from kilnctl.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,8 @@ class PlantWatch:
                     started_at=event.t,
                     meta={"watch": True},
                 )
+                # the record's start, so the service's views (status, TUI) take its alarms
+                self._publish(RunStarted(self._record, event.t, WATCH_JOB, ""))
             event = replace(event, run_id=self._record)
             self.alarms.run_id = self._record
             data = event.to_dict()

@@ -2,7 +2,7 @@
 time, amp-hours and thickness. Planning figures, not predictions: `kilnctl simulate` runs
 the real engine against a simulated kiln for those.
 
-Assumptions (PROCESS.md simulator calibration, stated so a reader can judge the numbers):
+Assumptions (docs/process.md simulator calibration, stated so a reader can judge the numbers):
 - a "max" heating ramp climbs at FULL_POWER_RATE_C_PER_H (a 1.8 kW kiln reaches 790 °C from
   20 °C in 30–60 min: ≈ 1000 °C/h);
 - a "max" cooling segment is free cooling, Newtonian towards AMBIENT_C with time constant
@@ -23,8 +23,8 @@ from kilnctl.recipes.models import FiringProfile, PlatingStep
 AMBIENT_C = 20.0
 FULL_POWER_RATE_C_PER_H = 1000.0
 COOLING_TAU_H = 1.0 / math.log((790.0 - AMBIENT_C) / (500.0 - AMBIENT_C))  # ≈ 2.1 h
-HOLD_DUTY_AT_790 = 0.5  # PROCESS.md: holds 790 °C at roughly 40–60 % output
-DEFAULT_KILN_KW = 1.8  # PROCESS.md: 1.8 kW, 120 V / 15 A class enamelling kiln
+HOLD_DUTY_AT_790 = 0.5  # docs/process.md: holds 790 °C at roughly 40–60 % output
+DEFAULT_KILN_KW = 1.8  # docs/process.md: 1.8 kW, 120 V / 15 A class enamelling kiln
 # Free cooling never quite reaches ambient; stop the estimate this far above it.
 _COOLING_FLOOR_MARGIN_C = 5.0
 

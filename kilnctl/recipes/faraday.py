@@ -1,4 +1,4 @@
-"""Faraday's law for the plating line (PROCESS.md table).
+"""Faraday's law for the plating line (docs/process.md table).
 
 thickness µm = 100 · Ah · ECE (g/Ah) · efficiency / (density (g/cm³) · area (dm²))
 
@@ -29,7 +29,7 @@ DENSITY_G_PER_CM3: dict[Deposit, float] = {
 }
 
 # Cathode efficiency defaults: the top of the Watts range for nickel (which reproduces the
-# PROCESS.md figure of ≈ 5.1 Ah for 5 µm on 12 dm²), mid-range where the range is wide
+# docs/process.md figure of ≈ 5.1 Ah for 5 µm on 12 dm²), mid-range where the range is wide
 # (cyanide copper 0.3–0.6, gold 0.3–0.7: calibrate per bath with the recipe's `efficiency`).
 DEFAULT_EFFICIENCY: dict[Deposit, float] = {
     Deposit.NICKEL: 0.95,

@@ -356,6 +356,34 @@ def default_profile_dirs() -> list[Path]:
     return unique
 
 
+# The one rule every command follows to find what a job's `ref`s name (stated in --help).
+REF_RULE = (
+    "A job's refs resolve beside the job file first, then in ./profiles, then in the "
+    "shipped profiles/."
+)
+
+
+def library_for(path: str | Path | None) -> RecipeLibrary:
+    """The library a recipe file's refs resolve in: the file's own folder, then the
+    default profile folders (REF_RULE); only the default folders when `path` is None."""
+    beside = [Path(path).parent] if path is not None else []
+    resolved = {d.resolve() for d in beside}
+    return RecipeLibrary(
+        [*beside, *(d for d in default_profile_dirs() if d.resolve() not in resolved)]
+    )
+
+
+def find_recipe(target: str) -> tuple[Recipe, Path | None, RecipeLibrary]:
+    """A recipe named on the command line: a .toml path (or an existing file), else a name
+    in the profile folders; with the library its refs resolve in (REF_RULE).
+    Raises RecipeError (RecipeNotFoundError for an unknown name)."""
+    path = Path(target)
+    if target.endswith(".toml") or path.is_file():
+        return load_recipe(path), path, library_for(path)
+    library = library_for(None)
+    return library.get(target), library.path_of(target), library
+
+
 class RecipeLibrary:
     """Recipes by name from directories of TOML files; earlier directories win."""
 

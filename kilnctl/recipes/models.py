@@ -59,6 +59,26 @@ def _quantity_schema(dim: Dimension, nullable: bool) -> dict[str, Any]:
     return {"anyOf": options}
 
 
+def _duplicates(names: Sequence[str], key: str, why: str) -> list[tuple[Loc, object, str]]:
+    """A problem at ("steps", i, key) for each repeat of an earlier name (`why`: what keys
+    on them, so the user knows why a repeat is refused)."""
+    first: dict[str, int] = {}
+    problems: list[tuple[Loc, object, str]] = []
+    for index, name in enumerate(names):
+        if name in first:
+            problems.append(
+                (
+                    ("steps", index, key),
+                    name,
+                    f"repeats steps[{first[name]}]'s {key} ({why}; allowed: a {key} "
+                    "used once in this file)",
+                )
+            )
+        else:
+            first[name] = index
+    return problems
+
+
 def _optional(parse: Callable[[object], float | None]) -> Callable[[object], float | None]:
     def parse_optional(value: object) -> float | None:
         return None if value is None else parse(value)
@@ -468,6 +488,15 @@ class PlatingRecipe(RecipeModel):
         default=None, gt=0, description="brightener dosing reminder every this many amp-hours"
     )
 
+    @model_validator(mode="after")
+    def _unique_step_names(self) -> PlatingRecipe:
+        problems = _duplicates(
+            [step.name for step in self.steps], "name", "the batch record and resume key on it"
+        )
+        if problems:
+            raise CrossFieldError(problems)
+        return self
+
 
 class Material(StrEnum):
     """Base metal of a lot of pins."""
@@ -545,6 +574,19 @@ class Job(RecipeModel):
     description: str = ""
     lot: Lot
     steps: list[JobStep] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> Job:
+        # A label defaults to the ref (or the kind of a prompt): two firings of one profile,
+        # or two prompts, need labels of their own.
+        problems = _duplicates(
+            [step.label for step in self.steps],
+            "label",
+            "the batch record and resume key on it; a missing label is the ref or kind",
+        )
+        if problems:
+            raise CrossFieldError(problems)
+        return self
 
 
 Recipe = FiringProfile | PlatingRecipe | Job

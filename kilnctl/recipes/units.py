@@ -135,13 +135,14 @@ RATE = Dimension(
     ),
 )
 
+# "m" is minutes: in a duration it can mean nothing else, and technicians type "2m30s".
 DURATION = Dimension(
     "duration",
     "s",
-    ("s", "min", "h"),
+    ("s", "min", "m", "h"),
     _table(
         (("s", "sec", "secs", "second", "seconds"), _ONE),
-        (("min", "mins", "minute", "minutes"), Conversion(60.0)),
+        (("min", "mins", "minute", "minutes", "m"), Conversion(60.0)),
         (("h", "hr", "hrs", "hour", "hours"), Conversion(3600.0)),
     ),
 )
@@ -211,14 +212,33 @@ def parse_rate_c_per_h(value: object) -> float | None:
     return RATE.parse(value)
 
 
+DURATION_FORMS = "'90 s', '3 min', '2m30s', '1 h 30 min', '1h30m' or a number of seconds"
+
+
 def parse_duration_s(value: object) -> float:
-    """Duration in seconds; strings may be compound ("1 h 30 min")."""
+    """Duration in seconds; strings may be compound ("1 h 30 min", "2m30s", "1h30m").
+
+    Ambiguous forms ("1:30", "1h30", "2 min 30": which unit is the last number?) are
+    refused with the accepted forms rather than guessed."""
     if isinstance(value, str):
+        if ":" in value:
+            raise ValueError(
+                f"{value!r} is ambiguous (h:min or min:s?); write it with units "
+                f"(accepted: {DURATION_FORMS})"
+            )
         parts = _DURATION_PART_RE.findall(value)
         leftover = _DURATION_PART_RE.sub("", value)
-        if len(parts) > 1 and not leftover and all(unit for _, unit in parts):
+        if len(parts) > 1 and not leftover:
+            if not all(unit for _, unit in parts):
+                raise ValueError(
+                    f"{value!r} is ambiguous: give every number its unit "
+                    f"(accepted: {DURATION_FORMS})"
+                )
             return _finite(sum(DURATION.convert(float(n), u) for n, u in parts), DURATION)
-    return DURATION.parse(value)
+    try:
+        return DURATION.parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (accepted forms: {DURATION_FORMS})") from None
 
 
 def parse_current_a(value: object) -> float:

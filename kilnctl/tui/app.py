@@ -99,6 +99,9 @@ class KilnApp(App[None]):
         self._panels: dict[str, RunPanel] = {}
         self._prompt_dialog: PromptDialog | None = None
         self._deferred_prompts: set[tuple[str, str]] = set()
+        self._answered: set[tuple[str, str]] = set()
+        """Prompts answered here whose answer the service has not echoed yet: not shown
+        again meanwhile (prompt ids repeat across runs, so the key holds the run)."""
         self._run_dialogs: dict[str, list[ConfirmDialog]] = {}
         """Open questions about a run (abort, skip): closed when the run ends."""
         self.unit = "C"
@@ -228,6 +231,9 @@ class KilnApp(App[None]):
             return  # the link worker notices a lost connection and says so
         self._note_service_time(status)
         self._take_rows(status)
+        if status.get("unsafe") != self.status.get("unsafe"):
+            self.status["unsafe"] = status.get("unsafe")
+            self._redraw_status()
         for run in status.get("runs", []):
             self.chart.set_plan(run["run_id"], run.get("plan"))
             view = self.runs.get(run["run_id"])
@@ -319,7 +325,9 @@ class KilnApp(App[None]):
         elif kind == "prompt":
             self._next_prompt()
         elif kind == "prompt_answer":
-            self._close_prompt_if(lambda d: d.prompt_id == event["prompt_id"])
+            self._close_prompt_if(
+                lambda d: (d.run_id, d.prompt_id) == (run_id, event["prompt_id"])
+            )
         elif kind == "run_started":
             self._redraw_status()
 
@@ -406,6 +414,11 @@ class KilnApp(App[None]):
             width = max(self.size.width - 2, 20)
             bar.update(text if len(text) <= width else text[: width - 1] + "…")
             return
+        unsafe = self.status.get("unsafe") or {}
+        bar.set_class(bool(unsafe), "disconnected")  # the alarm colour
+        if unsafe:  # a device that may still heat or plate comes before anything else
+            bar.update(f"NOT CONFIRMED SAFE: {', '.join(sorted(unsafe))} (still retried)")
+            return
         plant = self.status.get("plant") or "plant"
         telemetry = self.status.get("telemetry") or "journal only"
         bar.update(f"connected | {plant} | {len(self.runs)} active run(s) | telemetry: {telemetry}")
@@ -450,7 +463,7 @@ class KilnApp(App[None]):
         for view in self.runs.values():
             for prompt in view.prompts.values():
                 key = (view.run_id, prompt["prompt_id"])
-                if key not in self._deferred_prompts:
+                if key not in self._deferred_prompts and key not in self._answered:
                     self._show_prompt(prompt)
                     return
 
@@ -469,6 +482,7 @@ class KilnApp(App[None]):
         async def answered(answer: str | None) -> None:
             self._prompt_dialog = None
             if answer:
+                self._answered.add((dialog.run_id, dialog.prompt_id))
                 await self._send(
                     "answer",
                     run=dialog.run_id,
@@ -485,7 +499,7 @@ class KilnApp(App[None]):
     def _close_prompt_if(self, match: Any) -> None:
         """Dismiss the prompt dialog if it matches (answered elsewhere, run ended)."""
         dialog = self._prompt_dialog
-        if dialog is not None and match(dialog):
+        if dialog is not None and match(dialog) and dialog.is_current:
             self._deferred_prompts.add((dialog.run_id, dialog.prompt_id))
             dialog.dismiss("")
 

@@ -59,6 +59,8 @@ class PromptDialog(ModalScreen[str]):
     """Who the batch record says answered (the operator at the TUI, or the demo itself)."""
 
     def _auto_answer(self) -> None:
+        if not self.is_current:  # answered or closed meanwhile: dismissing again would pop
+            return  # the screen under it
         self.answered_by = "demo (automatic)"
         # not awaited: a screen may not await its own dismissal from its handlers
         self.dismiss((self.prompt.get("choices") or ["ok"])[0])

@@ -11,7 +11,7 @@ moves; shut, the mass and the elements bring the hot face back within a couple o
 as real kilns do. In steady state no heat flows between the nodes, so the hold output and
 top temperature are those of one node with the losses of the hot face.
 
-Calibration (defaults, against PROCESS.md "Simulator calibration targets"; checked by
+Calibration (defaults, against docs/process.md "Kilns", the simulated kiln; checked by
 tests/simulators/test_sim_kiln.py):
 
 * 1.8 kW elements, empty kiln heat capacity 5.8 kJ/K (chamber ~20x20x15 cm of
@@ -47,7 +47,7 @@ KILN_FAULTS = ("tc_open", "element_failure", "stuck_relay")
 
 @dataclass(frozen=True)
 class KilnParams:
-    """Physical parameters of a kiln; defaults are the 1.8 kW enamelling kiln of PROCESS.md."""
+    """Physical parameters of a kiln; defaults are the 1.8 kW enamelling kiln of docs/process.md."""
 
     power_w: float = 1800.0
     """Element power at 100 % output."""

@@ -52,7 +52,7 @@ def test_simulate_preheat_predicts_the_trajectory(capsys: pytest.CaptureFixture[
     assert code == 0 and summary["outcome"] == "completed"
     kiln = summary["kilns"]["kiln1"]
     assert 789.0 <= kiln["peak_pv_c"] <= 792.0
-    # PROCESS.md: a 1.8 kW kiln reaches 790 °C from 20 °C in 30-60 min at full power
+    # docs/process.md: a 1.8 kW kiln reaches 790 °C from 20 °C in 30-60 min at full power
     reached = next(p["t_min"] for p in kiln["trajectory"] if p["pv_c"] >= 780)
     assert 30 <= reached <= 60
 

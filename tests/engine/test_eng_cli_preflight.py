@@ -22,6 +22,8 @@ def test_simulate_a_vitreous_profile_on_zinc_alloy_is_refused(
     # Before: fired to 790+ °C (--material applied to plating recipes only).
     code, out, err = run_cli(capsys, "simulate", "enamel-coat-final", "--material", "zinc_alloy")
     assert (code, out) == (2, "")
+    plant_line, err = err.split("\n", 1)
+    assert plant_line.startswith("plant: ")
     assert err == (
         "kilnctl: refused before any device was written:\n"
         "  enamel-coat-final: error: enamel-coat-final reaches 810 °C; a zinc_alloy lot melts "

@@ -189,7 +189,10 @@ async def test_over_firing_past_max_hold_aborts_after_a_warning() -> None:
 
 
 async def test_a_door_opening_holds_and_heat_goes_off_after_the_door_grace() -> None:
-    prof = profile({"rate": None, "target": 790, "hold": 3600})
+    # a long soak, not a coat: its own hold limits replace the vitreous enamel defaults
+    prof = profile(
+        {"rate": None, "target": 790, "hold": 3600, "warn_hold": 7200, "max_hold": 7200}
+    )
 
     async def door(eng: Engine, run_id: str, clock: VirtualClock, kiln: TinyKiln) -> None:
         await clock.sleep(1000)

@@ -36,6 +36,8 @@ async def run(
     inject: Any,
     raised: list[AlarmRaised] | None = None,
 ) -> tuple[str, list[str]]:
+    """The run's outcome and the codes of its alarms (each also added to `raised`); the
+    fault is injected `inject_at` s after the start."""
     queue: asyncio.Queue[Event] = engine.subscribe(maxsize=1_000_000)
     run_id = await engine.submit(start)
     assert run_id is not None
@@ -127,10 +129,17 @@ LOT = Lot.model_validate({"material": "brass", "pin_count": 100, "area_per_pin":
 
 
 @pytest.mark.parametrize(
-    ("fault", "alarm"),
-    [("open_circuit", "open_circuit"), ("over_temperature", "rectifier_over_temperature")],
+    ("fault", "alarm", "periods"),
+    [
+        # an open rack contact: voltage at the limit, no current (a few readings to be sure)
+        ("open_circuit", "open_circuit", 5),
+        # the rectifier's own over-temperature flag: the first reading that shows it
+        ("over_temperature", "rectifier_over_temperature", 1),
+    ],
 )
-async def test_rectifier_fault_on_the_simulator(fault: str, alarm: str) -> None:
+async def test_rectifier_fault_on_the_simulator(fault: str, alarm: str, periods: int) -> None:
+    """docs/safety.md: detection within `periods` control periods (1 s), output off
+    confirmed by reading the rectifier back."""
     clock = VirtualClock()
     bath = replace(default_bath_params(), initial_c=57.5)
     cell = PlatingCell(PlatingParams(bath=bath), clock.now, seed=2)
@@ -148,9 +157,17 @@ async def test_rectifier_fault_on_the_simulator(fault: str, alarm: str) -> None:
     engine = Engine(
         {"rect": rect, "heat": heater}, plant, None, None, clock, EngineSettings(auto_answer=True)
     )
-    outcome, codes = await run(
-        engine, StartJob(ref="ni", recipe=NICKEL, lot=LOT), clock, 120.0, lambda: rect.inject(fault)
-    )
-    assert outcome == "aborted" and alarm in codes
+    raised: list[AlarmRaised] = []
+    injected_at: list[float] = []
+
+    def inject() -> None:
+        injected_at.append(clock.wall_time())
+        rect.inject(fault)
+
+    start = StartJob(ref="ni", recipe=NICKEL, lot=LOT)
+    outcome, _ = await run(engine, start, clock, 120.0, inject, raised)
+    assert outcome == "aborted"
+    [after_s] = [a.t - injected_at[0] for a in raised if a.code == alarm]
+    assert 0 <= after_s <= periods * 1.0 + 0.01, f"{alarm} after {after_s:.1f} s"
     reading = await rect.read()
     assert not reading.output_on and reading.amps_setpoint == 0.0

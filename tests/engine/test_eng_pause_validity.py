@@ -20,7 +20,10 @@ MAX_TO_790 = FiringProfile.model_validate(
     {
         "name": "coat",
         "max_temp": 850,
-        "segments": [{"rate": "max", "target": 790, "hold": "10 min"}],
+        # a long soak, not a coat: its own hold limits replace the vitreous enamel defaults
+        "segments": [
+            {"rate": "max", "target": 790, "hold": "10 min", "warn_hold": "1 h", "max_hold": "1 h"}
+        ],
     }
 )
 

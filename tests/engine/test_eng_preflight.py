@@ -89,6 +89,9 @@ class Library:
 
     get_firing = get_plating = get
 
+    def path_of(self, name: str) -> None:
+        return None  # in memory: no file to point a finding at
+
 
 LIBRARY = Library(HOT, ENAMEL, BAKE, NICKEL)
 

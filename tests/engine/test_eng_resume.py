@@ -34,7 +34,10 @@ PROFILE = FiringProfile.model_validate(
     {
         "name": "ramp",
         "max_temp": 900,
-        "segments": [{"rate": 300, "target": 790, "hold": 600}],
+        # a 10-min soak, not a coat: its own limits replace the vitreous enamel defaults
+        "segments": [
+            {"rate": 300, "target": 790, "hold": 600, "warn_hold": 900, "max_hold": 1200}
+        ],
     }
 )
 

@@ -1,4 +1,4 @@
-"""The kiln kept hot between a job's firings (PROCESS.md: preheated to 790 °C and held for
+"""The kiln kept hot between a job's firings (docs/process.md: preheated to 790 °C and held for
 the session), on the virtual clock with the in-process simulated kiln and the shipped
 enamel profiles: PV held while the operator takes 10 minutes to load, no setpoint dip at
 the hand-over, journal samples contiguous; abort, alarm and the job's end leave the kiln

@@ -35,7 +35,7 @@ from simulators.servers.modbus_tcp import ModbusTcpServer
 
 SPEED = 60.0
 PERIOD_S = 1.0
-A_M = 273  # Eurotherm auto/manual, 1 = manual (DEVICES.md)
+A_M = 273  # Eurotherm auto/manual, 1 = manual (docs/devices.md)
 
 PROFILE = FiringProfile.model_validate(
     {"name": "p", "max_temp": 300, "segments": [{"rate": 1200, "target": 90, "hold": 30}]}

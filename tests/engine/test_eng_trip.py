@@ -27,7 +27,10 @@ async def test_a_profile_trip_above_the_kilns_rating_does_not_lift_the_trip() ->
             "name": "p",
             "max_temp": 1000,
             "trip": 1050,
-            "segments": [{"rate": None, "target": 890, "hold": 3600}],
+            # a long soak, not a coat: its own limits replace the vitreous enamel defaults
+            "segments": [
+                {"rate": None, "target": 890, "hold": 3600, "warn_hold": 7200, "max_hold": 7200}
+            ],
         }
     )
     q = eng.subscribe(maxsize=100_000)

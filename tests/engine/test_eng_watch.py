@@ -40,7 +40,16 @@ def hold_profile(target: float, hold_s: float, **extra: Any) -> FiringProfile:
         {
             "name": "hold",
             "max_temp": target + 30,
-            "segments": [{"rate": "max", "target": target, "hold": hold_s}],
+            # a soak, not a coat: its own hold limits replace the vitreous enamel defaults
+            "segments": [
+                {
+                    "rate": "max",
+                    "target": target,
+                    "hold": hold_s,
+                    "warn_hold": max(hold_s, 300),
+                    "max_hold": max(hold_s, 300),
+                }
+            ],
             **extra,
         }
     )
@@ -120,7 +129,9 @@ async def test_stuck_relay_in_a_run_cuts_the_power_and_stays_raised_after_the_ru
     assert f"found in run {run_id}" in carried.message
     assert (alarm.severity, alarm.action) == ("critical", "cut_power")
     periods = (alarm.t - inject_t) / PERIOD_S
-    assert periods <= 60  # measured: 42 periods (output falls to 0 first, then 20 s of rise)
+    # measured: 112 periods (output falls to 0 first; then the kiln is 28 °C over its setpoint,
+    # or the output has been 0 past the 90 s thermal-lag settle time)
+    assert periods <= 130
     assert not raised(events, "deviation_high")  # heat off would do nothing here
     assert not cleared(events, "stuck_relay")
     cut = [e for e in events if isinstance(e, Notice) and e.topic == "cut_power"]
@@ -162,7 +173,7 @@ async def test_watch_finds_a_stuck_relay_on_an_idle_kiln_and_latches_it() -> Non
     events = c.drain()
     [alarm] = raised(events, "stuck_relay")
     assert alarm.action == "cut_power" and "between runs" in alarm.message
-    assert (alarm.t - inject_t) / PERIOD_S <= 25  # measured: 13 periods
+    assert (alarm.t - inject_t) / PERIOD_S <= 110  # measured: ~92 (90 s settle, then the rise)
     assert c.contactor is not None and c.contactor.opened == 1
     # the contactor cured it: the condition has gone, but nobody acknowledged
     await c.clock.sleep(600)

@@ -71,13 +71,14 @@ def test_points_beyond_retention_are_set_aside_and_the_current_run_delivered(
     assert seqs(influxd, "short", "kiln", current) == list(range(10))
     assert seqs(influxd, "short", "tank", current) == list(range(10))
     assert seqs(influxd, "short", "kiln", old) == []
-    refused = journal.quarantined("influx")
+    refused = journal.quarantined(f"influx:{influxd.url}/short")  # the CLI's cursor
     assert len(refused) == 21  # the old run's 20 samples and its event
     assert all("beyond retention policy" in reason for _, _, reason in refused)
     assert "21 refused by the server" in caplog.text
     # Nothing is retried on the next pass: the cursor moved past what was set aside.
     sink = make_sink(influxd.url, api="v1", database="short")
-    assert TelemetryWriter(journal, sink).backlog() == 0
+    consumer = f"influx:{influxd.url}/short"
+    assert TelemetryWriter(journal, sink, consumer=consumer).backlog() == 0
 
 
 def test_a_field_type_conflict_sets_aside_only_the_refused_records(
@@ -108,7 +109,7 @@ def test_bad_credentials_stop_the_writer_naming_the_setting(
     assert "HTTP 401" in error.getMessage() and "[influx] token" in error.getMessage()
     # The long-lived loop stops at once instead of retrying forever, and keeps every record.
     sink = make_sink(influxd_auth.url, api="v1", database="kiln", token="writer:nope")
-    writer = TelemetryWriter(journal, sink)
+    writer = TelemetryWriter(journal, sink, consumer=f"influx:{influxd_auth.url}/kiln")
     waits: list[float] = []
     writer.run(threading.Event(), wait=lambda s: waits.append(s) or False)
     assert isinstance(writer.stopped_by, SinkConfigError) and waits == []

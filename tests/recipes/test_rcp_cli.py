@@ -62,11 +62,11 @@ def test_validate_prints_warnings_but_passes(
     job.write_text(
         'kind = "job"\nname = "brass-enamel"\n'
         '[lot]\nmaterial = "yellow_brass"\npin_count = 10\narea_per_pin = "10 cm2"\n'
-        '[[steps]]\nkind = "firing"\nref = "enamel-coat-base"\n'
+        '[[steps]]\nkind = "firing"\nref = "enamel-coat-base"\nkiln = "kiln1"\n'
     )
     assert main(["validate", str(job)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith(f"{job}: steps[0] (enamel-coat-base): warning: ")
+    assert out[0].startswith(f"{job}:9: steps[0] (enamel-coat-base): warning: ")
     assert "high-zinc brass bubbles" in out[0]
     assert out[1].startswith(f"{job}: ok: job 'brass-enamel'")
 
@@ -82,7 +82,7 @@ def test_validate_material_error_exits_1(
     )
     assert main(["validate", str(job)]) == 1
     out = capsys.readouterr().out
-    assert f"{job}: steps[0] (anneal-copper): error: anneal-copper reaches 620 °C" in out
+    assert f"{job}:9: steps[0] (anneal-copper): error: anneal-copper reaches 620 °C" in out
 
 
 def test_validate_device_limits_with_explicit_plant(

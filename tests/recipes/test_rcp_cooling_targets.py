@@ -27,7 +27,7 @@ def test_validate_warns_of_a_cooling_target_below_room(
     assert main(["validate", str(path)]) == 0  # a warning, not an error
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (
-        f"{path}: segments[0]: warning: target 15 °C is at or below room temperature "
+        f"{path}:9: segments[0]: warning: target 15 °C is at or below room temperature "
         "(25 °C): the kiln cannot get there; the segment will end when the kiln stops "
         "cooling (set the target above the room's temperature)"
     )
@@ -53,7 +53,8 @@ def test_the_room_temperature_comes_from_the_plant_config(
     )
     assert main(["--config", str(warm), "validate", str(job)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == (
-        f"{job}: steps[0] (cool15): cool15.segments[0]: warning: target 15 °C is at or below "
+        # the line of the target in the profile the job refers to
+        f"{path}:9: steps[0] (cool15): cool15.segments[0]: warning: target 15 °C is at or below "
         "room temperature (30 °C): the kiln cannot get there; the segment will end when the "
         "kiln stops cooling (set the target above the room's temperature)"
     )

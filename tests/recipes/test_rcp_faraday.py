@@ -1,4 +1,4 @@
-"""Faraday's law against hand-computed values (PROCESS.md table)."""
+"""Faraday's law against hand-computed values (docs/process.md table)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_thickness_inverts_amp_hours() -> None:
 
 def test_gold_flash_18s_at_1_2_a_dm2() -> None:
     # charge per dm² = 1.2 A/dm² · 18 s / 3600 = 0.006 Ah/dm²
-    # thickness = 100 · 0.006 · 7.356 · 0.5 / 19.3 = 0.11434 µm (PROCESS.md: 0.08–0.13 µm)
+    # thickness = 100 · 0.006 · 7.356 · 0.5 / 19.3 = 0.11434 µm (docs/process.md: 0.08–0.13 µm)
     um = faraday.thickness_um(Deposit.GOLD, 1.2 * 18 / 3600, 1.0)
     assert um == pytest.approx(100 * 0.006 * 7.356 * 0.5 / 19.3)
     assert 0.08 <= um <= 0.13

@@ -41,8 +41,15 @@ BAKE = FiringProfile.model_validate(
         ],
     }
 )
+# a long soak, not a coat: its own hold limits replace the vitreous enamel defaults
 LONG = FiringProfile.model_validate(
-    {"name": "long", "max_temp": 900, "segments": [{"rate": 100, "target": 800, "hold": "1 h"}]}
+    {
+        "name": "long",
+        "max_temp": 900,
+        "segments": [
+            {"rate": 100, "target": 800, "hold": "1 h", "warn_hold": "2 h", "max_hold": "2 h"}
+        ],
+    }
 )
 FLASH = PlatingRecipe.model_validate(
     {

@@ -121,9 +121,11 @@ async def test_bad_requests_get_clear_errors(tmp_path: Path) -> None:
         reply = await ask('{"id": 7, "op": "explode"}')
         assert reply["id"] == 7 and "allowed: status, start" in reply["error"]
         assert 'give "job"' in (await ask('{"id": 1, "op": "start"}'))["error"]
-        assert (
-            "no-such-job" in (await ask('{"id": 2, "op": "start", "job": "no-such-job"}'))["error"]
-        )
+        unknown = '{"id": 2, "op": "start", "job": "no-such-job", "lot": "L"}'
+        assert "no-such-job" in (await ask(unknown))["error"]
+        # the lot id is the batch record's key: refused when missing or empty
+        no_lot = '{"id": 5, "op": "start", "job": "bake", "lot": ""}'
+        assert 'give "job"' in (await ask(no_lot))["error"]
         assert "no run is active" in (await ask('{"id": 3, "op": "pause"}'))["error"]
         assert (
             "must be a number" in (await ask('{"id": 4, "op": "extend", "seconds": "x"}'))["error"]

@@ -1,4 +1,4 @@
-"""Kiln thermal model: PROCESS.md calibration targets, lag, door, faults, determinism."""
+"""Kiln thermal model: docs/process.md calibration targets, lag, door, faults, determinism."""
 
 from __future__ import annotations
 

@@ -155,7 +155,6 @@ async def test_demo_mode_answers_prompts_by_itself_and_says_so(tmp_path: Path) -
             )
             assert not isinstance(app.screen, PromptDialog) or app.screen.prompt_id != "p1"
             # the batch record says the demo answered, not an operator at the TUI
-            h.journal.flush()
             answers = [e for e in h.journal.events(run) if e.kind == "prompt_answer"]
             assert answers and answers[0].data["who"] == "demo (automatic)"
             await pilot.press("q")
