@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import html
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
+from operator import itemgetter
 
 from kilnctl.journal import Sample
 
@@ -20,33 +22,35 @@ PANEL_HEIGHT = 260
 _COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 
 
-
-
 def thin(points: Sequence[tuple[float, float]], max_points: int) -> list[tuple[float, float]]:
-    """At most ~max_points points that keep each x-bucket's min and max (peaks survive)."""
+    """At most ~max_points points that keep each x-bucket's min and max (peaks survive).
+
+    `points` sorted by x. The buckets are cut by bisecting the x values and each one's
+    min and max taken by the builtins: a 10-hour series of 36,000 points thins in a few
+    ms, inside a chart redraw's budget (bench_tui)."""
     if len(points) <= max_points:
         return list(points)
     buckets = max(1, max_points // 2)
-    x0, x1 = points[0][0], points[-1][0]
-    span = (x1 - x0) or 1.0
+    xs = [p[0] for p in points]
+    x0 = xs[0]
+    step = ((xs[-1] - x0) or 1.0) / buckets
     out: list[tuple[float, float]] = []
-    current: list[tuple[float, float]] = []
-    current_bucket = 0
-    for p in points:
-        b = min(buckets - 1, int((p[0] - x0) / span * buckets))
-        if b != current_bucket and current:
-            out += _min_max(current)
-            current = []
-        current_bucket = b
-        current.append(p)
-    out += _min_max(current)
+    start = 0
+    for b in range(1, buckets + 1):
+        end = len(xs) if b == buckets else bisect_left(xs, x0 + b * step, start)
+        if end > start:
+            out += _min_max(points[start:end])
+            start = end
     return out
 
 
-def _min_max(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    lo = min(bucket, key=lambda p: p[1])
-    hi = max(bucket, key=lambda p: p[1])
+def _min_max(bucket: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    lo = min(bucket, key=_y)
+    hi = max(bucket, key=_y)
     return sorted({lo, hi})
+
+
+_y = itemgetter(1)
 
 
 Marker = tuple[float, str, str]
@@ -193,5 +197,3 @@ def _panel(
         )
         out.append(f'<text x="{width - right + 32}" y="{ly}">{html.escape(name)}</text>')
     return out
-
-

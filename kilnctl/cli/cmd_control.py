@@ -1,6 +1,7 @@
 """The command line as a client of `kilnctl serve`: what the TUI does, from a shell.
 
-    kilnctl status [--json]            runs, step, PV/SP or current, time left, alarms
+    kilnctl status [--json]            every kiln/tank; runs, step, PV/SP or current, time
+                                       left, alarms
     kilnctl start JOB --lot ID         start a job on the service
     kilnctl pause|skip [--run ID]      (resume: see cmd_run, which also resumes a crash)
     kilnctl extend SECONDS, abort --reason TEXT, ack ALARM, answer PROMPT [ANSWER]
@@ -25,7 +26,9 @@ from kilnctl.service.protocol import default_socket_path
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add status, start, pause, skip, extend, abort, ack and answer."""
-    p = subparsers.add_parser("status", help="the service's runs: step, PV/SP, time left, alarms")
+    p = subparsers.add_parser(
+        "status", help="every kiln and tank; the service's runs: step, PV/SP, time left, alarms"
+    )
     add_service_options(p, run=False)
     p.add_argument("--json", action="store_true", help="the service's status reply as JSON")
     p.set_defaults(func=cmd_status)
@@ -176,11 +179,13 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def status_text(snapshot: dict[str, Any]) -> str:
-    """The "status" reply as the lines a technician reads: a header, then per run the
-    TUI's panel lines, its alarms and its prompts with the ids to ack/answer them."""
+    """The "status" reply as the lines a technician reads: a header, the TUI's line per
+    kiln and tank, then per run the TUI's panel lines, its alarms and its prompts with the
+    ids to ack/answer them."""
     from kilnctl.report import format_duration
     from kilnctl.service.runview import RunView
     from kilnctl.tui.format import Display, alarm_line, run_lines
+    from kilnctl.tui.plantlines import WIDE, plant_line
 
     speed = float(snapshot.get("speed") or 1.0)
     clock = f"simulated time x{speed:g}" if speed != 1.0 else "real time"
@@ -198,10 +203,14 @@ def status_text(snapshot: dict[str, Any]) -> str:
             f"!!! {name}: NOT CONFIRMED SAFE ({problem}); the service keeps retrying "
             f"(kilnctl safe {name} shows its state)"
         )
+    display = Display(now=snapshot.get("time"))
+    devices = [r for r in snapshot.get("devices") or [] if isinstance(r, dict) and "name" in r]
+    if devices:
+        lines.append("")
+        lines += [f"  {plant_line(r, display, WIDE + 20)[0]}" for r in devices]
     runs = snapshot.get("runs", [])
     if not runs:
         lines.append("no active runs (start one: kilnctl start JOB --lot ID)")
-    display = Display(now=snapshot.get("time"))
     for data in runs:
         view = RunView.from_dict(data)
         age = ""

@@ -159,20 +159,31 @@ class FiringSchedule:
 
     def remaining_s(self, max_rate_c_per_h: float = 999.0) -> float:
         """Estimated time to the end, assuming the kiln follows (max rate taken as given)."""
+        plan = self.plan(0.0, max_rate_c_per_h)
+        return max(0.0, plan[-1][0]) if plan else 0.0
+
+    def plan(self, t: float, max_rate_c_per_h: float = 999.0) -> list[tuple[float, float]]:
+        """The planned setpoint from time `t` (now) to the end: the vertices (time, SP °C)
+        of the travelling setpoint if the kiln follows, as remaining_s() reckons it (a
+        max-rate ramp at `max_rate_c_per_h`); [] once done."""
         st = self.state
         if st.phase == DONE:
-            return 0.0
-        total = 0.0
+            return []
+        points = [(t, st.sp_c)]
         start = st.sp_c
         for i in range(st.index, len(self.segments)):
             seg = self.segments[i]
             if i > st.index or st.phase == RAMP:
                 rate = seg.rate_c_per_h or max_rate_c_per_h
-                total += abs(seg.target_c - start) / rate * 3600.0
+                t += abs(seg.target_c - start) / rate * 3600.0
+                points.append((t, seg.target_c))
             hold = seg.hold_s + (st.extra_hold_s if i == st.index else 0.0)
-            total += hold - (st.hold_elapsed_s if i == st.index else 0.0)
+            hold -= st.hold_elapsed_s if i == st.index else 0.0
+            if hold > 0:
+                t += hold
+                points.append((t, seg.target_c))
             start = seg.target_c
-        return max(0.0, total)
+        return points
 
     # ------------------------------------------------------------------ commands
 

@@ -92,6 +92,10 @@ class PlantWatch:
             "watch", self._emit, clock.wall_time, clear_after_s=self.limits.stuck_window_s
         )
         self.watched = _watched(plant, devices)
+        self.latest: dict[str, dict[str, Any]] = {}
+        """The last reading of each idle kiln/tank, by device name, in the run samples'
+        form plus "t" (Unix time): a kiln's pv_c, sp_c, out_pct; a rectifier's volts, amps,
+        amp_hours (the device's counter, None without one), output_on. For `status`."""
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -171,7 +175,9 @@ class PlantWatch:
                 log.exception("watch: checking %s failed", item.name)
 
     async def _check(self, item: _Watched) -> None:
-        found = self._judge(item, await item.device.read())
+        reading = await item.device.read()
+        self.latest[item.device_name] = reading_values(reading, self.clock.wall_time())
+        found = self._judge(item, reading)
         if not found and not self.alarms.any_active:
             return
         for alarm in self.alarms.sync(item.name, found, item.codes):
@@ -207,6 +213,19 @@ class PlantWatch:
         if problem is not None:
             what = f"could not make it safe ({problem}); {what}"
         self._emit(Notice(self.run_id, self.clock.wall_time(), item.name, "cut_power", what))
+
+
+def reading_values(reading: Any, t: float) -> dict[str, Any]:
+    """A controller's or rectifier's reading as the run samples name its values, at `t`."""
+    if hasattr(reading, "pv_c"):
+        return {"t": t, "pv_c": reading.pv_c, "sp_c": reading.sp_c, "out_pct": reading.output_pct}
+    return {
+        "t": t,
+        "volts": reading.volts,
+        "amps": reading.amps,
+        "amp_hours": reading.amp_hours,
+        "output_on": reading.output_on,
+    }
 
 
 def above_rating(pv_c: float, max_temp_c: float | None) -> str | None:

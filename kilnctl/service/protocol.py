@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 OPS: dict[str, str] = {
-    "status": "snapshot of the active runs",
+    "status": "snapshot of the active runs (with their planned setpoint) and of each kiln/tank",
     "start": "start a job: job, lot, optional kiln/tank",
     "pause": "pause a run: optional run",
     "resume": "resume a paused run: optional run",

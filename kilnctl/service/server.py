@@ -35,6 +35,7 @@ from kilnctl.service import protocol
 from kilnctl.service.device_read import DeviceReadError, read_device
 from kilnctl.service.feed import EventFeed
 from kilnctl.service.history import RecentSamples, merge_and_thin, read_journal
+from kilnctl.service.plantstatus import plant_devices
 from kilnctl.service.protocol import MAX_LINE, ProtocolError, Request
 from kilnctl.service.runview import RunBook, RunView
 from kilnctl.service.timeleft import PlatingProgress
@@ -172,14 +173,33 @@ class Service:
             "time": self.engine.clock.wall_time(),
             # how fast service time runs (1 on a real plant): clients count down with it
             "speed": float(getattr(self.engine.clock, "speed", 1.0)),
-            "runs": [{**v.to_dict(), **self._time_left(v.run_id)} for v in self.book.active()],
+            "runs": [
+                {**v.to_dict(), **self._time_left(v.run_id), "plan": self._firing_plan(v.run_id)}
+                for v in self.book.active()
+            ],
             "clients": self.clients,
             "subscribers": len(self.feeds),
             "telemetry": self.telemetry,
             "telemetry_backlog": self._backlog(),
             "journal": str(self.journal.path) if self.journal is not None else "",
             "unsafe": self.engine.safekeeper.unsafe_devices(),
+            "devices": self._plant_devices(),
         }
+
+    def _plant_devices(self) -> list[dict[str, Any]]:
+        """Every configured kiln and tank with its latest reading (plantstatus)."""
+        watch = self.engine.watch
+        rows = plant_devices(
+            self.engine.plant,
+            self.book.active(),
+            watch.latest if watch is not None else {},
+            watch.alarms.active if watch is not None else (),
+            {d: r for r, h in self.engine.runs.items() if h.outcome is None for d in h.devices},
+        )
+        for row in rows:
+            if row["run_id"]:
+                row["time_left_s"] = self._time_left(row["run_id"])["time_left_s"]
+        return rows
 
     def _backlog(self) -> int | None:
         if self.telemetry_backlog is None:
@@ -199,15 +219,26 @@ class Service:
             return {"time_left_s": plating.step_s, "plating_left_s": plating.recipe_s}
         return {"time_left_s": self._firing_left(run_id), "plating_left_s": None}
 
-    def _firing_left(self, run_id: str) -> float | None:
-        """Estimated time left in the current firing, if one is going.
+    def _schedule(self, run_id: str) -> Any:
+        """The firing schedule of the run's current firing, or None.
 
-        The engine has no progress API yet: this asks the firing schedule behind the run's
+        The engine has no progress API yet: this finds the firing schedule behind the run's
         checkpoint function and says None whenever that shape is not there."""
         handle = self.engine.runs.get(run_id)
         unit = getattr(getattr(handle, "ctx", None), "step_state_fn", None)
-        schedule = getattr(getattr(unit, "__self__", None), "schedule", None)
-        remaining = getattr(schedule, "remaining_s", None)
+        return getattr(getattr(unit, "__self__", None), "schedule", None)
+
+    def _firing_plan(self, run_id: str) -> list[list[float]]:
+        """The current firing's planned setpoint from now on: [[unix time, SP °C], ...]
+        (FiringSchedule.plan), [] when no firing is going."""
+        plan = getattr(self._schedule(run_id), "plan", None)
+        if not callable(plan):
+            return []
+        return [[t, sp] for t, sp in plan(self.engine.clock.wall_time())]
+
+    def _firing_left(self, run_id: str) -> float | None:
+        """Estimated time left in the current firing, if one is going (None otherwise)."""
+        remaining = getattr(self._schedule(run_id), "remaining_s", None)
         if not callable(remaining):
             return None
         value = remaining()

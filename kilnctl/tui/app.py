@@ -24,11 +24,21 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker
 
 from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
+from kilnctl.service.plantstatus import apply_run, run_on, set_idle
 from kilnctl.service.runview import RunView
 from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog, StartDialog
-from kilnctl.tui.format import Display, run_name
+from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
-from kilnctl.tui.widgets import AlarmList, KilnChart, RunPanel
+from kilnctl.tui.plantlines import plant_line
+from kilnctl.tui.widgets import (
+    KILN_KEYS,
+    TANK_KEYS,
+    AlarmList,
+    KilnChart,
+    PlantTable,
+    RunPanel,
+    chart_keys,
+)
 
 EXTEND_S = 60.0
 """What one press of the extend key adds to the current hold."""
@@ -101,6 +111,10 @@ class KilnApp(App[None]):
         time now is estimated from it, for reading ages and the countdown."""
         self._left_at: dict[str, float] = {}
         """Service time of each run's time-left estimate."""
+        self.plant_rows: list[dict[str, Any]] = []
+        """Every kiln and tank (the status "devices" rows), kept fresh by the events."""
+        self._rows_at = 0.0
+        """Service time of the status the rows came from (their time left's origin)."""
 
     # ------------------------------------------------------------------ layout
 
@@ -112,10 +126,12 @@ class KilnApp(App[None]):
         self.chart = KilnChart(id="chart")
         self.alarm_list = AlarmList(id="alarms")
         self.too_small = Static("", id="too-small", markup=False)
+        self.plant = PlantTable(id="plant")
         yield Header()
         yield self.status_bar
         yield self.too_small
         with Vertical(id="body"):
+            yield self.plant
             with self.runs_box:
                 yield self.no_runs
             with Horizontal(id="lower"):
@@ -146,6 +162,7 @@ class KilnApp(App[None]):
 
     def _tick(self) -> None:
         """Once a second: ages of readings and the countdown of time left move on."""
+        self._redraw_plant()
         if self.runs:
             for view in self.runs.values():
                 self._redraw_run(view)
@@ -213,10 +230,12 @@ class KilnApp(App[None]):
         except (ServiceUnavailable, RequestFailed):
             return  # the link worker notices a lost connection and says so
         self._note_service_time(status)
+        self._take_rows(status)
         if status.get("unsafe") != self.status.get("unsafe"):
             self.status["unsafe"] = status.get("unsafe")
             self._redraw_status()
         for run in status.get("runs", []):
+            self.chart.set_plan(run["run_id"], run.get("plan"))
             view = self.runs.get(run["run_id"])
             if view is not None:
                 view.time_left_s = run.get("time_left_s")
@@ -231,10 +250,13 @@ class KilnApp(App[None]):
         self._note_service_time(message.status)
         self.runs = {r["run_id"]: RunView.from_dict(r) for r in message.status.get("runs", [])}
         self._left_at = {r: float(message.status.get("time") or 0.0) for r in self.runs}
+        self._take_rows(message.status)
         self.chart.reset()
         for view in self.runs.values():
             for source, values in view.samples.items():
                 self._chart(view.run_id, source, values, values.get("t", 0.0))
+        for run in message.status.get("runs", []):
+            self.chart.set_plan(run["run_id"], run.get("plan"))
         self._redraw_runs()
         self._redraw_alarms()
         self._redraw_status()
@@ -246,6 +268,7 @@ class KilnApp(App[None]):
         self.status = {"reason": message.reason}
         self._redraw_status()
         self._redraw_runs()  # what they show is last known now, not live
+        self._redraw_plant()
 
     def _safe_news(self, event: dict[str, Any]) -> None:
         """A device whose safe state is not confirmed outlives its run's line on screen (the
@@ -273,9 +296,12 @@ class KilnApp(App[None]):
                 return  # an ended run's device still retried (or one made safe on demand)
             view = self.runs[run_id] = RunView(run_id)
         view.apply(event)
+        self._rows_follow(view)
         if kind == "sample":
             self._chart(run_id, event["source"], event["values"], event["t"])
         elif kind in _STEP_KINDS:
+            if kind in ("step_started", "plating_step_started"):
+                self.chart.mark(run_id, float(event["t"]), "step")
             # the time left belongs to the step: fetch the new step's now, not at the next poll
             self._spawn(self._poll_status, "status", exclusive=True)
             if kind == "state":
@@ -293,6 +319,8 @@ class KilnApp(App[None]):
             return
         self._redraw_run(view)
         if kind in _ALARM_KINDS:
+            if kind == "alarm_raised":
+                self.chart.mark(run_id, float(event["t"]), "alarm")
             self._redraw_alarms()
         elif kind == "prompt":
             self._next_prompt()
@@ -306,12 +334,17 @@ class KilnApp(App[None]):
     # ------------------------------------------------------------------ drawing
 
     def _chart(self, run_id: str, source: str, values: dict[str, Any], t: float) -> None:
-        if "pv_c" not in values or "sp_c" not in values:
+        keys = chart_keys(values)
+        if keys is None:
             return
-        if self.chart.take(run_id, source):
-            # the chart starts on this kiln: fetch what the run did before we saw it
+        if self.chart.take(run_id, source, keys):
+            # the chart starts on this kiln/tank: fetch what the run did before we saw it
             self._spawn(partial(self._load_history, run_id, source), "history")
-        self.chart.add(run_id, source, t, values["pv_c"], values["sp_c"])
+        ah = values.get("amp_hours")
+        self.chart.add(
+            run_id, source, t, values[keys[0]], values[keys[1]],
+            float(ah) if isinstance(ah, int | float) and keys == TANK_KEYS else None,
+        )  # fmt: skip
 
     @on(events.DescendantFocus)
     def _panel_focused(self, event: events.DescendantFocus) -> None:
@@ -321,12 +354,17 @@ class KilnApp(App[None]):
         view = self.runs.get(panel.run_id) if isinstance(panel, RunPanel) else None
         if view is None:
             return
-        kilns = [s for s, v in sorted(view.samples.items()) if "pv_c" in v and "sp_c" in v]
+        # its kilns first, then its tanks
+        charted = sorted(
+            (s for s, v in view.samples.items() if chart_keys(v) is not None),
+            key=lambda s: (chart_keys(view.samples[s]) != KILN_KEYS, s),
+        )
         chart = self.chart
-        if not kilns or (chart.run_id == view.run_id and chart.source in kilns):
+        if not charted or (chart.run_id == view.run_id and chart.source in charted):
             return
-        chart.show(view.run_id, kilns[0])
-        self._spawn(partial(self._load_history, view.run_id, kilns[0]), "history")
+        keys = chart_keys(view.samples[charted[0]]) or KILN_KEYS
+        chart.show(view.run_id, charted[0], keys)
+        self._spawn(partial(self._load_history, view.run_id, charted[0]), "history")
 
     async def _load_history(self, run_id: str, source: str) -> None:
         width = self.chart.size.width or self.size.width
@@ -335,6 +373,36 @@ class KilnApp(App[None]):
         )
         if reply is not None:
             self.chart.load_history(run_id, source, reply.get("series", {}))
+
+    # ------------------------------------------------------------------ the plant table
+
+    def _take_rows(self, status: dict[str, Any]) -> None:
+        """The kilns and tanks of a status reply (a service without them: none)."""
+        rows = status.get("devices")
+        if isinstance(rows, list):
+            self.plant_rows = [dict(r) for r in rows if isinstance(r, dict) and "name" in r]
+            self._rows_at = float(status.get("time") or 0.0)
+            self._redraw_plant()
+
+    def _rows_follow(self, view: RunView) -> None:
+        """A run's event: its kilns' and tanks' rows follow at once (the watch's readings
+        between runs come with the status polls)."""
+        for row in self.plant_rows:
+            if view.outcome is not None and row.get("run_id") == view.run_id:
+                set_idle(row)
+            elif view.outcome is None and (
+                row.get("run_id") == view.run_id or run_on(row["name"], [view]) is not None
+            ):
+                apply_run(row, view)
+
+    def _redraw_plant(self) -> None:
+        d = self.display_now()
+        now = d.now
+        elapsed = now - self._rows_at if now is not None and self._rows_at else 0.0
+        width = max(self.plant.size.width - 2, 40) if self.plant.size.width else 78
+        # between runs a reading comes with each status poll: not stale until a poll is missed
+        stale_after = STALE_AFTER_S + self.status_every_s
+        self.plant.show([plant_line(r, d, width, elapsed, stale_after) for r in self.plant_rows])
 
     def _redraw_status(self) -> None:
         bar = self.status_bar

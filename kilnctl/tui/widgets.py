@@ -11,7 +11,7 @@ from textual_plotext import PlotextPlot
 
 from kilnctl.chart import thin
 from kilnctl.service.runview import RunView
-from kilnctl.tui.format import Display, alarm_line, run_lines
+from kilnctl.tui.format import Display, Line, alarm_line, run_lines
 
 CHART_POINTS = 4000
 """Points kept per series; past this the series is thinned to half (min/max kept)."""
@@ -42,8 +42,43 @@ def panel_id(run_id: str) -> str:
     return "run-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in run_id)
 
 
+class PlantTable(Static):
+    """Every configured kiln and tank, one line each (plantlines), in a run or not; lines
+    whose reading is old, or all when the service is gone, are dimmed."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(markup=False, **kw)
+        self.border_title = "plant"
+        self.lines: list[Line] = []
+
+    def show(self, lines: list[Line]) -> None:
+        """Redraw with these lines (text, stale)."""
+        if lines == self.lines:
+            return  # nothing changed: no layout work at 1 Hz per device
+        self.lines = lines
+        text = Text()
+        for i, (line, stale) in enumerate(lines or [("no kilns or tanks configured", True)]):
+            text.append(("\n" if i else "") + line, style="dim" if stale else "")
+        self.update(text)
+
+
+KILN_KEYS = ("pv_c", "sp_c")
+"""A kiln's sample values the chart draws: PV and SP, °C."""
+TANK_KEYS = ("amps", "amps_sp")
+"""A tank's: current and its setpoint, A (and its amp-hours, on the right axis)."""
+
+
+def chart_keys(values: dict[str, Any]) -> tuple[str, str] | None:
+    """Which pair of a sample's values a chart draws (kiln or tank), None for neither."""
+    for keys in (KILN_KEYS, TANK_KEYS):
+        if keys[0] in values and keys[1] in values:
+            return keys
+    return None
+
+
 class KilnChart(PlotextPlot):
-    """PV and SP of one kiln of one run over the whole run.
+    """PV and SP of one kiln (or current, its setpoint and amp-hours of one tank) of one
+    run over the whole run, with the run's step changes and alarms marked on the time axis.
 
     Attaching mid-run, the app loads the run's past from the service ("history") and the
     live samples continue it. Points are thinned (chart.thin: each bucket's min and max)
@@ -56,9 +91,22 @@ class KilnChart(PlotextPlot):
         self.source: str | None = None
         self.finished = False
         """The run shown ended: its curve stays until another run's kiln samples arrive."""
+        self.keys: tuple[str, str] = KILN_KEYS
+        """The sample values drawn: KILN_KEYS or TANK_KEYS."""
         self.pv: list[Point] = []
+        """PV (kiln) or current (tank)."""
         self.sp: list[Point] = []
+        """SP (kiln) or the current setpoint (tank)."""
+        self.ah: list[Point] = []
+        """Amp-hours of the tank's step (empty for a kiln)."""
+        self.marks: list[tuple[float, str]] = []
+        """(time, "step" | "alarm") of the run shown, drawn as vertical lines."""
+        self.plan: list[Point] = []
+        """The kiln's planned setpoint from now to the end of its firing (the service's
+        "plan", FiringSchedule.plan), drawn ahead of the samples."""
         self.drawn_points = 0
+        self.drawn_plan_points = 0
+        """Points of the plan ahead in the last redraw."""
         self.unit = "C"
         """Display unit, °C or °F (the data stay in °C)."""
         self._dirty = False
@@ -67,28 +115,50 @@ class KilnChart(PlotextPlot):
         super().on_mount()
         self.set_interval(1.0, self.redraw)
 
-    def take(self, run_id: str, source: str) -> bool:
-        """Follow this kiln of this run if the chart is free (nothing shown, or the run
-        shown has ended); True when it starts following it now."""
+    def take(self, run_id: str, source: str, keys: tuple[str, str] = KILN_KEYS) -> bool:
+        """Follow this kiln (or tank) of this run if the chart is free (nothing shown, or
+        the run shown has ended); True when it starts following it now."""
         if self.source is not None and not (self.finished and run_id != self.run_id):
             return False
-        self.show(run_id, source)
+        self.show(run_id, source, keys)
         return True
 
-    def show(self, run_id: str, source: str) -> None:
-        """Follow this kiln of this run from now on (its past comes by load_history)."""
+    def show(self, run_id: str, source: str, keys: tuple[str, str] = KILN_KEYS) -> None:
+        """Follow this kiln (or tank: keys=TANK_KEYS) of this run from now on (its past
+        comes by load_history)."""
         self.reset()
-        self.run_id, self.source = run_id, source
+        self.run_id, self.source, self.keys = run_id, source, keys
 
-    def add(self, run_id: str, source: str, t: float, pv: float, sp: float) -> None:
-        """Record a live sample (ignored unless it is the kiln shown)."""
+    def add(
+        self, run_id: str, source: str, t: float, pv: float, sp: float, ah: float | None = None
+    ) -> None:
+        """Record a live sample (ignored unless it is the kiln or tank shown): PV and SP
+        of a kiln, or current, its setpoint and amp-hours of a tank."""
         if (run_id, source) != (self.run_id, self.source):
             return
         self.pv.append((t, pv))
         self.sp.append((t, sp))
+        if ah is not None:
+            self.ah.append((t, ah))
         if len(self.pv) > CHART_POINTS:
             self.pv, self.sp = thin(self.pv, CHART_POINTS // 2), thin(self.sp, CHART_POINTS // 2)
+            self.ah = thin(self.ah, CHART_POINTS // 2)
         self._dirty = True
+
+    def set_plan(self, run_id: str, plan: Any) -> None:
+        """The run's planned setpoint ahead ([[unix time, SP °C], ...]) for the kiln shown."""
+        if run_id != self.run_id or self.keys != KILN_KEYS or not isinstance(plan, list):
+            return
+        points = [(float(t), float(sp)) for t, sp in plan]
+        if points != self.plan:
+            self.plan = points
+            self._dirty = True
+
+    def mark(self, run_id: str, t: float, what: str) -> None:
+        """Mark a step change or an alarm ("step" | "alarm") of the run shown at time t."""
+        if run_id == self.run_id:
+            self.marks.append((t, what))
+            self._dirty = True
 
     def load_history(self, run_id: str, source: str, series: dict[str, list[Any]]) -> None:
         """Put the run's past (the "history" reply's series) before the live samples."""
@@ -99,8 +169,10 @@ class KilnChart(PlotextPlot):
             first = points[0][0] if points else float("inf")
             return [(float(t), float(v)) for t, v in series.get(key, []) if t < first]
 
-        self.pv = before(self.pv, "pv_c") + self.pv
-        self.sp = before(self.sp, "sp_c") + self.sp
+        self.pv = before(self.pv, self.keys[0]) + self.pv
+        self.sp = before(self.sp, self.keys[1]) + self.sp
+        if self.keys == TANK_KEYS:
+            self.ah = before(self.ah, "amp_hours") + self.ah
         self._dirty = True
 
     def finish(self, run_id: str) -> None:
@@ -118,7 +190,8 @@ class KilnChart(PlotextPlot):
         """Forget the data (reattached, or another run is shown)."""
         self.run_id = self.source = None
         self.finished = False
-        self.pv, self.sp = [], []
+        self.keys = KILN_KEYS
+        self.pv, self.sp, self.ah, self.marks, self.plan = [], [], [], [], []
         self._dirty = True
 
     def redraw(self) -> None:
@@ -129,20 +202,40 @@ class KilnChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         ended = " (ended)" if self.finished else ""
-        plt.title(f"{self.source or 'no kiln'}{ended}: PV / SP °{self.unit}")
+        tank = self.keys == TANK_KEYS
+        what = "current / SP A, Ah" if tank else f"PV / SP °{self.unit}"
+        plt.title(f"{self.source or 'no kiln'}{ended}: {what}")
         self.drawn_points = 0
         if self.pv:
-            limit = max(2 * self.size.width, 20)
-            pv, sp = thin(self.pv, limit), thin(self.sp, limit)
-            t0 = min(pv[0][0], sp[0][0])
-            span_h = (max(pv[-1][0], sp[-1][0]) - t0) / 3600
-            unit, scale = ("h", 3600.0) if span_h >= 2 else ("min", 60.0)
-            to_unit = (lambda c: c * 9 / 5 + 32) if self.unit == "F" else (lambda c: c)
-            plt.plot([(t - t0) / scale for t, _ in sp], [to_unit(v) for _, v in sp], label="SP")
-            plt.plot([(t - t0) / scale for t, _ in pv], [to_unit(v) for _, v in pv], label="PV")
-            plt.xlabel(unit)
-            self.drawn_points = max(len(pv), len(sp))
+            self._draw(tank)
         self.refresh()
+
+    def _draw(self, tank: bool) -> None:
+        plt = self.plt
+        limit = max(2 * self.size.width, 20)
+        pv, sp, ah = thin(self.pv, limit), thin(self.sp, limit), thin(self.ah, limit)
+        t0 = min(pv[0][0], sp[0][0])
+        ahead = [] if tank or self.finished else [p for p in self.plan if p[0] > sp[-1][0]]
+        plan = [sp[-1], *ahead] if ahead else []  # on from the last SP sample
+        span_h = (max(pv[-1][0], sp[-1][0], *(t for t, _ in plan[-1:])) - t0) / 3600
+        unit, scale = ("h", 3600.0) if span_h >= 2 else ("min", 60.0)
+        to_unit = (lambda c: c * 9 / 5 + 32) if self.unit == "F" and not tank else (lambda c: c)
+
+        def x(points: list[Point]) -> list[float]:
+            return [(t - t0) / scale for t, _ in points]
+
+        plt.plot(x(sp), [to_unit(v) for _, v in sp], label="SP")
+        plt.plot(x(pv), [to_unit(v) for _, v in pv], label="I" if tank else "PV")
+        if plan:
+            plt.plot(x(plan), [to_unit(v) for _, v in plan], label="plan", color="gray")
+        self.drawn_plan_points = len(plan)
+        if tank and ah:
+            plt.plot(x(ah), [v for _, v in ah], label="Ah", yside="right")
+        for t, kind in self.marks:
+            if t >= t0:
+                plt.vline((t - t0) / scale, "red" if kind == "alarm" else "gray")
+        plt.xlabel(unit)
+        self.drawn_points = max(len(pv), len(sp))
 
 
 class AlarmList(OptionList):

@@ -75,6 +75,8 @@ async def test_prompt_dialog_answer_reaches_the_engine(tmp_path: Path) -> None:
             run = await start(h.socket, job="pins", lot="T2")
             await until(pilot, lambda: isinstance(app.screen, PromptDialog))
             assert "load the kiln" in str(app.screen.query_one("#prompt-text", Static).render())
+            # a click before the dialog is laid out hits nothing (its buttons have no region)
+            await until(pilot, lambda: app.screen.query_one("#choice-0").region.width > 0)
             await pilot.click("#choice-0")
             await until(
                 pilot,

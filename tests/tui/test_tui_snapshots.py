@@ -17,6 +17,7 @@ from test_tui_app import until
 
 from kilnctl.tui.app import KilnApp
 from kilnctl.tui.messages import Connected, Disconnected
+from kilnctl.tui.widgets import TANK_KEYS
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 NOW = 1_790_000_000.0
@@ -24,7 +25,8 @@ T0 = NOW - 3600
 
 
 def status() -> dict[str, Any]:
-    """A firing and a plating run, one alarm, as a service's "status" reply says them."""
+    """A firing and a plating run, one alarm, two idle devices, as a service's "status"
+    reply says them."""
     firing = {
         "run_id": "20260921-071500-a1b2c3",
         "job": "job-3-layer-enamel-nickel-gold",
@@ -49,6 +51,8 @@ def status() -> dict[str, Any]:
         "thickness_um": {},
         "time_left_s": 95.0,
         "plating_left_s": None,
+        # the hold's last 95 s, then a free cool to 500 °C at 300 °C/h
+        "plan": [[NOW, 790.0], [NOW + 95, 790.0], [NOW + 95 + 3480, 500.0]],
     }
     plating = {
         "run_id": "20260921-080000-d4e5f6",
@@ -69,12 +73,39 @@ def status() -> dict[str, Any]:
         "time_left_s": 277.0,
         "plating_left_s": 590.0,
     }
+
+    def row(
+        name: str, kind: str, values: dict[str, Any], run: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            "name": name,
+            "kind": kind,
+            "values": values,
+            "bath": {"t": NOW - 1, "bath_c": 55.2} if name == "nickel" else {},
+            "state": run["state"] if run else "idle",
+            "run_id": run["run_id"] if run else "",
+            "job": run["job"] if run else "",
+            "lot": run["lot"] if run else "",
+            "step": (run.get("plating_step") or run["step"]) if run else "",
+            "segment": (run["segments"].get(name) if run else None),
+            "alarms": len([a for a in run["alarms"] if name in a["message"]]) if run else 0,
+            "unacked": 1 if run is firing else 0,
+            "time_left_s": run["time_left_s"] if run else None,
+        }
+
+    devices = [
+        row("kiln1", "kiln", firing["samples"]["kiln1"], firing),
+        row("kiln2", "kiln", {"t": NOW - 2, "pv_c": 41.0, "sp_c": 0.0, "out_pct": 0.0}, None),
+        row("nickel", "tank", {**plating["samples"]["nickel"], "amps_sp": 36.0}, plating),
+        row("gold", "tank", {"t": NOW - 1, "amps": 0.0, "volts": 0.0, "output_on": False}, None),
+    ]
     return {
         "plant": "kiln room",
         "time": NOW,
         "speed": 1.0,
         "runs": [firing, plating],
         "telemetry": "journal only",
+        "devices": devices,
     }
 
 
@@ -96,15 +127,34 @@ def compare(name: str, svg: str) -> None:
         pytest.fail(f"screen differs from {path.name}: see {actual.name}")
 
 
-async def screen(tmp_path: Path, size: tuple[int, int], *, connected: bool) -> str:
+def tank_history() -> dict[str, list[list[float]]]:
+    t1 = T0 + 1200
+    amps = [[t1 + 10 * i, min(36.0, 3.0 * i)] for i in range(200)]
+    sp = [[t1 + 10 * i, 36.0] for i in range(200)]
+    ah = [[t1 + 10 * i, 36.0 * 10 * i / 3600] for i in range(200)]
+    return {"amps": amps, "amps_sp": sp, "amp_hours": ah}
+
+
+async def screen(
+    tmp_path: Path, size: tuple[int, int], *, connected: bool, tank: bool = False
+) -> str:
     app = KilnApp(tmp_path / "none.sock", retry_s=3600, status_every_s=3600, subtitle="snapshot")
     app.service_now = lambda: NOW  # type: ignore[method-assign]
     async with app.run_test(size=size) as pilot:
         await until(pilot, lambda: "service disconnected" in str(app.status_bar.render()))
         app.post_message(Connected(status()))
         await until(pilot, lambda: app.connected and len(app._panels) == 2)
-        app.chart.show("20260921-071500-a1b2c3", "kiln1")
-        app.chart.load_history("20260921-071500-a1b2c3", "kiln1", history())
+        if tank:
+            plating = "20260921-080000-d4e5f6"
+            app.chart.show(plating, "nickel", TANK_KEYS)
+            app.chart.load_history(plating, "nickel", tank_history())
+            app.chart.mark(plating, T0 + 1200 + 600, "step")
+            app.chart.mark(plating, T0 + 1200 + 1500, "alarm")
+        else:
+            app.chart.show("20260921-071500-a1b2c3", "kiln1")
+            app.chart.load_history("20260921-071500-a1b2c3", "kiln1", history())
+            app.chart.set_plan("20260921-071500-a1b2c3", status()["runs"][0]["plan"])
+            app.chart.mark("20260921-071500-a1b2c3", T0 + 1800, "step")
         if not connected:
             app.post_message(Disconnected("connection lost (no reply)"))
             await until(pilot, lambda: not app.connected)
@@ -117,6 +167,11 @@ async def screen(tmp_path: Path, size: tuple[int, int], *, connected: bool) -> s
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 async def test_main_screen(size: tuple[int, int], tmp_path: Path) -> None:
     compare(f"main-{size[0]}x{size[1]}", await screen(tmp_path, size, connected=True))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_tank_chart_screen(size: tuple[int, int], tmp_path: Path) -> None:
+    compare(f"tank-{size[0]}x{size[1]}", await screen(tmp_path, size, connected=True, tank=True))
 
 
 async def test_disconnected_screen(tmp_path: Path) -> None:

@@ -1,0 +1,106 @@
+"""One line per configured kiln and tank for the plant table (the status "devices" rows,
+kilnctl.service.plantstatus): the values first, then what it is doing, time left and an
+alarm badge, cut to the width given (74 at 80 columns; more is shown at 120).
+
+    k1    PV  612.3 SP  620.0 °C  45%  pins L7 s2 ramp>800°C  ~0:12:00 !1
+    gold   3.60 A  2.10 V 0.0123 Ah 45.0 °C  plate L8: gold  ~0:00:20
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kilnctl.report import format_duration
+from kilnctl.tui.format import STALE_AFTER_S, Display, Line, _num
+
+WIDE = 100
+"""From this width on (120-column terminals), the long form: units, labels, tank SP."""
+
+NAME_WIDTH = 6
+"""Columns for the kiln/tank name (longer names are cut with an ellipsis), then a space."""
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def _values(row: dict[str, Any], d: Display, compact: bool) -> str:
+    values = row.get("values") or {}
+    if row.get("kind") == "kiln":
+        if "pv_c" not in values:
+            return "no reading yet"
+        if compact:
+            pv, sp = d.temp(values.get("pv_c")).split(" °")[0], d.temp(values.get("sp_c"))
+            return f"PV {pv} SP {sp} {_num(values, 'out_pct', '3.0f')}%"
+        return (
+            f"PV {d.temp(values.get('pv_c'))}  SP {d.temp(values.get('sp_c'))}"
+            f"  out {_num(values, 'out_pct', '5.1f')} %"
+        )
+    if "amps" not in values and "amp_hours" not in values:
+        return "no reading yet"
+    off = values.get("off") or values.get("output_on") is False
+    gap = " " if compact else "  "
+    text = (
+        f"{'off ' if off else ''}{_num(values, 'amps', '5.2f')} A"
+        f"{gap}{_num(values, 'volts', '5.2f')} V{gap}{_num(values, 'amp_hours', '.4f')} Ah"
+    )
+    amps_sp = values.get("amps_sp")
+    if not compact and isinstance(amps_sp, int | float) and not off:
+        text += f"  SP {amps_sp:.2f} A"
+    bath = (row.get("bath") or {}).get("bath_c")
+    if isinstance(bath, int | float):
+        text += f"{gap}{'' if compact else 'bath '}{d.temp(bath, 0, 1)}"
+    return text
+
+
+def _doing(row: dict[str, Any], d: Display, compact: bool) -> str:
+    """Idle, or the run on it: job, lot, step (and the kiln's segment)."""
+    if not row.get("run_id"):
+        return "idle"
+    state = "" if row.get("state") == "running" else f"[{row.get('state')}] "
+    job = row.get("job") or row["run_id"]
+    lot = row.get("lot") or "-"
+    text = f"{state}{job} {lot}" if compact else f"{state}{job}, lot {lot}"
+    seg = row.get("segment")
+    if isinstance(seg, dict):
+        target = d.temp(seg["target_c"], 0, 0)
+        if compact:  # the segment says more than the step's name (the profile's)
+            return f"{text} s{seg['index'] + 1} {seg['phase']}>{target.replace(' ', '')}"
+        text += f": {row['step']}" if row.get("step") else ""
+        return f"{text} seg {seg['index'] + 1} {seg['phase']} -> {target}"
+    if row.get("step"):
+        text += f": {row['step']}"
+    return text
+
+
+def plant_line(
+    row: dict[str, Any],
+    display: Display | None = None,
+    width: int = 74,
+    elapsed_s: float = 0.0,
+    stale_after_s: float = STALE_AFTER_S,
+) -> Line:
+    """The row as one line of at most `width` characters and whether it is stale (its
+    reading older than `stale_after_s` of service time, or the service gone).
+    `elapsed_s`: service time since the row's time left was estimated (counted down
+    while the run is running)."""
+    d = display or Display()
+    name = _cut(str(row["name"]), NAME_WIDTH).ljust(NAME_WIDTH) + " "
+    compact = width < WIDE
+    head = f"{name}{_values(row, d, compact)}"
+    tail = ""
+    left = row.get("time_left_s")
+    if isinstance(left, int | float) and row.get("run_id"):
+        gone = max(0.0, elapsed_s) if row.get("state") == "running" and d.live else 0.0
+        tail += f"  ~{format_duration(max(0.0, left - gone))}"
+    if row.get("alarms"):
+        tail += f" !{row['alarms']}" + ("" if row.get("unacked") else " ack")
+    age = d.age_s(row.get("values") or {})
+    stale = age is not None and age > stale_after_s
+    if stale and age is not None:
+        tail += f" ({format_duration(age)} old)"
+    room = width - len(head) - len(tail) - 2
+    doing = _doing(row, d, compact)
+    if room < 4:  # no room for what it is doing: the values go first, then the badges
+        return _cut(head + tail, width), stale or not d.live
+    return f"{head}  {_cut(doing, room)}{tail}", stale or not d.live

@@ -1,0 +1,159 @@
+"""The plant at a glance (headless Pilot against a real service): every configured kiln and
+tank has a line all the time, idle ones from the plant watch, those in a run from its
+samples, with the run, step, time left and an alarm badge."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from svc_plant import LONG, running_service
+from test_tui_app import SIZE, start, until
+
+from kilnctl.cli.cmd_control import status_text
+from kilnctl.clock import ScaledClock
+from kilnctl.engine.engine import Engine
+from kilnctl.engine.messages import Abort, AnswerPrompt
+from kilnctl.engine.schedule import FiringSchedule
+from kilnctl.service.client import ServiceClient
+from kilnctl.tui.app import KilnApp
+from kilnctl.tui.widgets import TANK_KEYS
+
+
+def plant_text(app: KilnApp) -> str:
+    return str(app.plant.render())
+
+
+def line_of(app: KilnApp, name: str) -> str:
+    return next((ln for ln in plant_text(app).splitlines() if ln.startswith(name)), "")
+
+
+async def test_status_has_every_kiln_and_tank_idle_or_in_a_run(tmp_path: Path) -> None:
+    # Before: "status" said nothing of a kiln or tank not in a run.
+    async with running_service(tmp_path) as h:
+        h.engine.start_watch()
+        client = await ServiceClient.connect(h.socket)
+        try:
+            async with asyncio.timeout(10):
+                while True:
+                    rows = {r["name"]: r for r in (await client.request("status"))["devices"]}
+                    if "pv_c" in rows["k1"]["values"] and "amps" in rows["gold"]["values"]:
+                        break
+                    await asyncio.sleep(0.02)
+            assert rows["k1"]["kind"] == "kiln" and rows["k1"]["state"] == "idle"
+            assert rows["gold"]["kind"] == "tank" and rows["gold"]["values"]["output_on"] is False
+            run = await start(h.socket, job="long", kiln="k1", lot="P1")
+            async with asyncio.timeout(10):
+                while True:
+                    k1 = next(
+                        r for r in (await client.request("status"))["devices"] if r["name"] == "k1"
+                    )
+                    if k1["run_id"] == run and k1["values"].get("sp_c") is not None:
+                        break
+                    await asyncio.sleep(0.02)
+            assert k1["job"] == "long" and k1["lot"] == "P1" and k1["state"] == "running"
+            assert k1["segment"]["index"] == 0 and k1["time_left_s"] > 0
+            # `kilnctl status` prints the TUI's line per kiln and tank
+            text = status_text(await client.request("status"))
+            assert "  k1     PV" in text and "long, lot P1" in text
+            assert "  gold   off" in text and "idle" in text
+        finally:
+            await client.close()
+
+
+async def test_the_plant_table_shows_idle_kiln_and_tank_then_a_run_then_idle_again(
+    tmp_path: Path,
+) -> None:
+    # Before: with no active run the screen said "no kiln: PV / SP °C" and nothing else.
+    async with running_service(tmp_path) as h:
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "PV" in line_of(app, "k1") and "A" in line_of(app, "gold"))
+            assert "idle" in line_of(app, "k1") and "idle" in line_of(app, "gold")
+            assert "off" in line_of(app, "gold") and "Ah" in line_of(app, "gold")
+            run = await start(h.socket, job="long", kiln="k1", lot="P2")
+            await until(pilot, lambda: "long P2" in line_of(app, "k1"))
+            await until(
+                pilot, lambda: "s1 ramp>800°C" in line_of(app, "k1") and "~" in line_of(app, "k1")
+            )
+            assert "idle" in line_of(app, "gold")
+            assert all(len(ln) <= 78 for ln in plant_text(app).splitlines())
+            await h.engine.submit(Abort(run_id=run, who="test", reason="done"))
+            async with asyncio.timeout(10):
+                await h.engine.wait(run)
+            await until(pilot, lambda: "idle" in line_of(app, "k1"))
+            await pilot.press("q")
+
+
+async def _answer_prompts(engine: Engine, run: str) -> None:
+    """Answer the run's prompts "ok" as they come (the rinse's two), until cancelled."""
+    while True:
+        for prompt in engine.runs[run].ctx.open_prompts:
+            await engine.submit(AnswerPrompt(run_id=run, who="test", prompt_id=prompt))
+        await asyncio.sleep(0.02)
+
+
+async def test_a_tank_in_a_run_shows_current_voltage_amp_hours_step_time_left_and_chart(
+    tmp_path: Path,
+) -> None:
+    # slower than the other tests: the whole plating job is 70 s of service time
+    async with running_service(tmp_path, clock=ScaledClock(10)) as h:
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=(120, 40)) as pilot:
+            run = await start(h.socket, job="plate", lot="P3")
+            answers = asyncio.create_task(_answer_prompts(h.engine, run))
+            # the rinse first (prompts answered at the engine): the tank is the run's already
+            await until(pilot, lambda: "plate, lot P3: rinse" in line_of(app, "gold"))
+            # 3 dm2 at 1.2 A/dm2
+            await until(pilot, lambda: "SP 3.60 A" in line_of(app, "gold"))
+            line = line_of(app, "gold")
+            assert " A " in line and " V " in line and " Ah" in line and "~0:00:" in line
+            # Before: only kilns were charted. The tank's current, its SP and amp-hours,
+            # with the step changes marked, thinned to the plot's width.
+            chart = app.chart
+            assert (chart.source, chart.keys) == ("gold", TANK_KEYS)
+            await until(pilot, lambda: chart.drawn_points > 0 and len(chart.ah) > 1, timeout_s=5)
+            assert abs(chart.sp[-1][1] - 3.6) < 1e-9 and chart.ah[-1][1] > chart.ah[0][1]
+            assert chart.drawn_points <= 2 * chart.size.width + 2
+            await until(pilot, lambda: any(kind == "step" for _, kind in chart.marks))
+            answers.cancel()
+            await pilot.press("q")
+
+
+async def test_an_idle_kilns_alarm_from_the_plant_watch_gets_a_badge(tmp_path: Path) -> None:
+    async with running_service(tmp_path) as h:
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "idle" in line_of(app, "k1"))
+            assert "!" not in line_of(app, "k1")
+            h.devices["k1"].inject("stuck_relay")
+            await until(pilot, lambda: line_of(app, "k1").endswith(" !1"), timeout_s=30)
+            assert "idle" in line_of(app, "k1") and "!" not in line_of(app, "gold")
+            await pilot.press("q")
+
+
+def test_a_schedule_plans_its_setpoint_to_the_end() -> None:
+    schedule = FiringSchedule.from_profile(LONG)
+    schedule.start(1000.0, 20.0)
+    plan = schedule.plan(1000.0)
+    assert plan[0] == (1000.0, 20.0)
+    ramp_s = (800 - 20) / 100 * 3600
+    assert plan[1:] == [(1000.0 + ramp_s, 800.0), (1000.0 + ramp_s + 3600, 800.0)]
+    assert plan[-1][0] - plan[0][0] == schedule.remaining_s()
+
+
+async def test_the_kiln_chart_draws_the_planned_profile_ahead_of_now(tmp_path: Path) -> None:
+    # Before: the chart ended at the last sample; the rest of the firing was not shown.
+    async with running_service(tmp_path) as h:
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await start(h.socket, job="long", kiln="k1", lot="P5")
+            chart = app.chart
+            await until(pilot, lambda: chart.source == "k1" and len(chart.plan) == 3)
+            assert chart.plan[-1][1] == 800.0 and chart.plan[0][0] > chart.sp[0][0]
+            # from the last SP sample to the end of the ramp and of the hold
+            await until(pilot, lambda: chart.drawn_plan_points == 3, timeout_s=5)
+            await pilot.press("q")
