@@ -80,9 +80,11 @@ def _clear(device: SimulatedDevice, args: list[str]) -> str:
         raise ControlError("usage: clear NAME [FAULT]")
     if args:
         _device_method(device, "clear")(args[0])
-    else:
+    else:  # everything: device faults, wire faults, and an open door
         if callable(getattr(device.model, "clear", None)):
             _device_method(device, "clear")(None)
+        if callable(getattr(device.model, "set_door", None)):
+            _device_method(device, "set_door")(False)
         device.wire.clear()
     return "ok"
 
@@ -128,6 +130,12 @@ _DEVICE_COMMANDS: dict[str, Callable[[SimulatedDevice, list[str]], str]] = {
 }  # fmt: skip
 
 
+def _open_door(model: object) -> list[str]:
+    """["door_open"] while a kiln's door is open (on the device or its kiln model)."""
+    kiln = getattr(model, "kiln", model)
+    return ["door_open"] if getattr(kiln, "door_open", False) is True else []
+
+
 def describe(devices: Mapping[str, SimulatedDevice]) -> dict[str, dict[str, object]]:
     """Each device's kind, protocol, URL and active faults (the `list` reply)."""
     return {
@@ -135,7 +143,8 @@ def describe(devices: Mapping[str, SimulatedDevice]) -> dict[str, dict[str, obje
             "kind": dev.kind,
             "protocol": dev.protocol,
             "url": dev.url,
-            "faults": sorted(getattr(dev.model, "faults", ())),
+            # an open door is shown with the faults: `sim-fault NAME door_open` opened it
+            "faults": sorted(getattr(dev.model, "faults", ())) + _open_door(dev.model),
             "wire": wire_state(dev.wire),
         }
         for name, dev in devices.items()

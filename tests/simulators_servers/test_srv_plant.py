@@ -112,6 +112,9 @@ async def test_run_plant_serves_every_device_and_the_control_port(tmp_path: Path
     assert await send(control, address, "wire gold ok") == ""
     assert await gold.transact(b"VSET1?", 5) == b"00.00"
     assert await send(control, address, "door kiln2 open") == ""
+    assert "door_open" in json.loads(await send(control, address, "list"))["kiln2"]["faults"]
+    assert await send(control, address, "clear kiln2") == ""  # everything: the door shuts
+    assert json.loads(await send(control, address, "list"))["kiln2"]["faults"] == []
     with pytest.raises(ControlError, match="unknown fault 'melted'"):
         await send(control, address, "fault kiln1 melted")
     with pytest.raises(ControlError, match="no device 'kiln9'"):
