@@ -72,12 +72,34 @@ async def serve(tmp: Path, sim_clock: bool = False) -> asyncio.subprocess.Proces
     """The service on tmp's plant, at --speed 60 or (`sim_clock`) on the clock of the
     simulator plant the bundled plant config is pointed at."""
     speed = () if sim_clock else ("--speed", "60")
-    return await asyncio.create_subprocess_exec(
+    proc = await asyncio.create_subprocess_exec(
         *kilnctl_argv("serve", "--socket", str(tmp / "s.sock"),
         *speed, "--journal", str(tmp / "journal.sqlite")),
-        cwd=tmp, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        cwd=tmp, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "error"},
     )  # fmt: skip
+    # Read its log all along: a pipe left full (64 KiB) blocks the service's next log line,
+    # and with it the service (a latched alarm's retries log on).
+    logged = bytearray()
+
+    async def drain() -> None:
+        assert proc.stderr is not None
+        while chunk := await proc.stderr.read(65536):
+            logged.extend(chunk)
+
+    _LOGS[proc.pid] = (asyncio.get_running_loop().create_task(drain()), logged)
+    return proc
+
+
+_LOGS: dict[int, tuple[asyncio.Task[None], bytearray]] = {}
+
+
+async def ended(proc: asyncio.subprocess.Process) -> bytes:
+    """Wait for a service process to exit; its whole log (stderr)."""
+    await proc.wait()
+    task, logged = _LOGS.pop(proc.pid)
+    await task
+    return bytes(logged)
 
 
 async def attach(tmp: Path, proc: asyncio.subprocess.Process) -> ServiceClient:
@@ -130,7 +152,7 @@ async def test_sigterm_leaves_the_kiln_safe_and_exits_0(tmp_path: Path) -> None:
             await client.close()
             proc.send_signal(signal.SIGTERM)
             async with asyncio.timeout(30):
-                _, stderr = await proc.communicate()
+                stderr = await ended(proc)
         finally:
             if proc.returncode is None:
                 proc.kill()
@@ -168,7 +190,7 @@ async def test_restarted_service_resumes_the_unfinished_run(tmp_path: Path) -> N
             await client.close()
             proc.send_signal(signal.SIGTERM)
             async with asyncio.timeout(30):
-                await proc.communicate()
+                await ended(proc)
             assert proc.returncode == 0
         finally:
             if proc.returncode is None:
@@ -205,7 +227,7 @@ async def _samples_until(
 
 async def _kill(proc: asyncio.subprocess.Process) -> None:
     proc.kill()  # SIGKILL: the run stays unfinished in the journal
-    await proc.communicate()
+    await ended(proc)
 
 
 async def test_killed_service_resumes_paused_then_from_its_last_setpoint(
@@ -264,7 +286,7 @@ async def test_killed_service_resumes_paused_then_from_its_last_setpoint(
         await client.close()
         proc.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
-            await proc.communicate()
+            await ended(proc)
         assert proc.returncode == 0
         assert await output_pct(sim.devices["kiln2"].url) == 0.0
     finally:
@@ -307,8 +329,13 @@ async def test_service_watches_an_idle_kiln_and_latches_its_stuck_relay(tmp_path
             assert acked["who"] == "ann"
             await client.close()
             proc.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(30):
-                _, stderr = await proc.communicate()
+            try:
+                async with asyncio.timeout(60):
+                    stderr = await ended(proc)
+            except TimeoutError:  # say what the service was doing, not just that it hung
+                proc.kill()
+                stderr = await ended(proc)
+                raise AssertionError(stderr.decode(errors="replace")[-3000:]) from None
             assert proc.returncode == 0 and b"Traceback" not in stderr
         finally:
             if proc.returncode is None:
