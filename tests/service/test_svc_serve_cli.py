@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eng_cli import heat_output
 
-from drivers.registry import open_device
 from kilnctl.cli.cmd_demo import kilnctl_argv
 from kilnctl.journal import Journal
 from kilnctl.service.client import ServiceClient, ServiceUnavailable
@@ -120,22 +120,6 @@ async def first(client: ServiceClient, kind: str) -> dict[str, Any]:
     raise AssertionError(f"no {kind} event")
 
 
-async def output_pct(url: str) -> float:
-    """The kiln's heat output once its controller has acted on the last setpoint: it answers
-    a new setpoint at its next control update (one simulated second, 17 ms here), so a
-    reading taken sooner may still show the output before."""
-    kiln = open_device("kiln2", "omron_e5cc", url)
-    try:
-        reading = await kiln.read()  # type: ignore[union-attr]
-        async with asyncio.timeout(5):
-            while reading.output_pct > 0 and reading.sp_c <= 0:
-                await asyncio.sleep(0.02)
-                reading = await kiln.read()  # type: ignore[union-attr]
-        return float(reading.output_pct)
-    finally:
-        await kiln.close()
-
-
 async def test_sigterm_leaves_the_kiln_safe_and_exits_0(tmp_path: Path) -> None:
     async with simulated_plant(tmp_path) as url:
         proc = await serve(tmp_path)
@@ -161,7 +145,7 @@ async def test_sigterm_leaves_the_kiln_safe_and_exits_0(tmp_path: Path) -> None:
         assert b"Traceback" not in stderr
         assert b"SIGHUP ignored" in stderr
         assert not (tmp_path / "s.sock").exists()
-        assert await output_pct(url) == 0.0
+        assert await heat_output("kiln2", url) == 0.0
 
 
 async def test_restarted_service_resumes_the_unfinished_run(tmp_path: Path) -> None:
@@ -288,7 +272,7 @@ async def test_killed_service_resumes_paused_then_from_its_last_setpoint(
         async with asyncio.timeout(30):
             await ended(proc)
         assert proc.returncode == 0
-        assert await output_pct(sim.devices["kiln2"].url) == 0.0
+        assert await heat_output("kiln2", sim.devices["kiln2"].url) == 0.0
     finally:
         for proc in procs:
             if proc.returncode is None:
