@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from test_svc_serve_cli import PROFILE, attach, first, output_pct
+from eng_cli import heat_output
+from test_svc_serve_cli import PROFILE, attach, first
 
 from kilnctl.cli.cmd_demo import kilnctl_argv
 from kilnctl.service.runview import RunBook
@@ -103,7 +104,7 @@ async def test_the_service_keeps_at_it_and_kilnctl_safe_reports_the_read_back(
                 assert await service.wait() == 0
             assert b"kiln2 confirmed safe after" in rest and b"LEFT UNSAFE" not in rest
             assert kiln2.model.sp_c == 0.0  # type: ignore[attr-defined]
-            assert await output_pct(kiln2.url) == 0.0
+            assert await heat_output("kiln2", kiln2.url) == 0.0
         finally:
             if service.returncode is None:
                 service.kill()
