@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-from typing import Any
 
 from kilnctl.cli.plant_arg import plant_for
-from kilnctl.recipes import estimate
-from kilnctl.recipes.loader import RecipeError, RecipeLibrary, content_hash, load_recipe
-from kilnctl.recipes.models import FiringProfile, Job, PlatingRecipe, Recipe
-from kilnctl.recipes.rules import check_recipe
+from kilnctl.recipes.listing import describe, duration_s
+from kilnctl.recipes.loader import RecipeLibrary
 from kilnctl.report import format_duration
+
+__all__ = ["cmd_recipes", "describe", "duration_s", "register"]  # the rows live in recipes
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,49 +26,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--dir", action="append", metavar="DIR", help="recipe folder (repeatable)")
     p.add_argument("--json", action="store_true", help="one JSON object per recipe")
     p.set_defaults(func=cmd_recipes)
-
-
-def duration_s(recipe: Recipe, library: RecipeLibrary) -> float | None:
-    """Process time of a recipe in seconds (firing from ambient at the default kiln power;
-    plating steps of a fixed time or charge need the lot area: those count as unknown)."""
-    if isinstance(recipe, FiringProfile):
-        return estimate.estimate_firing(recipe).duration_s
-    if isinstance(recipe, PlatingRecipe):
-        parts = [estimate.estimate_step(s, None).duration_s for s in recipe.steps]
-        return None if any(p is None for p in parts) else sum(p or 0.0 for p in parts)
-    if isinstance(recipe, Job):
-        total = 0.0
-        for step in recipe.steps:
-            if step.ref is None:
-                continue
-            if step.kind == "plating":
-                area = recipe.lot.area_dm2
-                plating = library.get_plating(step.ref)
-                parts = [estimate.estimate_step(s, area).duration_s for s in plating.steps]
-                total += sum(p or 0.0 for p in parts)
-            else:
-                total += duration_s(library.get(step.ref), library) or 0.0
-        return total
-    return None
-
-
-def describe(path: Path, library: RecipeLibrary, plant: Any) -> dict[str, Any]:
-    """name, kind, file, duration_s, sha256, valid and problem (the first, or "")."""
-    row: dict[str, Any] = {"name": path.stem, "kind": "?", "file": str(path), "duration_s": None}
-    row.update(sha256="", valid=False, problem="")
-    try:
-        recipe = load_recipe(path)
-        row.update(name=recipe.name, kind=recipe.kind, sha256=content_hash(recipe))
-        errors = [f for f in check_recipe(recipe, library, plant) if f.level == "error"]
-        row["duration_s"] = duration_s(recipe, library)
-    except RecipeError as exc:
-        row["problem"] = exc.lines()[0] if exc.lines() else str(exc)
-        return row
-    if errors:
-        row["problem"] = f"{errors[0].where}: {errors[0].message}"
-    else:
-        row["valid"] = True
-    return row
 
 
 def cmd_recipes(args: argparse.Namespace) -> int:

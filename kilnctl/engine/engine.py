@@ -48,6 +48,7 @@ from kilnctl.engine.runtime import RunAborted, RunContext, journal_event
 from kilnctl.engine.safe_report import SafeReport, read_safe_state
 from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.engine.units import UnitsError, assign_units
 from kilnctl.engine.watch import PlantWatch
 from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal
@@ -343,6 +344,10 @@ class Engine:
             plan = [PlanStep("plating", recipe.name, recipe)]
         else:
             raise EngineError(f"{cmd.ref!r} is not a job, firing profile or plating recipe")
+        try:  # after the hashes: those are the files', whichever units run them
+            plan = assign_units(plan, self.plant, cmd.kilns, cmd.tanks)
+        except UnitsError as exc:
+            raise EngineError(str(exc)) from None
         limits = getattr(self.plant, "vitreous_enamel", None) or VitreousEnamelLimits()
         defaults = [
             str(d) for d in defaults_used([s.recipe for s in plan if s.recipe is not None], limits)
@@ -415,6 +420,8 @@ class Engine:
                         "ref": cmd.ref,
                         "kiln": cmd.kiln,
                         "tank": cmd.tank,
+                        "kilns": dict(cmd.kilns),
+                        "tanks": dict(cmd.tanks),
                         "who": cmd.who,
                         "lot": lot.model_dump(mode="json") if lot is not None else None,
                         **run_origin(self.clock),
@@ -546,6 +553,8 @@ class Engine:
             who=str(meta.get("who") or "operator"),
             kiln=meta.get("kiln"),
             tank=meta.get("tank"),
+            kilns=meta.get("kilns") or {},
+            tanks=meta.get("tanks") or {},
             lot=Lot.model_validate(meta["lot"]) if meta.get("lot") else None,
         )
         now = self.clock.wall_time()

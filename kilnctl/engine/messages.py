@@ -46,7 +46,9 @@ class StartJob(Command):
     """Start a job, firing profile or plating recipe by name (or pass the model itself).
 
     `kiln`/`tank` name the unit when the recipe is a bare profile or recipe; a job names
-    its own kilns and its recipes name their tanks.
+    its own kilns and its recipes name their tanks. `kilns`/`tanks` put those roles on
+    other units of the plant: {name in the recipe ("" for an unnamed kiln): plant unit}
+    (kilnctl.engine.units).
     """
 
     kind: ClassVar[str] = "start"
@@ -55,6 +57,8 @@ class StartJob(Command):
     who: str = "operator"
     kiln: str | None = None
     tank: str | None = None
+    kilns: dict[str, str] = field(default_factory=dict, compare=False)
+    tanks: dict[str, str] = field(default_factory=dict, compare=False)
     recipe: Any = field(default=None, compare=False)
     """The recipe model itself, instead of looking `ref` up in the library."""
     lot: Any = field(default=None, compare=False)

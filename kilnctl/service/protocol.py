@@ -15,7 +15,7 @@ from typing import Any
 
 OPS: dict[str, str] = {
     "status": "snapshot of the active runs (with their planned setpoint) and of each kiln/tank",
-    "start": "start a job: job, lot, optional kiln/tank",
+    "start": "start a job: job, lot, optional kiln/tank, kilns/tanks ({role: unit})",
     "pause": "pause a run: optional run",
     "resume": "resume a paused run: optional run",
     "skip": "skip the current segment or step: optional run",
@@ -26,6 +26,7 @@ OPS: dict[str, str] = {
     "subscribe": "stream the engine's events on this connection",
     "runs": "runs recorded in the journal",
     "recipes": "recipes the service can start",
+    "recipe": "one recipe's preview, findings and kiln/tank roles: name",
     "history": "a run's samples of one source, thinned: run, source, optional since, max_points",
     "read": "read one device the service holds: device",
     "safe": "make devices safe and report the state read back: devices (a list) or all",

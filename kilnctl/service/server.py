@@ -30,6 +30,7 @@ from kilnctl.engine.messages import (
     StartJob,
 )
 from kilnctl.journal import JournalError
+from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeError
 from kilnctl.service import protocol
 from kilnctl.service.device_read import DeviceReadError, read_device
@@ -37,6 +38,7 @@ from kilnctl.service.feed import EventFeed
 from kilnctl.service.history import RecentSamples, merge_and_thin, read_journal
 from kilnctl.service.plantstatus import plant_devices
 from kilnctl.service.protocol import MAX_LINE, ProtocolError, Request
+from kilnctl.service.recipe_preview import recipe_detail, recipe_rows
 from kilnctl.service.runview import RunBook, RunView
 from kilnctl.service.timeleft import PlatingProgress
 
@@ -263,6 +265,8 @@ class Service:
             return protocol.ok(req.id, runs=self._runs(int(req.number("limit", 50))))
         if op == "recipes":
             return protocol.ok(req.id, recipes=self._recipes())
+        if op == "recipe":
+            return protocol.ok(req.id, **self._recipe(req))
         if op == "history":
             return protocol.ok(req.id, **await self._history(req))
         if op == "read":  # for `kilnctl devices`/`read`: the service holds the device's line
@@ -289,6 +293,8 @@ class Service:
             who=req.text("who", "service") or "service",
             kiln=req.text("kiln"),
             tank=req.text("tank"),
+            kilns=_names(req, "kilns"),
+            tanks=_names(req, "tanks"),
         )
         try:
             run_id = await self.engine.submit(start)
@@ -393,17 +399,19 @@ class Service:
         return {"run": run, "source": source, "count": count, "series": thinned}
 
     def _recipes(self) -> list[dict[str, Any]]:
+        return recipe_rows(self.library, self._plant())
+
+    def _plant(self) -> Plant | None:
+        plant = self.engine.plant
+        return plant if isinstance(plant, Plant) else None
+
+    def _recipe(self, req: Request) -> dict[str, Any]:
+        name = req.text("name")
+        if not name:
+            raise ProtocolError('recipe: give "name" (a name from "recipes")')
         if self.library is None:
-            return []
-        found = []
-        for name in self.library.names():
-            try:
-                recipe = self.library.get(name)
-            except RecipeError as exc:  # one broken file must not hide the others
-                found.append({"name": name, "kind": "invalid", "error": str(exc)})
-                continue
-            found.append({"name": recipe.name, "kind": recipe.kind})
-        return found
+            raise ProtocolError("recipe: this service has no recipe library")
+        return recipe_detail(name, self.library, self._plant())
 
     # ------------------------------------------------------------------ connections
 
@@ -510,3 +518,13 @@ async def _answers(path: Path) -> bool:
     with contextlib.suppress(ConnectionError):
         await writer.wait_closed()
     return True
+
+
+def _names(req: Request, key: str) -> dict[str, str]:
+    """A {role: unit} argument of "start" ({} when not given)."""
+    value = req.args.get(key)
+    if value is None:
+        return {}
+    if not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+        raise ProtocolError(f'start: "{key}" must map names in the recipe to plant units')
+    return {str(k): v for k, v in value.items()}

@@ -26,7 +26,8 @@ from textual.worker import Worker
 from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
 from kilnctl.service.plantstatus import apply_run, run_on, set_idle
 from kilnctl.service.runview import RunView
-from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog, StartDialog
+from kilnctl.tui.browser import RecipeBrowser
+from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog
 from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
 from kilnctl.tui.plantlines import plant_line
@@ -607,18 +608,20 @@ class KilnApp(App[None]):
         await self._send("ack", run=alarms[alarm_id]["run_id"], alarm=alarm_id, who="tui")
 
     async def action_start(self) -> None:
+        """Open the recipe browser: a job is chosen, previewed and started there."""
         reply = await self._send("recipes")
-        if reply is None:
-            return
+        if reply is not None:
+            self.push_screen(RecipeBrowser(reply["recipes"], self._ask, lambda: self.plant_rows))
 
-        async def chosen(choice: tuple[str, str] | None) -> None:
-            if choice is not None:
-                job, lot = choice
-                started = await self._send("start", job=job, lot=lot, who="tui")
-                if started is not None:
-                    self.notify(f"started {job} for lot {lot}: {started['run']}")
-
-        self.push_screen(StartDialog(reply["recipes"]), chosen)
+    async def _ask(self, op: str, **args: Any) -> dict[str, Any] | str:
+        """One request: its reply, or what went wrong (for the browser to show in place)."""
+        client = self.client
+        if client is None:
+            return "not connected to the service"
+        try:
+            return await client.request(op, **args)
+        except (RequestFailed, ServiceUnavailable) as exc:
+            return str(exc)
 
     async def action_quit(self) -> None:
         """Detach: the service and its runs go on."""

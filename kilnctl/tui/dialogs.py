@@ -1,4 +1,4 @@
-"""Modal dialogs: an operator prompt, starting a job, confirming an abort."""
+"""Modal dialogs: an operator prompt, a yes/no question (abort, skip, start)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select
+from textual.widgets import Button, Label
 
 
 class PromptDialog(ModalScreen[str]):
@@ -71,41 +71,6 @@ class PromptDialog(ModalScreen[str]):
     def action_later(self) -> None:
         """Close without answering (the prompt stays open in the run)."""
         self.dismiss("")
-
-
-class StartDialog(ModalScreen[tuple[str, str] | None]):
-    """Choose a job and a lot id; dismissed with (job, lot) or None."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
-
-    def __init__(self, recipes: list[dict[str, Any]]) -> None:
-        super().__init__(classes="dialog")
-        self.recipes = recipes
-
-    def compose(self) -> ComposeResult:
-        jobs = [r["name"] for r in self.recipes if r.get("kind") == "job"]
-        with Vertical(id="start-box", classes="box"):
-            yield Label("Start a job", classes="title")
-            yield Select([(name, name) for name in jobs], prompt="job", id="start-job")
-            yield Input(placeholder="lot id", id="start-lot")
-            yield Label("", id="start-error")
-            with Horizontal(classes="buttons"):
-                yield Button("Start", id="start-ok", variant="primary")
-                yield Button("Cancel", id="start-cancel")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "start-cancel":
-            self.dismiss(None)
-            return
-        job = self.query_one("#start-job", Select).value
-        lot = self.query_one("#start-lot", Input).value.strip()
-        if not isinstance(job, str) or not lot:
-            self.query_one("#start-error", Label).update("choose a job and give a lot id")
-            return
-        self.dismiss((job, lot))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class ConfirmDialog(ModalScreen[bool]):

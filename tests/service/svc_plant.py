@@ -128,6 +128,20 @@ class Library:
             raise RecipeNotFoundError(name, [Problem("", name, "no such recipe")])
         return self.recipes[name]
 
+    def get_firing(self, name: str) -> FiringProfile:
+        recipe = self.get(name)
+        assert isinstance(recipe, FiringProfile)
+        return recipe
+
+    def get_plating(self, name: str) -> PlatingRecipe:
+        recipe = self.get(name)
+        assert isinstance(recipe, PlatingRecipe)
+        return recipe
+
+    def path_of(self, name: str) -> Path:
+        """No file: the recipes are built in memory (findings then name no line)."""
+        return Path(f"{self.get(name).name}.toml")
+
 
 @dataclass
 class Harness:
@@ -155,7 +169,7 @@ async def running_service(
     clock = clock or ScaledClock(SPEED)
     devices = devices_for(clock)
     journal = Journal(tmp_path / "journal.sqlite")
-    library = Library(BAKE, LONG, FLASH, JOB, LINE, PLATE)
+    library = kw.pop("library", None) or Library(BAKE, LONG, FLASH, JOB, LINE, PLATE)
     engine = Engine(devices, PLANT, library, journal, clock, EngineSettings(checkpoint_s=5))
     service = Service(engine, library=library, journal=journal, plant_name="test plant", **kw)
     path = socket or tmp_path / "kilnctl.sock"

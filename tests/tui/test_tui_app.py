@@ -9,11 +9,11 @@ from typing import Any
 
 from svc_plant import running_service
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Static
 
 from kilnctl.service.client import ServiceClient
 from kilnctl.tui.app import KilnApp
-from kilnctl.tui.dialogs import PromptDialog, StartDialog
+from kilnctl.tui.dialogs import PromptDialog
 from kilnctl.tui.widgets import RunPanel
 
 SIZE = (80, 24)
@@ -107,22 +107,6 @@ async def test_alarm_is_acknowledged_with_a_key(tmp_path: Path) -> None:
             await pilot.press("q")
         # detaching leaves the run going (on a loaded machine the short bake may be done)
         assert h.engine.runs[run].outcome in (None, "completed")
-
-
-async def test_start_dialog_starts_a_job(tmp_path: Path) -> None:
-    async with running_service(tmp_path) as h:
-        app = KilnApp(h.socket, retry_s=0.05)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.connected)
-            await pilot.press("s")
-            await until(pilot, lambda: isinstance(app.screen, StartDialog))
-            app.screen.query_one("#start-job", Select).value = "pins"
-            app.screen.query_one("#start-lot", Input).value = "LOT-TUI"
-            app.screen.query_one("#start-ok", Button).press()
-            await until(pilot, lambda: any(v.lot == "LOT-TUI" for v in app.runs.values()))
-            (handle,) = h.engine.runs.values()
-            assert handle.job_name == "pins"
-            await pilot.press("q")
 
 
 async def test_reconnects_after_the_service_restarts(tmp_path: Path) -> None:
