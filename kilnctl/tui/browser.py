@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
@@ -35,7 +35,7 @@ KIND_WORDS = {"job": "job", "firing": "firing profile", "plating": "plating reci
 
 
 def _duration(seconds: Any) -> str:
-    return format_duration(seconds) if isinstance(seconds, int | float) else "duration ?"
+    return format_duration(seconds) if isinstance(seconds, int | float) else "-"
 
 
 def role_name(kind: str, role: str) -> str:
@@ -48,7 +48,7 @@ def list_prompt(row: dict[str, Any]) -> Text:
     text = Text(str(row.get("name", "?")), style="bold")
     kind = str(row.get("kind", "?"))
     state = Text("ok", style="green") if row.get("valid") else Text("errors", style="red")
-    text.append(f"\n  {KIND_WORDS.get(kind, kind)} · {_duration(row.get('duration_s'))} · ")
+    text.append(f"\n  {kind} · {_duration(row.get('duration_s'))} · ")  # fits 30 columns
     return text + state
 
 
@@ -66,19 +66,23 @@ def findings_text(detail: dict[str, Any]) -> Text:
 
 
 def steps_table(detail: dict[str, Any]) -> Table:
-    """The job's steps (a plating recipe's steps indented under it) with estimated times."""
+    """The job's steps (a plating recipe's steps indented under it) with estimated times:
+    a job step's recipe, or a plating step's kind; current and time never cut off."""
     table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
-    for header in ("step", "kind", "recipe", "kiln/tank", "current", "est."):
-        table.add_column(header, no_wrap=header != "recipe", overflow="ellipsis")
+    table.add_column("step", no_wrap=True, overflow="ellipsis", ratio=2)
+    table.add_column("recipe", no_wrap=True, overflow="ellipsis", ratio=2)
+    table.add_column("on", no_wrap=True, overflow="ellipsis", min_width=5, ratio=1)
+    table.add_column("amps", no_wrap=True, min_width=6)
+    table.add_column("est.", no_wrap=True, min_width=7)
     for row in detail.get("steps", []):
         amps = row.get("current_a")
+        sub = bool(row.get("depth"))
         table.add_row(
-            ("  " * int(row.get("depth", 0))) + str(row.get("label", "")),
-            str(row.get("kind", "")),
-            str(row.get("what", "")),
+            ("  " if sub else "") + str(row.get("label", "")),
+            str(row.get("kind", "") if sub else row.get("what") or row.get("kind", "")),
             str(row.get("unit", "")),
             f"{amps:.3g} A" if isinstance(amps, int | float) else "",
-            _duration(row.get("duration_s")) if row.get("duration_s") is not None else "-",
+            _duration(row.get("duration_s")),
         )
     return table
 
@@ -100,8 +104,9 @@ class PreviewPlot(PlotextPlot):
         self.refresh()
 
 
-class RecipeBrowser(Screen[None]):
-    """List | preview; Enter starts the highlighted recipe."""
+class RecipeBrowser(ModalScreen[None]):
+    """List | preview; Enter starts the highlighted recipe. Modal: the run keys (pause,
+    abort...) are the main screen's, not this one's (Escape goes back to them)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Back"),
@@ -168,7 +173,7 @@ class RecipeBrowser(Screen[None]):
         why = str(d.get("why_not") or "")
         self.query_one("#recipe-why", Static).update(
             Text(f"cannot start: {why}", style="bold red") if why
-            else Text("Enter: start this on chosen kilns/tanks for a lot", style="green")
+            else Text("Enter: start (choose kilns/tanks, lot id)", style="green")
         )  # fmt: skip
         self.query_one("#recipe-findings", Static).update(findings_text(d))
         self.query_one("#recipe-steps", Static).update(steps_table(d))
