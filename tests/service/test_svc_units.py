@@ -8,25 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from svc_plant import BAKE, Library, running_service
+from svc_plant import BAKE, FLASH, Library, running_service
 
-from kilnctl.recipes.models import Job, PlatingRecipe
+from kilnctl.recipes.models import Job
 from kilnctl.service.client import RequestFailed, ServiceClient
 
-FLASH9 = PlatingRecipe.model_validate(
-    {
+FLASH9 = FLASH.model_copy(
+    update={
         "name": "flash9",
-        "steps": [
-            {
-                "name": "gold flash",
-                "kind": "electro",
-                "tank": "gold_line_2",
-                "current_density": "1.2 A/dm2",
-                "voltage_limit": "6 V",
-                "deposit": "gold",
-                "end": {"time": "30 s"},
-            }
-        ],
+        "steps": [st.model_copy(update={"tank": "gold_line_2"}) for st in FLASH.steps],
     }
 )
 ELSEWHERE = Job.model_validate(
@@ -111,3 +101,4 @@ async def test_the_preflight_checks_the_chosen_units_limits(tmp_path: Path) -> N
         assert "refused before any device was written" in str(exc.value)
         assert "needs 7.2 A, above tank gold's rectifier (allowed: <= 5 A" in str(exc.value)
         assert h.engine.runs == {}
+        assert h.journal.runs() == []  # refused before the journal record
