@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -65,36 +65,71 @@ def findings_text(detail: dict[str, Any]) -> Text:
     return out
 
 
-def steps_table(detail: dict[str, Any]) -> Table:
-    """The job's steps (a plating recipe's steps indented under it) with estimated times:
-    a job step's recipe, or a plating step's kind; current and time never cut off."""
-    table = Table(box=None, padding=(0, 1), show_edge=False, expand=False)
-    table.add_column("step", no_wrap=True, overflow="ellipsis", ratio=2)
-    table.add_column("recipe", no_wrap=True, overflow="ellipsis", ratio=2)
-    table.add_column("on", no_wrap=True, overflow="ellipsis", min_width=5, ratio=1)
-    table.add_column("amps", no_wrap=True, min_width=6)
-    table.add_column("est.", no_wrap=True, min_width=7)
-    for row in detail.get("steps", []):
-        amps = row.get("current_a")
-        sub = bool(row.get("depth"))
-        table.add_row(
-            ("  " if sub else "") + str(row.get("label", "")),
-            str(row.get("kind", "") if sub else row.get("what") or row.get("kind", "")),
-            str(row.get("unit", "")),
-            f"{amps:.3g} A" if isinstance(amps, int | float) else "",
-            _duration(row.get("duration_s")),
-        )
-    return table
+ON_MAX = 14
+"""Widest kiln/tank column of the step table (longer names are cut)."""
+NAMES_MAX = 48
+"""Widest step + recipe columns together (more only spreads the figures away)."""
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` in exactly `width` columns: padded, or cut with an ellipsis."""
+    return text.ljust(width) if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+class StepsTable:
+    """The job's steps (a plating recipe's steps indented under it): step, recipe (or a
+    plating step's kind), kiln/tank, current, estimated time. Laid out for the width it
+    is given: the figures keep their columns, the names share what is left."""
+
+    def __init__(self, detail: dict[str, Any]) -> None:
+        self.rows = []
+        for row in detail.get("steps", []):
+            sub = bool(row.get("depth"))
+            amps = row.get("current_a")
+            self.rows.append(
+                (
+                    ("  " if sub else "") + str(row.get("label", "")),
+                    str(row.get("kind", "") if sub else row.get("what") or row.get("kind", "")),
+                    str(row.get("unit", "")),
+                    f"{amps:.3g} A" if isinstance(amps, int | float) else "",
+                    _duration(row.get("duration_s")),
+                )
+            )
+
+    def lines(self, width: int) -> list[str]:
+        """The header and one line per step, each `width` columns at most."""
+        amps, est = 6, 8
+        widest = ON_MAX if width >= 60 else ON_MAX - 5  # at 80 columns the names need it
+        on = min(widest, max(len(r[2]) for r in (("", "", "on"), *self.rows)) + 1)
+        names = max(8, min(NAMES_MAX, width - on - amps - est - 2))
+        step = names * 11 // 20
+        header = ("step", "recipe", "on", "amps", "est.")
+        out = []
+        for cells in (header, *self.rows):
+            out.append(
+                _cut(cells[0], step) + " " + _cut(cells[1], names - step - 1) + " "
+                + _cut(cells[2], on - 1) + " " + cells[3].rjust(amps - 1) + " "
+                + cells[4].rjust(est - 1)
+            )  # fmt: skip
+        return [line.rstrip() for line in out]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = self.lines(options.max_width)
+        yield Text(lines[0], style="bold")
+        for line in lines[1:]:
+            yield Text(line)
 
 
 class PreviewPlot(PlotextPlot):
-    """The firing steps' planned setpoint over the job's estimated time."""
+    """The firing steps' planned setpoint over the job's estimated time (hidden when the
+    recipe has no firing step)."""
 
     def show(self, detail: dict[str, Any]) -> None:
         plt = self.plt
         plt.clear_data()
         plans = [p for p in detail.get("plan", []) if p.get("points")]
-        plt.title("setpoint plan (°C)" if plans else "no firing step: see the steps below")
+        self.display = bool(plans)  # plating only: the step table says it, with currents
+        plt.title("setpoint plan (°C)")
         end = max((p["points"][-1][0] for p in plans), default=0.0)
         unit, scale = ("h", 3600.0) if end >= 2 * 3600 else ("min", 60.0)
         for plan in plans:
@@ -176,7 +211,7 @@ class RecipeBrowser(ModalScreen[None]):
             else Text("Enter: start (choose kilns/tanks, lot id)", style="green")
         )  # fmt: skip
         self.query_one("#recipe-findings", Static).update(findings_text(d))
-        self.query_one("#recipe-steps", Static).update(steps_table(d))
+        self.query_one("#recipe-steps", Static).update(StepsTable(d))
         self.query_one("#recipe-plot", PreviewPlot).show(d)
 
     @on(OptionList.OptionSelected, "#recipe-list")
