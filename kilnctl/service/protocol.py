@@ -27,6 +27,7 @@ OPS: dict[str, str] = {
     "runs": "runs recorded in the journal",
     "recipes": "recipes the service can start",
     "history": "a run's samples of one source, thinned: run, source, optional since, max_points",
+    "steps": "a run's job steps with status, times and ETAs (active or recently ended): run",
     "read": "read one device the service holds: device",
     "safe": "make devices safe and report the state read back: devices (a list) or all",
 }

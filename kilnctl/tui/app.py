@@ -28,6 +28,7 @@ from kilnctl.service.plantstatus import apply_run, run_on, set_idle
 from kilnctl.service.runview import RunView
 from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog, StartDialog
 from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
+from kilnctl.tui.jobview import JobScreen
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
 from kilnctl.tui.plantlines import plant_line
 from kilnctl.tui.widgets import (
@@ -70,6 +71,7 @@ class KilnApp(App[None]):
         Binding("a", "abort", "Abort"),
         Binding("c", "ack", "Ack"),
         Binding("o", "answer", "Answer"),
+        Binding("j", "job_view", "Job"),
         # priority: the screen's own Tab binding (hidden) would otherwise shadow this one
         Binding("tab", "focus_next", "Next", priority=True),
         # off the footer for want of room at 80 columns; in the README's key list
@@ -506,7 +508,9 @@ class KilnApp(App[None]):
     # ------------------------------------------------------------------ commands
 
     def selected_run(self) -> str | None:
-        """The focused run panel's run, else the first active run."""
+        """The job view's run, else the focused run panel's, else the first active run."""
+        if isinstance(self.screen, JobScreen):  # the keys act on the run the view shows
+            return self.screen.run_id if self.screen.run_id in self.runs else None
         focused = self.focused
         if isinstance(focused, RunPanel) and focused.run_id in self.runs:
             return focused.run_id
@@ -556,6 +560,18 @@ class KilnApp(App[None]):
         self.chart.set_unit(self.unit)
         self._redraw_runs()
         self.notify(f"temperatures in °{self.unit}")
+
+    def action_job_view(self) -> None:
+        """Open the selected run's job view (steps, status, ETAs); j again closes it."""
+        if isinstance(self.screen, JobScreen):
+            self.screen.dismiss()
+            return
+        run = self.selected_run()
+        if run is None:
+            self.notify("no active run", severity="warning")
+            return
+        # live at least as often as the status polls (1 s in use; tests poll faster)
+        self.push_screen(JobScreen(run, self, poll_s=min(1.0, self.status_every_s)))
 
     async def action_extend(self) -> None:
         await self._run_command("extend", seconds=EXTEND_S)
