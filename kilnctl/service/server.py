@@ -186,9 +186,10 @@ class Service:
     def snapshot(self) -> dict[str, Any]:
         """The "status" reply body: plant, active runs, clients."""
         self.drain_events()
+        now = self.engine.clock.wall_time()
         return {
             "plant": self.plant_name,
-            "time": self.engine.clock.wall_time(),
+            "time": now,
             # how fast service time runs (1 on a real plant): clients count down with it
             "speed": float(getattr(self.engine.clock, "speed", 1.0)),
             "runs": [
@@ -196,7 +197,7 @@ class Service:
                     **v.to_dict(),
                     **self._time_left(v.run_id),
                     "plan": self._firing_plan(v.run_id),
-                    "steps": self._job_steps(v.run_id),
+                    "steps": self._job_steps(v.run_id, now),
                 }
                 for v in self.book.active()
             ],
@@ -245,15 +246,16 @@ class Service:
         progress = self._plating.get(run_id)
         return progress.estimate(self.engine.clock.wall_time()) if progress else None
 
-    def _job_steps(self, run_id: str) -> list[dict[str, Any]]:
-        """The job's steps with status, times and ETA (jobsteps.py); [] when unknown."""
+    def _job_steps(self, run_id: str, now: float) -> list[dict[str, Any]]:
+        """The job's steps with status, times and ETA from service time `now` (jobsteps.py);
+        [] when unknown."""
         steps = self._steps.get(run_id)
         if steps is None:
             return []
         plating = self._plating_left(run_id)
         # the running job step's process: the whole plating recipe, or the firing
         left = plating.recipe_s if plating is not None else self._firing_left(run_id)
-        steps.estimate(self.engine.clock.wall_time(), left)
+        steps.estimate(now, left)
         return steps.to_list()
 
     def _schedule(self, run_id: str) -> Any:
@@ -328,10 +330,11 @@ class Service:
             raise ProtocolError(
                 f'steps: give "run", a run active or recently ended (active: {active})'
             )
-        run = {**view.to_dict(), "steps": self._job_steps(view.run_id)}
+        now = self.engine.clock.wall_time()
+        run = {**view.to_dict(), "steps": self._job_steps(view.run_id, now)}
         if view.outcome is None:
             run.update(self._time_left(view.run_id))
-        return {"time": self.engine.clock.wall_time(), "run": run}
+        return {"time": now, "run": run}
 
     async def _start(self, req: Request) -> str:
         job, lot = req.text("job"), req.text("lot", "") or ""

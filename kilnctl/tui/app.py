@@ -509,8 +509,11 @@ class KilnApp(App[None]):
 
     def selected_run(self) -> str | None:
         """The job view's run, else the focused run panel's, else the first active run."""
-        if isinstance(self.screen, JobScreen):  # the keys act on the run the view shows
-            return self.screen.run_id if self.screen.run_id in self.runs else None
+        # the keys act on the run the view shows (a dialog may be above it); the stack is
+        # empty while the app shuts down
+        job_view = next((s for s in self.screen_stack[::-1] if isinstance(s, JobScreen)), None)
+        if job_view is not None:
+            return job_view.run_id if job_view.run_id in self.runs else None
         focused = self.focused
         if isinstance(focused, RunPanel) and focused.run_id in self.runs:
             return focused.run_id

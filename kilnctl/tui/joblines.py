@@ -10,20 +10,25 @@ At 80 columns (74 characters):
      2 coat 2 (colour)      kiln1   running 07:52        0:40:00 08:34  0:12:00
 
 From WIDE on, the device column is wider and the recipe (a firing's top temperature in
-the display unit) follows.
+the display unit) follows; below NARROW the start and end columns are left out.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from kilnctl.report import format_duration
 from kilnctl.service.jobsteps import JobSteps, StepRow
-from kilnctl.tui.format import Display
+from kilnctl.service.runview import RunView
+from kilnctl.tui.format import Display, source_line
 
 WIDE = 100
 """From this width on (120-column terminals): wider device column and the recipe."""
+
+NARROW = 70
+"""Below this width (a terminal under 72 columns) the start and end columns are left out."""
 
 NOTE = "ETAs count no operator waits (prompts)"
 
@@ -40,46 +45,69 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-def _columns(width: int) -> tuple[int, int, int]:
-    """(step label, device, recipe) widths for a line of `width` characters."""
-    unit = 12 if width >= WIDE else 7
-    fixed = 2 + 1 + unit + 1 + 7 + 1 + 5 + 1 + 5 + 1 + 8 + 1 + 5 + 1 + 8
-    label = max(8, min(28, width - fixed - 1)) if width >= WIDE else max(8, width - fixed - 1)
-    recipe = max(0, width - fixed - label - 3) if width >= WIDE else 0
-    return label, unit, recipe
+@dataclass(frozen=True)
+class _Layout:
+    """Column widths for lines of a given width."""
+
+    label: int
+    unit: int
+    recipe: int
+    """0: no recipe column (below WIDE)."""
+    times: bool
+    """Start and end columns (dropped below NARROW so ETA and time left stay)."""
+
+    @classmethod
+    def of(cls, width: int) -> _Layout:
+        unit = 12 if width >= WIDE else 7
+        times = width >= NARROW
+        # "#", device, status, [start, end,] planned, ETA, left, and a space after each
+        fixed = 3 + unit + 1 + 8 + (12 if times else 0) + 9 + 6 + 8
+        label = max(8, width - fixed - 1)
+        if width < WIDE:
+            return cls(label, unit, 0, times)
+        label = min(28, label)
+        return cls(label, unit, max(0, width - fixed - label - 3), times)
+
+    def line(self, cells: dict[str, str]) -> str:
+        """One line of the cells: index, label, unit, status, start, end, planned, eta,
+        left, recipe."""
+        line = (
+            f"{cells['index']:>2} {_cut(cells['label'], self.label):<{self.label}} "
+            f"{_cut(cells['unit'], self.unit):<{self.unit}} {cells['status']:<7} "
+        )
+        if self.times:
+            line += f"{cells['start']:>5} {cells['end']:>5} "
+        line += f"{cells['planned']:>8} {cells['eta']:>5} {cells['left']:>8}"
+        if self.recipe:
+            line += f"  {_cut(cells['recipe'], self.recipe)}"
+        return line.rstrip()
 
 
-def _row_line(
-    row: StepRow, d: Display, status_at: float | None, gone_s: float, cols: tuple[int, int, int]
-) -> str:
-    label_w, unit_w, recipe_w = cols
-    start = clock_time(row.started_at) if row.status != "pending" else ""
-    end = clock_time(row.ended_at) if row.status not in ("running", "pending") else ""
-    planned = "operator" if row.kind == "prompt" else format_duration(row.planned_s)
+HEADER = {
+    "index": "#", "label": "step", "unit": "device", "status": "status", "start": "start",
+    "end": "end", "planned": "planned", "eta": "ETA", "left": "left", "recipe": "recipe",
+}  # fmt: skip
+
+
+def _cells(row: StepRow, d: Display, status_at: float | None, gone_s: float) -> dict[str, str]:
     eta, left = "", ""
     if row.left_s is not None and status_at is not None:
         eta = clock_time(status_at + row.left_s)
         left = "~" + format_duration(max(0.0, row.left_s - gone_s))
     elif row.status in ("running", "pending"):
         eta, left = "?", "?"
-    line = (
-        f"{row.index + 1:>2} {_cut(row.label, label_w):<{label_w}} "
-        f"{_cut(row.unit or '-', unit_w):<{unit_w}} {row.status:<7} {start:>5} {end:>5} "
-        f"{planned:>8} {eta:>5} {left:>8}"
-    )
-    if recipe_w:
-        what = row.recipe + (f" ≤{d.temp(row.top_c, 0, 0)}" if row.top_c is not None else "")
-        line += f"  {_cut(what, recipe_w)}"
-    return line.rstrip()
-
-
-def _header(width: int) -> str:
-    label_w, unit_w, recipe_w = _columns(width)
-    line = (
-        f"{'#':>2} {'step':<{label_w}} {'device':<{unit_w}} {'status':<7} {'start':>5} "
-        f"{'end':>5} {'planned':>8} {'ETA':>5} {'left':>8}"
-    )
-    return line + ("  recipe" if recipe_w else "")
+    return {
+        "index": str(row.index + 1),
+        "label": row.label,
+        "unit": row.unit or "-",
+        "status": row.status,
+        "start": clock_time(row.started_at) if row.status != "pending" else "",
+        "end": clock_time(row.ended_at) if row.status not in ("running", "pending") else "",
+        "planned": "operator" if row.kind == "prompt" else format_duration(row.planned_s),
+        "eta": eta,
+        "left": left,
+        "recipe": row.recipe + (f" ≤{d.temp(row.top_c, 0, 0)}" if row.top_c is not None else ""),
+    }
 
 
 def job_summary(run: dict[str, Any], steps: JobSteps, gone_s: float) -> str:
@@ -115,17 +143,34 @@ def job_lines(run: dict[str, Any], d: Display, width: int = 74, gone_s: float = 
         (_cut(job_summary(run, steps, gone), width), "head"),
     ]
     if not steps.rows:
-        lines.append(("no step list from the service (an older service?)", "note"))
+        lines.append((_cut("no step list from the service (an older service?)", width), "note"))
         return lines
-    cols = _columns(width)
-    lines.append((_cut(_header(width), width), "columns"))
+    layout = _Layout.of(width)
+    lines.append((_cut(layout.line(HEADER), width), "columns"))
     status_at = run.get("time") if isinstance(run.get("time"), int | float) else None
     for row in steps.rows:
-        lines.append((_cut(_row_line(row, d, status_at, gone, cols), width), row.status))
+        lines.append((_cut(layout.line(_cells(row, d, status_at, gone)), width), row.status))
+    lines += _live(run, steps, d, width)
     for row in steps.rows:
         if row.reason and row.reason != run.get("reason"):  # the run's is in the summary
             lines.append((_cut(f"step {row.index + 1} {row.status}: {row.reason}", width), "note"))
-    lines.append((NOTE, "note"))
+    lines.append((_cut(NOTE, width), "note"))
+    return lines
+
+
+def _live(run: dict[str, Any], steps: JobSteps, d: Display, width: int) -> list[Line]:
+    """The running step's kiln or tanks now (the run panel's line for each, in the display
+    unit, with its age when old), so the view never hides the live values."""
+    running = next((r for r in steps.rows if r.status == "running"), None)
+    samples = run.get("samples")
+    if running is None or not isinstance(samples, dict) or not run.get("run_id"):
+        return []
+    view = RunView.from_dict(run)
+    lines: list[Line] = []
+    for unit in running.unit.split(", "):
+        if isinstance(samples.get(unit), dict):
+            text, stale = source_line(view, unit, samples[unit], d)
+            lines.append((_cut(f"now {text}", width), "note" if stale else "live"))
     return lines
 
 

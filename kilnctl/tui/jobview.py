@@ -34,6 +34,7 @@ STYLES = {
     "aborted": "bold red",
     "skipped": "dim italic",
     "note": "italic",
+    "live": "",
 }
 """How each kind of line is drawn (by the step's status, or the line's role)."""
 

@@ -9,11 +9,14 @@ from pathlib import Path
 
 from svc_plant import running_service
 from test_tui_app import SIZE, start, until
+from test_tui_jobview_snapshots import NOW, firing_run
 from textual.pilot import Pilot
 
 from kilnctl.service.client import ServiceClient
 from kilnctl.tui.app import KilnApp
 from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog
+from kilnctl.tui.format import Display
+from kilnctl.tui.joblines import job_lines
 from kilnctl.tui.jobview import JobScreen
 
 TIME = r"\d\d:\d\d"
@@ -116,3 +119,16 @@ async def test_keys_on_the_job_view_act_on_its_run(tmp_path: Path) -> None:
             assert re.search(rf"long\s+k1\s+aborted\s+{TIME}\s+{TIME}", step_line(app, 1))
             assert "operator abort at the TUI" in view_text(app)
             await pilot.press("q")
+
+
+def test_job_lines_fit_any_width_and_show_temperatures_in_the_display_unit() -> None:
+    run = firing_run(time=NOW)
+    wide = job_lines(run, Display(unit="F", now=NOW), 118)
+    assert "enamel-coat-colour ≤1454 °F" in wide[5][0] and "°C" not in str(wide)
+    assert "≤790 °C" in job_lines(run, Display(now=NOW), 118)[5][0]
+    for width in range(20, 161):
+        for text, _ in job_lines(run, Display(now=NOW), width, gone_s=30.0):
+            assert len(text) <= width, (width, text)
+    # disconnected: last known, nothing counts down, the state is not claimed
+    stale = job_lines(run, Display(now=NOW, live=False), 74, gone_s=30.0)
+    assert "[running?]" in stale[0][0] and "~0:01:35" in stale[5][0]
