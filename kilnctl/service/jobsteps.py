@@ -134,19 +134,17 @@ class JobSteps:
     def _row(self, index: int) -> StepRow | None:
         return self.rows[index] if 0 <= index < len(self.rows) else None
 
-    def estimate(self, now: float, current_left_s: float | None) -> None:
-        """Set each running and pending step's `left_s` (to its end, from `now`).
+    def estimate(self, current_left_s: float | None) -> None:
+        """Set each running and pending step's `left_s` (to its end, from now).
 
-        `current_left_s`: the service's time left in the running step's process (None when
-        it has none: a prompt before it, or no estimate); the step's planned duration less
-        its time so far stands in then. A step of unknown length leaves the later ETAs
-        unknown."""
+        `current_left_s`: the service's time left in the running step's process; None when
+        it has none (its process has not begun: a prompt before it), and the step's whole
+        planned duration stands in then, as the operator's wait is not counted. A step of
+        unknown length leaves the later ETAs unknown."""
         total: float | None = 0.0
         for row in self.rows:
             if row.status == "running":
-                left = current_left_s
-                if left is None and row.planned_s is not None:
-                    left = max(0.0, row.planned_s - max(0.0, now - (row.started_at or now)))
+                left = current_left_s if current_left_s is not None else row.planned_s
             elif row.status == "pending":
                 left = row.planned_s
             else:

@@ -197,7 +197,7 @@ class Service:
                     **v.to_dict(),
                     **self._time_left(v.run_id),
                     "plan": self._firing_plan(v.run_id),
-                    "steps": self._job_steps(v.run_id, now),
+                    "steps": self._job_steps(v.run_id),
                 }
                 for v in self.book.active()
             ],
@@ -246,16 +246,16 @@ class Service:
         progress = self._plating.get(run_id)
         return progress.estimate(self.engine.clock.wall_time()) if progress else None
 
-    def _job_steps(self, run_id: str, now: float) -> list[dict[str, Any]]:
-        """The job's steps with status, times and ETA from service time `now` (jobsteps.py);
-        [] when unknown."""
+    def _job_steps(self, run_id: str) -> list[dict[str, Any]]:
+        """The job's steps with status, times and ETA (left_s from the reply's "time",
+        jobsteps.py); [] when unknown."""
         steps = self._steps.get(run_id)
         if steps is None:
             return []
         plating = self._plating_left(run_id)
         # the running job step's process: the whole plating recipe, or the firing
         left = plating.recipe_s if plating is not None else self._firing_left(run_id)
-        steps.estimate(now, left)
+        steps.estimate(left)
         return steps.to_list()
 
     def _schedule(self, run_id: str) -> Any:
@@ -331,7 +331,7 @@ class Service:
                 f'steps: give "run", a run active or recently ended (active: {active})'
             )
         now = self.engine.clock.wall_time()
-        run = {**view.to_dict(), "steps": self._job_steps(view.run_id, now)}
+        run = {**view.to_dict(), "steps": self._job_steps(view.run_id)}
         if view.outcome is None:
             run.update(self._time_left(view.run_id))
         return {"time": now, "run": run}

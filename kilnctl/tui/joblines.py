@@ -5,10 +5,12 @@ and each pending step, plus the job's. Shared by the TUI's job view (j) and
 
 At 80 columns (74 characters):
 
-     # step                 device  status  start   end  planned   ETA     left
-     1 coat 1 (base)        kiln1   done    07:15 07:52  0:37:00
-     2 coat 2 (colour)      kiln1   running 07:52        0:40:00 08:34  0:12:00
+     # step               device  status  start   end  planned    ETA     left
+     1 coat 1 (counter +… kiln1   done    13:13 13:51  0:37:00
+     3 coat 2 (colour)    kiln1   running 13:53        0:25:00  14:14 ~0:01:35
+     4 coat 3 (final)     kiln1   pending              0:24:00  14:38 ~0:25:35
 
+"~" marks an estimate; "≥" a lower bound (the running firing's kiln is behind its ramp).
 From WIDE on, the device column is wider and the recipe (a firing's top temperature in
 the display unit) follows; below NARROW the start and end columns are left out.
 """
@@ -22,7 +24,7 @@ from typing import Any
 from kilnctl.report import format_duration
 from kilnctl.service.jobsteps import JobSteps, StepRow
 from kilnctl.service.runview import RunView
-from kilnctl.tui.format import Display, source_line
+from kilnctl.tui.format import STALE_AFTER_S, Display, _kiln_behind, source_line
 
 WIDE = 100
 """From this width on (120-column terminals): wider device column and the recipe."""
@@ -61,7 +63,7 @@ class _Layout:
         unit = 12 if width >= WIDE else 7
         times = width >= NARROW
         # "#", device, status, [start, end,] planned, ETA, left, and a space after each
-        fixed = 3 + unit + 1 + 8 + (12 if times else 0) + 9 + 6 + 8
+        fixed = 3 + unit + 1 + 8 + (12 if times else 0) + 9 + 7 + 8
         label = max(8, width - fixed - 1)
         if width < WIDE:
             return cls(label, unit, 0, times)
@@ -77,7 +79,7 @@ class _Layout:
         )
         if self.times:
             line += f"{cells['start']:>5} {cells['end']:>5} "
-        line += f"{cells['planned']:>8} {cells['eta']:>5} {cells['left']:>8}"
+        line += f"{cells['planned']:>8} {cells['eta']:>6} {cells['left']:>8}"
         if self.recipe:
             line += f"  {_cut(cells['recipe'], self.recipe)}"
         return line.rstrip()
@@ -89,11 +91,14 @@ HEADER = {
 }  # fmt: skip
 
 
-def _cells(row: StepRow, d: Display, status_at: float | None, gone_s: float) -> dict[str, str]:
+def _cells(
+    row: StepRow, d: Display, status_at: float | None, gone_s: float, mark: str
+) -> dict[str, str]:
     eta, left = "", ""
     if row.left_s is not None and status_at is not None:
         eta = clock_time(status_at + row.left_s)
-        left = "~" + format_duration(max(0.0, row.left_s - gone_s))
+        eta = eta if mark == "~" else mark + eta
+        left = mark + format_duration(max(0.0, row.left_s - gone_s))
     elif row.status in ("running", "pending"):
         eta, left = "?", "?"
     return {
@@ -110,7 +115,24 @@ def _cells(row: StepRow, d: Display, status_at: float | None, gone_s: float) -> 
     }
 
 
-def job_summary(run: dict[str, Any], steps: JobSteps, gone_s: float) -> str:
+def _estimate_mark(run: dict[str, Any], steps: JobSteps, d: Display) -> str:
+    """ "~" before an estimate, or "≥" while the running firing's kiln is not keeping up
+    with its ramp: the schedule's time left assumes it does (as the run panel says), so
+    that step's end and every later one are lower bounds. Only live readings count (a
+    previous firing's last one must not make a firing not begun look behind)."""
+    running = next((r for r in steps.rows if r.status == "running"), None)
+    if running is None or running.kind != "firing" or not run.get("run_id"):
+        return "~"
+    view = RunView.from_dict(run)
+    view.samples = {
+        source: values
+        for source, values in view.samples.items()
+        if (age := d.age_s(values)) is not None and age <= STALE_AFTER_S
+    }
+    return "~" if _kiln_behind(view) is None else "≥"
+
+
+def job_summary(run: dict[str, Any], steps: JobSteps, d: Display, gone_s: float) -> str:
     """The job's line: ETA and time left, or how it ended."""
     status_at = run.get("time")
     ended = run.get("outcome")
@@ -124,7 +146,9 @@ def job_summary(run: dict[str, Any], steps: JobSteps, gone_s: float) -> str:
     if left is None or not isinstance(status_at, int | float):
         return f"{where}; job ETA unknown"
     remaining = format_duration(max(0.0, left - gone_s))
-    return f"{where}; job ETA {clock_time(status_at + left)} (in ~{remaining})"
+    mark = _estimate_mark(run, steps, d)
+    at = clock_time(status_at + left)
+    return f"{where}; job ETA {'' if mark == '~' else mark}{at} (in {mark}{remaining})"
 
 
 def job_lines(run: dict[str, Any], d: Display, width: int = 74, gone_s: float = 0.0) -> list[Line]:
@@ -140,7 +164,7 @@ def job_lines(run: dict[str, Any], d: Display, width: int = 74, gone_s: float = 
     head = f"{run.get('job', '')}  lot {run.get('lot') or '-'}  {state}"
     lines: list[Line] = [
         (_cut(head, width), "head"),
-        (_cut(job_summary(run, steps, gone), width), "head"),
+        (_cut(job_summary(run, steps, d, gone), width), "head"),
     ]
     if not steps.rows:
         lines.append((_cut("no step list from the service (an older service?)", width), "note"))
@@ -148,8 +172,10 @@ def job_lines(run: dict[str, Any], d: Display, width: int = 74, gone_s: float = 
     layout = _Layout.of(width)
     lines.append((_cut(layout.line(HEADER), width), "columns"))
     status_at = run.get("time") if isinstance(run.get("time"), int | float) else None
+    mark = _estimate_mark(run, steps, d)
     for row in steps.rows:
-        lines.append((_cut(layout.line(_cells(row, d, status_at, gone)), width), row.status))
+        cells = _cells(row, d, status_at, gone, mark)
+        lines.append((_cut(layout.line(cells), width), row.status))
     lines += _live(run, steps, d, width)
     for row in steps.rows:
         if row.reason and row.reason != run.get("reason"):  # the run's is in the summary

@@ -39,10 +39,9 @@ async def test_status_lists_the_steps_with_devices_planned_times_and_etas(
         assert bake["planned_s"] == pytest.approx(estimate.estimate_firing(BAKE).duration_s)
         assert flash["planned_s"] == pytest.approx(estimate.plating_duration_s(FLASH, AREA_DM2))
         assert bake["started_at"] is not None and bake["ended_at"] is None
-        # no firing yet: its planned time less the time since the step began; the plating
-        # ends its planned 30 s after that
-        since = status["time"] - bake["started_at"]
-        assert bake["left_s"] == pytest.approx(bake["planned_s"] - since)
+        # not fired yet (the load prompt open): its whole planned time, however long the
+        # operator takes (the drill showed ~0:00:00 once the prompt outlasted the plan)
+        assert bake["left_s"] == pytest.approx(bake["planned_s"])
         assert flash["left_s"] == pytest.approx(bake["left_s"] + 30.0)
 
         # `kilnctl status --steps` (a real process) prints the same steps as the TUI's j
@@ -131,9 +130,9 @@ def rows(*planned: float | None) -> JobSteps:
 def test_etas_chain_and_stop_at_an_unknown_length() -> None:
     steps = rows(100.0, 50.0, None, 20.0)
     steps.apply({"kind": "step_started", "t": 1000.0, "index": 0})
-    steps.estimate(1030.0, current_left_s=None)  # no estimate: planned less time so far
-    assert [r.left_s for r in steps.rows] == [70.0, 120.0, None, None]
-    steps.estimate(1030.0, current_left_s=10.0)  # the service's estimate comes first
+    steps.estimate(current_left_s=None)  # not begun (a prompt before it): all it plans
+    assert [r.left_s for r in steps.rows] == [100.0, 150.0, None, None]
+    steps.estimate(current_left_s=10.0)  # the service's estimate comes first
     assert [r.left_s for r in steps.rows] == [10.0, 60.0, None, None]
     assert steps.eta_left_s() is None  # the job's end is not known
     steps.apply({"kind": "step_finished", "t": 1040.0, "index": 0, "outcome": "completed"})

@@ -126,3 +126,19 @@ def test_job_lines_fit_any_width_and_show_temperatures_in_the_display_unit() -> 
     # disconnected: last known, nothing counts down, the state is not claimed
     stale = job_lines(run, Display(now=NOW, live=False), 74, gone_s=30.0)
     assert "[running?]" in stale[0][0] and "~0:01:35" in stale[5][0]
+
+
+def test_a_kiln_behind_its_ramp_makes_the_etas_lower_bounds() -> None:
+    # the schedule's time left assumes the kiln keeps up: a max ramp at 167 °C of 790 °C
+    # said "~0:20:00" (its hold alone) in the drill; the run panel says "≥" there
+    run = firing_run(time=NOW)
+    run["samples"] = {"kiln1": {"t": NOW, "pv_c": 167.0, "sp_c": 790.0, "out_pct": 100.0}}
+    run["segments"] = {"kiln1": {"index": 0, "phase": "ramp", "target_c": 790.0}}
+    lines = [text for text, _ in job_lines(run, Display(now=NOW), 74)]
+    assert "job ETA ≥15:09 (in ≥0:56:05)" in lines[1]
+    assert lines[5].endswith("≥14:14 ≥0:01:35") and lines[7].endswith("≥15:09 ≥0:56:05")
+    keeping_up = [text for text, _ in job_lines(firing_run(time=NOW), Display(now=NOW), 74)]
+    assert keeping_up[5].endswith(" 14:14 ~0:01:35")
+    # a reading 5 min old (the last firing's, a prompt open since) says nothing of now
+    old = [text for text, _ in job_lines(run, Display(now=NOW + 300), 74)]
+    assert old[5].endswith(" 14:14 ~0:01:35") and "job ETA 15:09" in old[1]
