@@ -65,10 +65,11 @@ class JobScreen(Screen[None]):
         """The run as the service's last "steps" reply gave it ("status" form with its
         steps), with "time": that reply's service time."""
         self.body = Static("asking the service...", id="job-view")
+        self.scroll = VerticalScroll(id="job-scroll")
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="job-scroll"):
+        with self.scroll:
             yield self.body
         yield Footer()
 
@@ -105,8 +106,10 @@ class JobScreen(Screen[None]):
         display = self.source.display_now()
         at = self.run.get("time")
         gone = display.now - at if display.now is not None and isinstance(at, int | float) else 0.0
-        width = max(self.size.width - 2, 40)
-        text = Text()
+        # the lines are cut to the room left by padding and a scroll bar, never wrapped
+        room = self.scroll.scrollable_content_region.width or self.size.width - 2
+        width = max(room, 20)
+        text = Text(no_wrap=True, overflow="ellipsis")
         for i, (line, kind) in enumerate(job_lines(self.run, display, width, gone)):
             if i:
                 text.append("\n")
