@@ -1,6 +1,6 @@
 """The command line as a client of `kilnctl serve`: what the TUI does, from a shell.
 
-    kilnctl status [--json]            every kiln/tank; runs, step, PV/SP or current, time
+    kilnctl status [--json] [--steps]  every kiln/tank; runs, step, PV/SP or current, time
                                        left, alarms
     kilnctl start JOB --lot ID         start a job on the service
     kilnctl pause|skip [--run ID]      (resume: see cmd_run, which also resumes a crash)
@@ -31,6 +31,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_service_options(p, run=False)
     p.add_argument("--json", action="store_true", help="the service's status reply as JSON")
+    p.add_argument(
+        "--steps",
+        action="store_true",
+        help="each run's job steps: device, status, start/end, planned time, ETA (as the TUI's j)",
+    )
     p.set_defaults(func=cmd_status)
 
     p = subparsers.add_parser("start", help="start a job on the running service")
@@ -178,13 +183,14 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 0
 
 
-def status_text(snapshot: dict[str, Any]) -> str:
+def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
     """The "status" reply as the lines a technician reads: a header, the TUI's line per
     kiln and tank, then per run the TUI's panel lines, its alarms and its prompts with the
-    ids to ack/answer them."""
+    ids to ack/answer them; with `steps`, each run's job steps as the TUI's job view."""
     from kilnctl.report import format_duration
     from kilnctl.service.runview import RunView
     from kilnctl.tui.format import Display, alarm_line, run_lines
+    from kilnctl.tui.joblines import job_lines
     from kilnctl.tui.plantlines import WIDE, plant_line
 
     speed = float(snapshot.get("speed") or 1.0)
@@ -224,6 +230,9 @@ def status_text(snapshot: dict[str, Any]) -> str:
             f"  prompt {p['prompt_id']}: {p.get('text', '')}  (kilnctl answer {p['prompt_id']})"
             for p in view.prompts.values()
         ]
+        if steps:  # the job view without its first line (the run's, printed above)
+            run = {**data, "time": snapshot.get("time")}
+            lines += [f"  {text}" for text, _ in job_lines(run, display, WIDE + 18)[1:]]
     return "\n".join(lines)
 
 
@@ -232,7 +241,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({k: v for k, v in snapshot.items() if k not in ("id", "ok")}))
     else:
-        print(status_text(snapshot))
+        print(status_text(snapshot, steps=args.steps))
     return 0
 
 

@@ -94,6 +94,8 @@ class RunHandle:
     outcome: str | None = None
     reason: str = ""
     results: list[dict[str, Any]] = field(default_factory=list)
+    job: JobRun | None = None
+    """The run's steps (plan, lot, devices), for the service's job view."""
 
 
 @dataclass(frozen=True)
@@ -460,7 +462,7 @@ class Engine:
             ctx.paused = True
             ctx.state("run", "paused", "resumed paused, as before the outage")
         task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume, claimed))
-        self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name)
+        self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name, job=job)
         return run_id
 
     def _claim(self, names: set[str]) -> None:

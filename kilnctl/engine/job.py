@@ -116,7 +116,7 @@ class JobRun:
                     step.label,
                     step.kind,
                     len(self.plan),
-                    self._unit(step),
+                    self.unit_of(step),
                 )
             )
             try:
@@ -209,8 +209,9 @@ class JobRun:
             late.cancel()
             ctx.alarms.clear(kiln, "unload_late")
 
-    def _unit(self, step: PlanStep) -> str:
-        """The kiln or tanks a step uses, for the operator's log."""
+    def unit_of(self, step: PlanStep) -> str:
+        """The kiln or tanks a step uses ("kiln1", "gold, nickel"; "" for a prompt), for
+        the operator's log and the job view."""
         if step.kind == "firing":
             return self.kilns(step.kiln).name
         if isinstance(step.recipe, PlatingRecipe):

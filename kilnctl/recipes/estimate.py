@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from kilnctl.recipes import faraday
-from kilnctl.recipes.models import FiringProfile, PlatingStep
+from kilnctl.recipes.models import FiringProfile, PlatingRecipe, PlatingStep
 
 AMBIENT_C = 20.0
 FULL_POWER_RATE_C_PER_H = 1000.0
@@ -188,3 +188,10 @@ def estimate_step(step: PlatingStep, area_dm2: float | None) -> StepEstimate:
     else:
         current = amps
     return StepEstimate(seconds, current, charge, thickness)
+
+
+def plating_duration_s(recipe: PlatingRecipe, area_dm2: float | None) -> float | None:
+    """Planned seconds of a whole plating recipe for a lot of `area_dm2` (the sum of
+    estimate_step's times); None when a step's time is not known without the area."""
+    parts = [estimate_step(s, area_dm2).duration_s for s in recipe.steps]
+    return None if any(p is None for p in parts) else sum(p or 0.0 for p in parts)

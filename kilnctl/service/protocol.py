@@ -28,6 +28,7 @@ OPS: dict[str, str] = {
     "recipes": "recipes the service can start",
     "recipe": "one recipe's preview, findings and kiln/tank roles: name",
     "history": "a run's samples of one source, thinned: run, source, optional since, max_points",
+    "steps": "a run's job steps with status, times and ETAs (active or recently ended): run",
     "read": "read one device the service holds: device",
     "safe": "make devices safe and report the state read back: devices (a list) or all",
 }

@@ -36,11 +36,12 @@ from kilnctl.service import protocol
 from kilnctl.service.device_read import DeviceReadError, read_device
 from kilnctl.service.feed import EventFeed
 from kilnctl.service.history import RecentSamples, merge_and_thin, read_journal
+from kilnctl.service.jobsteps import JobSteps, plan_rows
 from kilnctl.service.plantstatus import plant_devices
 from kilnctl.service.protocol import MAX_LINE, ProtocolError, Request
 from kilnctl.service.recipe_preview import recipe_detail, recipe_rows
 from kilnctl.service.runview import RunBook, RunView
-from kilnctl.service.timeleft import PlatingProgress
+from kilnctl.service.timeleft import PlatingProgress, TimeLeft
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Service:
         self.book = RunBook()
         self.recent = RecentSamples()
         self._plating: dict[str, PlatingProgress] = {}
+        self._steps: dict[str, JobSteps] = {}
         self.feeds: set[EventFeed] = set()
         self.clients = 0
         self._queue = engine.subscribe(maxsize=100_000)
@@ -156,6 +158,7 @@ class Service:
         if progress is None:
             progress = self._plating[event.run_id] = PlatingProgress(self.library)
         progress.apply(data)
+        self._follow_steps(data)
         if event.kind == "sample":
             self.recent.add(event.run_id, data["source"], event.t, data["values"])
         for feed in self.feeds:
@@ -164,19 +167,40 @@ class Service:
             self.book.forget_finished()
             self.recent.forget(event.run_id)
             self._plating.pop(event.run_id, None)
+            # the job view shows how an ended run's steps ended: kept as long as its view
+            self._steps = {r: s for r, s in self._steps.items() if r in self.book.views}
+
+    def _follow_steps(self, data: dict[str, Any]) -> None:
+        """The job view's rows of each run: built from the engine's plan at its start."""
+        run_id = data["run_id"]
+        if data.get("kind") == "run_started":
+            job = getattr(self.engine.runs.get(run_id), "job", None)
+            if job is None:  # a run of no plan (a device made safe on demand): no rows
+                return
+            area = job.lot.area_dm2 if job.lot is not None else None
+            self._steps[run_id] = JobSteps(plan_rows(job.plan, job.unit_of, area))
+        steps = self._steps.get(run_id)
+        if steps is not None:
+            steps.apply(data)
 
     # ------------------------------------------------------------------ requests
 
     def snapshot(self) -> dict[str, Any]:
         """The "status" reply body: plant, active runs, clients."""
         self.drain_events()
+        now = self.engine.clock.wall_time()
         return {
             "plant": self.plant_name,
-            "time": self.engine.clock.wall_time(),
+            "time": now,
             # how fast service time runs (1 on a real plant): clients count down with it
             "speed": float(getattr(self.engine.clock, "speed", 1.0)),
             "runs": [
-                {**v.to_dict(), **self._time_left(v.run_id), "plan": self._firing_plan(v.run_id)}
+                {
+                    **v.to_dict(),
+                    **self._time_left(v.run_id),
+                    "plan": self._firing_plan(v.run_id),
+                    "steps": self._job_steps(v.run_id),
+                }
                 for v in self.book.active()
             ],
             "clients": self.clients,
@@ -215,11 +239,26 @@ class Service:
     def _time_left(self, run_id: str) -> dict[str, float | None]:
         """time_left_s: the current firing or plating step; plating_left_s: the plating
         recipe (None when unknown)."""
-        progress = self._plating.get(run_id)
-        plating = progress.estimate(self.engine.clock.wall_time()) if progress else None
+        plating = self._plating_left(run_id)
         if plating is not None:
             return {"time_left_s": plating.step_s, "plating_left_s": plating.recipe_s}
         return {"time_left_s": self._firing_left(run_id), "plating_left_s": None}
+
+    def _plating_left(self, run_id: str) -> TimeLeft | None:
+        progress = self._plating.get(run_id)
+        return progress.estimate(self.engine.clock.wall_time()) if progress else None
+
+    def _job_steps(self, run_id: str) -> list[dict[str, Any]]:
+        """The job's steps with status, times and ETA (left_s from the reply's "time",
+        jobsteps.py); [] when unknown."""
+        steps = self._steps.get(run_id)
+        if steps is None:
+            return []
+        plating = self._plating_left(run_id)
+        # the running job step's process: the whole plating recipe, or the firing
+        left = plating.recipe_s if plating is not None else self._firing_left(run_id)
+        steps.estimate(left)
+        return steps.to_list()
 
     def _schedule(self, run_id: str) -> Any:
         """The firing schedule of the run's current firing, or None.
@@ -269,6 +308,8 @@ class Service:
             return protocol.ok(req.id, **self._recipe(req))
         if op == "history":
             return protocol.ok(req.id, **await self._history(req))
+        if op == "steps":
+            return protocol.ok(req.id, **self._run_steps(req))
         if op == "read":  # for `kilnctl devices`/`read`: the service holds the device's line
             try:
                 body = await read_device(self.engine.devices, req.text("device") or "")
@@ -281,6 +322,23 @@ class Service:
         await self.engine.submit(command)
         self.drain_events()
         return protocol.ok(req.id, run=command.run_id)
+
+    def _run_steps(self, req: Request) -> dict[str, Any]:
+        """The "steps" reply: the service time and the run (its "status" form, ended or
+        not, with its steps) for the job view."""
+        run_id = req.text("run")
+        self.drain_events()
+        view = self.book.views.get(run_id or "")
+        if view is None:
+            active = ", ".join(v.run_id for v in self.book.active()) or "none"
+            raise ProtocolError(
+                f'steps: give "run", a run active or recently ended (active: {active})'
+            )
+        now = self.engine.clock.wall_time()
+        run = {**view.to_dict(), "steps": self._job_steps(view.run_id)}
+        if view.outcome is None:
+            run.update(self._time_left(view.run_id))
+        return {"time": now, "run": run}
 
     async def _start(self, req: Request) -> str:
         job, lot = req.text("job"), req.text("lot", "") or ""

@@ -29,6 +29,7 @@ from kilnctl.service.runview import RunView
 from kilnctl.tui.browser import RecipeBrowser
 from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog
 from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
+from kilnctl.tui.jobview import JobScreen
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
 from kilnctl.tui.plantlines import plant_line
 from kilnctl.tui.widgets import (
@@ -71,6 +72,7 @@ class KilnApp(App[None]):
         Binding("a", "abort", "Abort"),
         Binding("c", "ack", "Ack"),
         Binding("o", "answer", "Answer"),
+        Binding("j", "job_view", "Job"),
         # priority: the screen's own Tab binding (hidden) would otherwise shadow this one
         Binding("tab", "focus_next", "Next", priority=True),
         # off the footer for want of room at 80 columns; in the README's key list
@@ -507,7 +509,12 @@ class KilnApp(App[None]):
     # ------------------------------------------------------------------ commands
 
     def selected_run(self) -> str | None:
-        """The focused run panel's run, else the first active run."""
+        """The job view's run, else the focused run panel's, else the first active run."""
+        # the keys act on the run the view shows (a dialog may be above it); the stack is
+        # empty while the app shuts down
+        job_view = next((s for s in self.screen_stack[::-1] if isinstance(s, JobScreen)), None)
+        if job_view is not None:
+            return job_view.run_id if job_view.run_id in self.runs else None
         focused = self.focused
         if isinstance(focused, RunPanel) and focused.run_id in self.runs:
             return focused.run_id
@@ -557,6 +564,18 @@ class KilnApp(App[None]):
         self.chart.set_unit(self.unit)
         self._redraw_runs()
         self.notify(f"temperatures in °{self.unit}")
+
+    def action_job_view(self) -> None:
+        """Open the selected run's job view (steps, status, ETAs); j again closes it."""
+        if isinstance(self.screen, JobScreen):
+            self.screen.dismiss()
+            return
+        run = self.selected_run()
+        if run is None:
+            self.notify("no active run", severity="warning")
+            return
+        # live at least as often as the status polls (1 s in use; tests poll faster)
+        self.push_screen(JobScreen(run, self, poll_s=min(1.0, self.status_every_s)))
 
     async def action_extend(self) -> None:
         await self._run_command("extend", seconds=EXTEND_S)
