@@ -30,6 +30,7 @@ from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog, StartDialog
 from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
 from kilnctl.tui.plantlines import plant_line
+from kilnctl.tui.telemetryline import telemetry_brief
 from kilnctl.tui.widgets import (
     KILN_KEYS,
     TANK_KEYS,
@@ -407,6 +408,7 @@ class KilnApp(App[None]):
     def _redraw_status(self) -> None:
         bar = self.status_bar
         bar.set_class(not self.connected, "disconnected")
+        bar.remove_class("telemetry-error")
         self.runs_box.set_class(not self.connected, "stale")  # last known, not live
         if not self.connected:
             # The socket path is in the header; the reason is cut to the line, not wrapped.
@@ -420,8 +422,18 @@ class KilnApp(App[None]):
             bar.update(f"NOT CONFIRMED SAFE: {', '.join(sorted(unsafe))} (still retried)")
             return
         plant = self.status.get("plant") or "plant"
-        telemetry = self.status.get("telemetry") or "journal only"
-        bar.update(f"connected | {plant} | {len(self.runs)} active run(s) | telemetry: {telemetry}")
+        telemetry, failing = telemetry_brief(
+            self.status.get("telemetry_health"),
+            self.status.get("telemetry") or "",
+            self.service_now(),
+        )
+        bar.set_class(failing, "telemetry-error")
+        parts = ["connected", plant, f"{len(self.runs)} active run(s)", telemetry]
+        width = max(self.size.width - 2, 20)
+        text = " | ".join(parts)
+        if len(text) > width:  # the plant's name goes first: telemetry's state must show
+            text = " | ".join(parts[:1] + parts[2:])
+        bar.update(text if len(text) <= width else text[: width - 1] + "…")
 
     def _elapsed(self, run_id: str) -> float:
         """Service seconds since the run's time-left estimate."""
