@@ -109,6 +109,22 @@ class Influxd(ServerProcess):
         return list(result.get("series", []))
 
 
+def influxd_in(binary: str, root: Path, *, auth: bool) -> Influxd:
+    """An influxd (not started yet) with its config and data under `root` (created), on
+    free 127.0.0.1 ports."""
+    root.mkdir()
+    http_port = free_port()
+    conf = root / "influxd.conf"
+    conf.write_text(
+        INFLUXD_CONF.format(
+            root=root, rpc_port=free_port(), http_port=http_port, auth=str(auth).lower()
+        )
+    )
+    return Influxd(
+        [binary, "run", "-config", str(conf)], f"http://127.0.0.1:{http_port}", root / "log"
+    )
+
+
 class VictoriaMetrics(ServerProcess):
     """VictoriaMetrics: takes /api/v2/write; keeps duplicate samples, so counts show them."""
 
