@@ -232,8 +232,10 @@ class KilnApp(App[None]):
             return  # the link worker notices a lost connection and says so
         self._note_service_time(status)
         self._take_rows(status)
-        if status.get("unsafe") != self.status.get("unsafe"):
-            self.status["unsafe"] = status.get("unsafe")
+        # what the status bar shows and no event carries: unsafe devices, telemetry health
+        news = {k: status.get(k) for k in ("unsafe", "telemetry_health")}
+        if any(self.status.get(k) != v for k, v in news.items()):
+            self.status.update(news)
             self._redraw_status()
         for run in status.get("runs", []):
             self.chart.set_plan(run["run_id"], run.get("plan"))
@@ -431,9 +433,10 @@ class KilnApp(App[None]):
         parts = ["connected", plant, f"{len(self.runs)} active run(s)", telemetry]
         width = max(self.size.width - 2, 20)
         text = " | ".join(parts)
-        if len(text) > width:  # the plant's name goes first: telemetry's state must show
+        if failing and len(text) > width:  # the plant's name goes first: the trouble shows
             text = " | ".join(parts[:1] + parts[2:])
-        bar.update(text if len(text) <= width else text[: width - 1] + "…")
+            text = text if len(text) <= width else text[: width - 1] + "…"
+        bar.update(text)
 
     def _elapsed(self, run_id: str) -> float:
         """Service seconds since the run's time-left estimate."""
