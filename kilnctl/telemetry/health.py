@@ -133,6 +133,7 @@ class WriterHealth:
         """The writer's sink description and backlog (records waiting), for events and logs."""
         self._describe = describe
         self._backlog = backlog
+        self.server = describe()
 
     # ------------------------------------------------------------------ hooks (writer thread)
 
@@ -141,20 +142,23 @@ class WriterHealth:
         `drained`: the outbox is empty now. With nothing to write, a writer that is not
         delivering asks the server itself (its version), so an idle plant learns of the
         server's return too."""
-        if self.state != DELIVERING and self._probe is not None:
-            try:
-                version = self._probe()
-            except SinkError as exc:
-                if moved == 0:  # nothing written, and the server does not answer
-                    self.failed(exc)
-                    return
-                version = self.version  # it took the write: the probe alone failed
-            self.version = version
+        if self.state != DELIVERING:
+            if self._probe is not None:
+                try:
+                    self.version = self._probe()
+                except SinkError as exc:
+                    if moved == 0:  # nothing written, and the server does not answer
+                        self.failed(exc)
+                        return
+                    # it took the write: only the probe failed, the version stays unknown
+            elif moved == 0:
+                return  # nothing written and nothing asked: no news of the server
         now = self.wall_time()
         self.server = self._describe()
         if self.state == STARTING:
             self._enter(DELIVERING, now)
-            log.info("telemetry: writing to %s (server version %s)", self.server, self.version)
+            version = self.version or "version unknown"
+            log.info("telemetry: writing to %s (%s)", self.server, version)
             self._event(now, "telemetry_started", server=self.server, version=self.version)
         elif self.state == RETRYING:
             self._enter(DELIVERING, now)

@@ -7,19 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from jnl_servers import Influxd, VictoriaMetrics, free_port, influxd_in
+from jnl_servers import Influxd, VictoriaMetrics, free_port, influxd_in, running_influxd
 
 
 @pytest.fixture
 def influxd(require_binary: Callable[[str], str], tmp_path: Path) -> Iterator[Influxd]:
     """A running influxd 1.6.7 with database "kiln" created."""
-    server = influxd_in(require_binary("influxd"), tmp_path / "influxd", auth=False)
-    server.start()
-    try:
-        server.create_database("kiln")
+    with running_influxd(require_binary("influxd"), tmp_path / "influxd") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

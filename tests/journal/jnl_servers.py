@@ -10,6 +10,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +125,18 @@ def influxd_in(binary: str, root: Path, *, auth: bool) -> Influxd:
     return Influxd(
         [binary, "run", "-config", str(conf)], f"http://127.0.0.1:{http_port}", root / "log"
     )
+
+
+@contextmanager
+def running_influxd(binary: str, root: Path) -> Iterator[Influxd]:
+    """An influxd without authentication, running, with database "kiln"; stopped after."""
+    server = influxd_in(binary, root, auth=False)
+    server.start()
+    try:
+        server.create_database("kiln")
+        yield server
+    finally:
+        server.stop()
 
 
 class VictoriaMetrics(ServerProcess):

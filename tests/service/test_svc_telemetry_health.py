@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jnl_servers import Influxd, influxd_in
+from jnl_servers import Influxd, running_influxd
 from test_svc_serve_cli import attach, ended, serve, simulated_plant
 
 from kilnctl.cli.cmd_control import status_text
@@ -32,19 +33,24 @@ from kilnctl.telemetry.sinks import make_sink
 @pytest.fixture
 def influxd(require_binary: Callable[[str], str], tmp_path: Path) -> Iterator[Influxd]:
     """A running influxd 1.6.7 with database "kiln"."""
-    server = influxd_in(require_binary("influxd"), tmp_path / "influxd", auth=False)
-    server.start()
-    try:
-        server.create_database("kiln")
+    with running_influxd(require_binary("influxd"), tmp_path / "influxd") as server:
         yield server
-    finally:
-        server.stop()
 
 
-def with_influx(tmp: Path, url: str) -> None:
-    """Point the plant config the simulated plant wrote at the server."""
-    with (tmp / "kilnctl.toml").open("a") as config:
-        config.write(f'\n[influx]\nurl = "{url}"\ndatabase = "kiln"\n')
+@asynccontextmanager
+async def serving(tmp: Path, url: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`kilnctl serve` on the simulated plant, its config's [influx] pointed at `url`;
+    killed at the end if the test did not stop it."""
+    async with simulated_plant(tmp):
+        with (tmp / "kilnctl.toml").open("a") as config:
+            config.write(f'\n[influx]\nurl = "{url}"\ndatabase = "kiln"\n')
+        proc = await serve(tmp)
+        try:
+            yield proc
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
 
 
 async def health_when(
@@ -78,47 +84,40 @@ async def stop_service(proc: asyncio.subprocess.Process) -> bytes:
 async def test_an_outage_shows_in_status_and_is_one_event_each_way(
     tmp_path: Path, influxd: Influxd, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async with simulated_plant(tmp_path):
-        with_influx(tmp_path, influxd.url)
-        proc = await serve(tmp_path)
-        try:
-            client = await attach(tmp_path, proc)
-            health, _ = await health_when(client, lambda h: h["state"] == "delivering")
-            assert health["version"].startswith("1.6.7")  # Debian's says "1.6.7~rc0"
-            run = (await client.request("start", job="svc-bake", kiln="kiln2", lot="H1"))["run"]
-            await health_when(client, lambda h: h["delivered"] > 0)
+    async with serving(tmp_path, influxd.url) as proc:
+        client = await attach(tmp_path, proc)
+        health, _ = await health_when(client, lambda h: h["state"] == "delivering")
+        assert health["version"].startswith("1.6.7")  # Debian's says "1.6.7~rc0"
+        run = (await client.request("start", job="svc-bake", kiln="kiln2", lot="H1"))["run"]
+        await health_when(client, lambda h: h["delivered"] > 0)
 
-            await asyncio.to_thread(influxd.stop)
-            down, _ = await health_when(client, lambda h: h["state"] == "retrying")
-            # influxd shutting down answers 500 "write failed", then refuses connections
-            assert down["last_error"] and down["last_error_at"] >= down["since"]
-            later, status = await health_when(
-                client,
-                lambda h: h["backlog"] > down["backlog"] + 10 and h["lag_s"] > down["lag_s"] + 10,
-            )
-            assert later["state"] == "retrying" and later["retries"] >= 2
-            text = status_text(status).splitlines()[2]
-            assert text.startswith("telemetry (InfluxDB 1.6.7") and ": RETRYING for " in text
-            assert later["last_error"] in text and "records (0:0" in text
-            # `kilnctl status --json`, a client of its own
-            argv = ["status", "--json", "--socket", str(tmp_path / "s.sock")]
-            capsys.readouterr()
-            assert await asyncio.to_thread(main, argv) == 0
-            printed = json.loads(capsys.readouterr().out)["telemetry_health"]
-            assert printed["state"] == "retrying" and printed["backlog"] > down["backlog"]
+        await asyncio.to_thread(influxd.stop)
+        down, _ = await health_when(client, lambda h: h["state"] == "retrying")
+        # influxd shutting down answers 500 "write failed", then refuses connections
+        assert down["last_error"] and down["last_error_at"] >= down["since"]
+        later, status = await health_when(
+            client,
+            lambda h: h["backlog"] > down["backlog"] + 10 and h["lag_s"] > down["lag_s"] + 10,
+        )
+        assert later["state"] == "retrying" and later["retries"] >= 2
+        text = status_text(status).splitlines()[2]
+        assert text.startswith("telemetry (InfluxDB 1.6.7") and ": RETRYING for " in text
+        assert later["last_error"] in text and " records (" in text and ") behind" in text
+        # `kilnctl status --json`, a client of its own
+        argv = ["status", "--json", "--socket", str(tmp_path / "s.sock")]
+        capsys.readouterr()
+        assert await asyncio.to_thread(main, argv) == 0
+        printed = json.loads(capsys.readouterr().out)["telemetry_health"]
+        assert printed["state"] == "retrying" and printed["backlog"] > down["backlog"]
 
-            await client.request("abort", run=run)  # no new samples: the lag can reach 0
-            await asyncio.to_thread(influxd.start)
-            up, _ = await health_when(
-                client, lambda h: h["state"] == "delivering" and h["backlog"] == 0
-            )
-            assert up["lag_s"] == 0.0 and up["retries"] >= 2
-            await client.close()
-            await stop_service(proc)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        await client.request("abort", run=run)  # no new samples: the lag can reach 0
+        await asyncio.to_thread(influxd.start)
+        up, _ = await health_when(
+            client, lambda h: h["state"] == "delivering" and h["backlog"] == 0
+        )
+        assert up["lag_s"] == 0.0 and up["retries"] >= 2
+        await client.close()
+        await stop_service(proc)
 
     events = health_events(tmp_path / "journal.sqlite")
     kinds = [kind for kind, _ in events]
@@ -146,27 +145,19 @@ async def test_a_refused_record_is_counted_in_status(tmp_path: Path, influxd: In
         journal.record_sample(old, 1, old_t, "kiln2", {"pv_c": 20.0, "sp_c": 20.0})
         journal.finish_run(old, old_t + 1, "completed")
     make_sink(influxd.url, api="v1", database="kiln").write([f"kiln pv_c=1i {int(old_t * 1e9)}"])
-    async with simulated_plant(tmp_path):
-        with_influx(tmp_path, influxd.url)
-        proc = await serve(tmp_path)
-        try:
-            client = await attach(tmp_path, proc)
-            health, status = await health_when(
-                client,
-                lambda h: h["quarantined"] == 1 and h["backlog"] == 0 and h["state"] != "starting",
-            )
-            assert health["state"] == "delivering" and health["last_error"] == ""
-            assert status["telemetry_backlog"] == 0  # kept for older clients
-            text = status_text(status).splitlines()[2]
-            assert "1 refused by the server and set aside" in text
-            await client.close()
-            await stop_service(proc)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+    async with serving(tmp_path, influxd.url) as proc:
+        client = await attach(tmp_path, proc)
+        health, status = await health_when(
+            client,
+            lambda h: h["quarantined"] == 1 and h["backlog"] == 0 and h["state"] != "starting",
+        )
+        assert health["state"] == "delivering" and health["last_error"] == ""
+        assert status["telemetry_backlog"] == 0  # kept for older clients
+        text = status_text(status).splitlines()[2]
+        assert "1 refused by the server and set aside" in text
+        await client.close()
+        await stop_service(proc)
     events = dict(health_events(tmp_path / "journal.sqlite"))
     assert events["telemetry_quarantined"]["records"] == 1
     assert "field type conflict" in events["telemetry_quarantined"]["reason"]
     assert events["telemetry_quarantined"]["first"] == f"run {old} sample kiln2 #1"
-
