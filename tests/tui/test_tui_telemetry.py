@@ -22,7 +22,7 @@ from kilnctl.telemetry import BackgroundWriter, TelemetryWriter, make_sink
 from kilnctl.telemetry.health import HealthRecord, WriterHealth, writer_status
 from kilnctl.telemetry.sinks import server_version
 from kilnctl.tui.app import KilnApp
-from kilnctl.tui.telemetryline import telemetry_brief
+from kilnctl.tui.telemetryline import telemetry_brief, telemetry_text
 
 
 async def test_status_bar_shows_telemetry_down_within_80_columns(tmp_path: Path) -> None:
@@ -81,3 +81,20 @@ async def test_telemetry_down_screen(tmp_path: Path, monkeypatch: pytest.MonkeyP
     down = health("retrying", backlog=340, lag_s=125.0)
     monkeypatch.setattr(test_tui_snapshots, "status", lambda: {**plain(), "telemetry_health": down})
     compare("telemetry-down-80x24", await screen(tmp_path, (80, 24), connected=True))
+
+
+def test_status_lines_of_a_stop_and_of_delivering() -> None:
+    """`kilnctl status`'s line (kilnctl.cli.cmd_control.status_text) in the states the
+    service tests do not reach."""
+    error = "HTTP 401 from http://i:8086 (v1 db=kiln): authorization failed (check [influx] token)"
+    stopped = health("stopped", version="1.6.7~rc0", backlog=6, lag_s=30.0, last_error=error,
+                     setting="[influx] token")  # fmt: skip
+    assert telemetry_text(stopped, NOW) == (
+        "telemetry (InfluxDB 1.6.7~rc0): STOPPED for 0:02:10 (since 2026-09-21 14:11:10Z): "
+        f"{error}; fix [influx] token, then restart the service; 6 records (0:00:30) behind"
+    )
+    fine = health("delivering", version="VictoriaMetrics", delivered=5021, quarantined=2)
+    assert telemetry_text(fine, NOW) == (
+        "telemetry (VictoriaMetrics): delivering, up to date; 5021 delivered, "
+        "2 refused by the server and set aside"
+    )
