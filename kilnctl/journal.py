@@ -530,6 +530,22 @@ class Journal:
             ).fetchone()[0]
         return int(n_samples) + int(n_events)
 
+    def outbox_oldest(self, cursor: OutboxCursor, run_id: str | None = None) -> float | None:
+        """Time (Unix s, on the clock that recorded it) of the oldest record after `cursor`
+        (of one run, if given): the earlier of each stream's first record in commit order;
+        None when nothing is pending. How far behind a reader of the outbox is, in seconds,
+        is now minus this."""
+        run_filter, args = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
+        with self._lock:
+            times = [
+                self._conn.execute(
+                    f"SELECT t FROM {table} WHERE id > ? {run_filter} ORDER BY id LIMIT 1",
+                    (last_id, *args),
+                ).fetchone()
+                for table, last_id in (("samples", cursor.sample_id), ("events", cursor.event_id))
+            ]
+        return min((float(row[0]) for row in times if row is not None), default=None)
+
 
 def _outbox_record(stream: Literal["sample", "event"], row: tuple[Any, ...]) -> OutboxRecord:
     return OutboxRecord(

@@ -192,17 +192,21 @@ def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
     from kilnctl.tui.format import Display, alarm_line, run_lines
     from kilnctl.tui.joblines import job_lines
     from kilnctl.tui.plantlines import WIDE, plant_line
+    from kilnctl.tui.telemetryline import telemetry_text
 
     speed = float(snapshot.get("speed") or 1.0)
     clock = f"simulated time x{speed:g}" if speed != 1.0 else "real time"
     telemetry = snapshot.get("telemetry") or "journal only"
     backlog = snapshot.get("telemetry_backlog")
-    if backlog is not None:
+    health = snapshot.get("telemetry_health")
+    if backlog is not None and not health:  # a service from before telemetry_health
         telemetry += f", {backlog} record(s) behind"
     lines = [
         f"service: {snapshot.get('plant', '')} | {clock} | telemetry: {telemetry}",
         f"journal: {snapshot.get('journal') or '-'}",
     ]
+    if isinstance(health, dict):
+        lines.append(telemetry_text(health, snapshot.get("time")))
     unsafe = snapshot.get("unsafe") or {}
     for name, problem in sorted(unsafe.items()):  # first: a device that may still heat
         lines.append(

@@ -591,6 +591,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from kilnctl.cli.cmd_control import resume_in_service
+    from kilnctl.cli.cmd_serve import SERVICE_JOBS
 
     resumed = resume_in_service(args.run)
     if resumed is not None:
@@ -599,7 +600,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     plant, clock = live_plant(args)
     run_id = args.run
     with Journal(journal_for(args.journal, plant, args.config)) as journal:
-        unfinished = journal.unfinished_runs()
+        # a service killed leaves its own records (watch, telemetry) open: not runs
+        unfinished = [r for r in journal.unfinished_runs() if r.job_name not in SERVICE_JOBS]
     if run_id is None:
         if not unfinished:
             raise UserError("no unfinished run in the journal")

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import logging
 import signal
+from functools import partial
 from pathlib import Path
 
 from kilnctl.cli.cmd_telemetry import consumer_for, influx_sink
@@ -37,8 +38,17 @@ from kilnctl.recipes.loader import RecipeLibrary
 from kilnctl.service.protocol import default_socket_path
 from kilnctl.service.server import Service, ServiceError
 from kilnctl.telemetry import BackgroundWriter, TelemetryWriter
+from kilnctl.telemetry.health import TELEMETRY_JOB, HealthRecord, WriterHealth, writer_status
+from kilnctl.telemetry.sinks import server_version
 
 log = logging.getLogger("kilnctl.serve")
+
+SERVICE_JOBS = frozenset({WATCH_JOB, TELEMETRY_JOB})
+"""Job names of the service's own journal records (the plant watch's, the telemetry
+writer's): finished when the service stops or restarts, never resumed as runs."""
+
+PROBE_TIMEOUT_S = 5.0
+"""How long the telemetry writer waits for the server's version (/ping) when it asks."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,20 +65,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=cmd_serve)
 
 
-def _telemetry(plant: Plant, journal: Journal) -> BackgroundWriter | None:
+def _telemetry(plant: Plant, journal: Journal, clock: Clock) -> BackgroundWriter | None:
     if plant.influx is None:
         return None
     cfg = plant.influx
     sink = influx_sink(cfg)
     # the writer reads the journal from its own connection: SQLite objects stay per-thread
+    own = Journal(journal.path)
+    health = WriterHealth(
+        wall_time=clock.wall_time,
+        probe=partial(server_version, cfg.url, PROBE_TIMEOUT_S),
+        record=HealthRecord(own, meta={"telemetry": cfg.url}),
+    )
     writer = TelemetryWriter(
-        Journal(journal.path),
+        own,
         sink,
         batch_size=cfg.batch_size,
         tags=plant.telemetry_tags(),
         consumer=consumer_for(cfg),
+        health=health,
     )
-    return BackgroundWriter(writer)
+    return BackgroundWriter(writer, speed=float(getattr(clock, "speed", 1.0)))
 
 
 async def serve(
@@ -97,7 +114,7 @@ async def serve(
     library = RecipeLibrary()
     settings = EngineSettings(period_s=plant.sample_period_s)
     engine = Engine(devices, plant, library, journal, clock, settings, claims)
-    telemetry = _telemetry(plant, journal)
+    telemetry = _telemetry(plant, journal, clock)
     service = Service(
         engine,
         library=library,
@@ -110,12 +127,16 @@ async def serve(
             await service.start(socket_path)
         except ServiceError as exc:
             raise UserError(str(exc)) from None
-        if telemetry is not None:
+        unfinished = journal.unfinished_runs()
+        for info in unfinished:
+            if info.job_name in SERVICE_JOBS:  # the last service's own record: not a run
+                journal.finish_run(info.run_id, clock.wall_time(), "stopped")
+        if telemetry is not None:  # after that: its record of this service is a new one
             telemetry.start()
             service.telemetry_backlog = telemetry.writer.backlog
-        for info in journal.unfinished_runs():
-            if info.job_name == WATCH_JOB:  # the last service's watch record: not a run
-                journal.finish_run(info.run_id, clock.wall_time(), "stopped")
+            service.telemetry_health = partial(writer_status, telemetry.writer)
+        for info in unfinished:
+            if info.job_name in SERVICE_JOBS:
                 continue
             try:
                 await engine.resume(info.run_id)

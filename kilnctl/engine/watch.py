@@ -118,7 +118,10 @@ class PlantWatch:
 
     async def _loop(self) -> None:
         next_t = self.clock.now()
-        while True:
+        # Not `while True`: stop() clears _task before it cancels, and a cancel can be lost
+        # (Python 3.11's asyncio.wait_for, inside pymodbus, swallows one that coincides
+        # with the reply), which left `kilnctl serve` hanging at SIGTERM.
+        while self._task is not None:
             await self.check_once()
             next_t += self.period_s
             await self.clock.sleep_until(next_t)

@@ -83,6 +83,9 @@ class Service:
         self.telemetry_backlog: Callable[[], int] | None = None
         """Journal records not yet sent to telemetry (set by `kilnctl serve` when it runs a
         telemetry writer), reported by "status" as the telemetry lag."""
+        self.telemetry_health: Callable[[], dict[str, Any]] | None = None
+        """The telemetry writer's health (kilnctl.telemetry.health.writer_status), reported
+        by "status" as "telemetry_health"; its backlog is then "telemetry_backlog" too."""
         self.book = RunBook()
         self.recent = RecentSamples()
         self._plating: dict[str, PlatingProgress] = {}
@@ -189,6 +192,7 @@ class Service:
         """The "status" reply body: plant, active runs, clients."""
         self.drain_events()
         now = self.engine.clock.wall_time()
+        health = self._health()
         return {
             "plant": self.plant_name,
             "time": now,
@@ -206,7 +210,9 @@ class Service:
             "clients": self.clients,
             "subscribers": len(self.feeds),
             "telemetry": self.telemetry,
-            "telemetry_backlog": self._backlog(),
+            # kept for clients that read only the record count
+            "telemetry_backlog": health["backlog"] if health else self._backlog(),
+            "telemetry_health": health,
             "journal": str(self.journal.path) if self.journal is not None else "",
             "unsafe": self.engine.safekeeper.unsafe_devices(),
             "devices": self._plant_devices(),
@@ -226,6 +232,15 @@ class Service:
             if row["run_id"]:
                 row["time_left_s"] = self._time_left(row["run_id"])["time_left_s"]
         return rows
+
+    def _health(self) -> dict[str, Any] | None:
+        if self.telemetry_health is None:
+            return None
+        try:
+            return self.telemetry_health()
+        except Exception:  # a status reply must never fail on the telemetry side's trouble
+            log.exception("telemetry health unknown")
+            return None
 
     def _backlog(self) -> int | None:
         if self.telemetry_backlog is None:

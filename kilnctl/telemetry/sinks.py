@@ -13,7 +13,10 @@ should do about it (InfluxDB's HTTP API docs, "/write" status codes):
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -145,6 +148,47 @@ def detect_api(url: str, timeout_s: float) -> ApiName:
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise SinkError(f"cannot reach {url} to detect its API: {first_line(exc)}") from exc
     return "v1" if version.lstrip("v").startswith("1.") else "v2"
+
+
+_VM_VERSION = re.compile(r'^vm_app_version\{[^}]*short_version="([^"]*)"', re.MULTILINE)
+
+
+def server_version(url: str, timeout_s: float) -> str:
+    """What the server at `url` says it is, e.g. "1.6.7" (InfluxDB), "VictoriaMetrics v1.96.0".
+
+    InfluxDB 1.x and 2.x name their version in /ping's X-Influxdb-Version header (no auth
+    needed; InfluxDB docs, "/ping"); InfluxDB 2.x/3.x also in /health's JSON "version";
+    VictoriaMetrics answers /ping without that header and names itself in /metrics
+    (`vm_app_version{short_version="v1.96.0"}`; empty in a build without a version stamp,
+    as Debian's). "" when the server answers but names no version. Raises SinkError when
+    it cannot be reached.
+    """
+    base = url.rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{base}/ping", timeout=timeout_s) as response:
+            version = response.headers.get("X-Influxdb-Version", "")
+    except urllib.error.HTTPError as exc:  # it answers, only not /ping: try the others
+        version = exc.headers.get("X-Influxdb-Version", "") if exc.headers else ""
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        raise SinkError(f"cannot reach {url}: {first_line(exc)}") from exc
+    if version:
+        return str(version).removeprefix("v")
+    health = _get_text(f"{base}/health", timeout_s)
+    with contextlib.suppress(ValueError, AttributeError):
+        if found := json.loads(health).get("version"):
+            return str(found).removeprefix("v")
+    if vm := _VM_VERSION.search(_get_text(f"{base}/metrics", timeout_s)):
+        return f"VictoriaMetrics {vm[1]}".strip()
+    return ""
+
+
+def _get_text(url: str, timeout_s: float) -> str:
+    """The body of a GET, "" on any failure (for optional probes)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return str(response.read(1 << 20).decode(errors="replace"))
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
+        return ""
 
 
 class AutoSink:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Mapping
 
 from kilnctl.journal import Journal, OutboxCursor, OutboxRecord
+from kilnctl.telemetry.health import WriterHealth, record_label
 from kilnctl.telemetry.layout import LineMaker
 from kilnctl.telemetry.sinks import Sink, SinkConfigError, SinkError, SinkRejected
 
@@ -56,6 +57,7 @@ class TelemetryWriter:
         backoff_max_s: float = 60.0,
         tags: Mapping[str, str] | None = None,
         run_id: str | None = None,
+        health: WriterHealth | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -73,6 +75,9 @@ class TelemetryWriter:
         self.quarantined = 0  # records set aside by this instance (the server refused them)
         self.last_error = ""  # the last failure's one-line message, "" after a success
         self.stopped_by: SinkConfigError | None = None  # set when a setting must be fixed
+        # state, transitions (logged, and journaled as events when given a record), version
+        self.health = health or WriterHealth()
+        self.health.bind(lambda: self.sink.description, self.backlog)
 
     def backlog(self) -> int:
         """Committed journal records not yet delivered."""
@@ -101,13 +106,14 @@ class TelemetryWriter:
             after = cursor.after(records)
             self.journal.save_delivery(self.consumer, after, records, str(exc))
             self.quarantined += len(records)
+            self.health.set_aside(records, str(exc))
             log.warning(
                 "telemetry: %s refused %d record(s) (%s ... %s); set aside in the journal's "
                 "quarantine: %s",
                 self.sink.description,
                 len(records),
-                _label(records[0]),
-                _label(records[-1]),
+                record_label(records[0]),
+                record_label(records[-1]),
                 exc,
             )
             return after
@@ -132,62 +138,47 @@ class TelemetryWriter:
         (tests inject their own so no real time passes)."""
         wait = wait or stop.wait
         delay = self.backoff_initial_s
-        failing_since_attempt: int | None = None
         while not stop.is_set():
             try:
                 n = self.write_batch()
             except SinkConfigError as exc:
                 self.stopped_by = exc
                 self.last_error = str(exc)
-                log.error("telemetry: stopped writing to %s: %s", self.sink.description, exc)
+                self.health.stopped(exc)  # logs it, once
                 return
             except (SinkError, sqlite3.OperationalError) as exc:
                 self.failures += 1
                 self.last_error = str(exc)
-                if failing_since_attempt is None:
-                    failing_since_attempt = self.failures
-                    # One line per outage, not per attempt and never a traceback.
-                    log.warning(
-                        "telemetry: cannot write to %s: %s; retrying with backoff "
-                        "(%d records waiting)",
-                        self.sink.description,
-                        exc,
-                        self.backlog(),
-                    )
+                self.health.failed(exc)  # logs the outage once, not each attempt
                 if wait(delay):
                     break
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
-            if failing_since_attempt is not None:
-                log.warning(
-                    "telemetry: %s is back after %d failed attempts; catching up %d records",
-                    self.sink.description,
-                    self.failures - failing_since_attempt + 1,
-                    self.backlog() + n,
-                )
-                failing_since_attempt = None
+            self.health.contact(n, drained=n < self.batch_size)
             self.last_error = ""
             delay = self.backoff_initial_s
             if n < self.batch_size and wait(self.poll_interval_s):
                 break
 
 
-def _label(record: OutboxRecord) -> str:
-    return f"run {record.run_id} {record.stream} {record.name} #{record.seq}"
-
-
 class BackgroundWriter:
     """Runs a TelemetryWriter in a thread of its own, for a service that hosts it in-process.
 
     The writer's blocking HTTP never touches the caller's event loop; `stop()` ends the loop
-    at its next wait (or after the write in flight) and joins the thread.
+    at its next wait (or after the write in flight) and joins the thread. `speed`: the
+    service's clock runs that many times faster than real time (a simulated plant), and so
+    do the writer's polls and backoff, so that its lag in service seconds stays what it
+    would be on a real plant.
     """
 
-    def __init__(self, writer: TelemetryWriter) -> None:
+    def __init__(self, writer: TelemetryWriter, *, speed: float = 1.0) -> None:
         self.writer = writer
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=writer.run, args=(self._stop,), name="kilnctl-telemetry", daemon=True
+            target=writer.run,
+            args=(self._stop, lambda seconds: self._stop.wait(seconds / speed)),
+            name="kilnctl-telemetry",
+            daemon=True,
         )
 
     def start(self) -> None:
@@ -204,3 +195,5 @@ class BackgroundWriter:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+        if not self._thread.is_alive():
+            self.writer.health.close()

@@ -32,6 +32,7 @@ from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
 from kilnctl.tui.jobview import JobScreen
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
 from kilnctl.tui.plantlines import plant_line
+from kilnctl.tui.telemetryline import telemetry_brief
 from kilnctl.tui.widgets import (
     KILN_KEYS,
     TANK_KEYS,
@@ -234,8 +235,10 @@ class KilnApp(App[None]):
             return  # the link worker notices a lost connection and says so
         self._note_service_time(status)
         self._take_rows(status)
-        if status.get("unsafe") != self.status.get("unsafe"):
-            self.status["unsafe"] = status.get("unsafe")
+        # what the status bar shows and no event carries: unsafe devices, telemetry health
+        news = {k: status.get(k) for k in ("unsafe", "telemetry_health")}
+        if any(self.status.get(k) != v for k, v in news.items()):
+            self.status.update(news)
             self._redraw_status()
         for run in status.get("runs", []):
             self.chart.set_plan(run["run_id"], run.get("plan"))
@@ -410,6 +413,7 @@ class KilnApp(App[None]):
     def _redraw_status(self) -> None:
         bar = self.status_bar
         bar.set_class(not self.connected, "disconnected")
+        bar.remove_class("telemetry-error")
         self.runs_box.set_class(not self.connected, "stale")  # last known, not live
         if not self.connected:
             # The socket path is in the header; the reason is cut to the line, not wrapped.
@@ -423,8 +427,19 @@ class KilnApp(App[None]):
             bar.update(f"NOT CONFIRMED SAFE: {', '.join(sorted(unsafe))} (still retried)")
             return
         plant = self.status.get("plant") or "plant"
-        telemetry = self.status.get("telemetry") or "journal only"
-        bar.update(f"connected | {plant} | {len(self.runs)} active run(s) | telemetry: {telemetry}")
+        telemetry, failing = telemetry_brief(
+            self.status.get("telemetry_health"),
+            self.status.get("telemetry") or "",
+            self.service_now(),
+        )
+        bar.set_class(failing, "telemetry-error")
+        parts = ["connected", plant, f"{len(self.runs)} active run(s)", telemetry]
+        width = max(self.size.width - 2, 20)
+        text = " | ".join(parts)
+        if failing and len(text) > width:  # the plant's name goes first: the trouble shows
+            text = " | ".join(parts[:1] + parts[2:])
+            text = text if len(text) <= width else text[: width - 1] + "…"
+        bar.update(text)
 
     def _elapsed(self, run_id: str) -> float:
         """Service seconds since the run's time-left estimate."""

@@ -7,40 +7,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from jnl_servers import INFLUXD_CONF, Influxd, VictoriaMetrics, free_port
-
-
-def _influxd(binary: str, root: Path, *, auth: bool) -> Influxd:
-    root.mkdir()
-    http_port = free_port()
-    conf = root / "influxd.conf"
-    conf.write_text(
-        INFLUXD_CONF.format(
-            root=root, rpc_port=free_port(), http_port=http_port, auth=str(auth).lower()
-        )
-    )
-    return Influxd(
-        [binary, "run", "-config", str(conf)], f"http://127.0.0.1:{http_port}", root / "log"
-    )
+from jnl_servers import Influxd, VictoriaMetrics, free_port, influxd_in, running_influxd
 
 
 @pytest.fixture
 def influxd(require_binary: Callable[[str], str], tmp_path: Path) -> Iterator[Influxd]:
     """A running influxd 1.6.7 with database "kiln" created."""
-    server = _influxd(require_binary("influxd"), tmp_path / "influxd", auth=False)
-    server.start()
-    try:
-        server.create_database("kiln")
+    with running_influxd(require_binary("influxd"), tmp_path / "influxd") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def influxd_auth(require_binary: Callable[[str], str], tmp_path: Path) -> Iterator[Influxd]:
     """A running influxd 1.6.7 with authentication on: users "admin:pw" (admin) and
     "writer:pw" (may write to database "kiln" only, may not create databases)."""
-    server = _influxd(require_binary("influxd"), tmp_path / "influxd-auth", auth=True)
+    server = influxd_in(require_binary("influxd"), tmp_path / "influxd-auth", auth=True)
     server.start()
     try:
         # With no user yet, influxd lets anyone create the first admin.

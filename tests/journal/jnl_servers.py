@@ -10,6 +10,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +109,34 @@ class Influxd(ServerProcess):
         result = json.loads(http("GET", f"{self.url}/query?{params}"))["results"][0]
         assert "error" not in result, result
         return list(result.get("series", []))
+
+
+def influxd_in(binary: str, root: Path, *, auth: bool) -> Influxd:
+    """An influxd (not started yet) with its config and data under `root` (created), on
+    free 127.0.0.1 ports."""
+    root.mkdir()
+    http_port = free_port()
+    conf = root / "influxd.conf"
+    conf.write_text(
+        INFLUXD_CONF.format(
+            root=root, rpc_port=free_port(), http_port=http_port, auth=str(auth).lower()
+        )
+    )
+    return Influxd(
+        [binary, "run", "-config", str(conf)], f"http://127.0.0.1:{http_port}", root / "log"
+    )
+
+
+@contextmanager
+def running_influxd(binary: str, root: Path) -> Iterator[Influxd]:
+    """An influxd without authentication, running, with database "kiln"; stopped after."""
+    server = influxd_in(binary, root, auth=False)
+    server.start()
+    try:
+        server.create_database("kiln")
+        yield server
+    finally:
+        server.stop()
 
 
 class VictoriaMetrics(ServerProcess):

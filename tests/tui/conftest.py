@@ -5,5 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# share the service tests' plant helper rather than copy it (no packages in tests/)
+# share the service tests' plant helper and the telemetry tests' servers rather than copy
+# them (no packages in tests/)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "journal"))
