@@ -24,8 +24,9 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -137,6 +138,29 @@ class OutboxRecord:
     seq: int  # sample seq; for events, the row id (unique per journal)
     payload: dict[str, Any]  # sample values, or event data
 
+    @classmethod
+    def from_row(cls, row: OutboxRow) -> OutboxRecord:
+        """The record of one `Journal.outbox_rows` row (its JSON payload decoded)."""
+        stream, row_id, run_id, job_name, lot_id, t, name, seq, payload = row
+        return cls(
+            stream,
+            int(row_id),
+            run_id,
+            job_name,
+            lot_id,
+            float(t),
+            name,
+            int(seq),
+            json.loads(payload),
+        )
+
+
+# One outbox row as SQLite returns it, before any decoding: (stream "sample"/"event", row id,
+# run_id, job_name, lot_id, t in Unix s, sample source or event kind, sample seq or event row
+# id, the payload's JSON text). Plain tuples: a catch-up reads hundreds of thousands of them,
+# and a record object (with its JSON decoded) per row costs more than the row itself.
+OutboxRow = tuple[Literal["sample", "event"], int, str, str, str, float, str, int, str]
+
 
 @dataclass(frozen=True)
 class OutboxCursor:
@@ -147,11 +171,20 @@ class OutboxCursor:
 
     def after(self, records: list[OutboxRecord]) -> OutboxCursor:
         """The cursor once `records` (a prefix of the outbox from here) are delivered."""
-        sample_ids = [r.row_id for r in records if r.stream == "sample"]
-        event_ids = [r.row_id for r in records if r.stream == "event"]
-        return OutboxCursor(
-            max(sample_ids, default=self.sample_id), max(event_ids, default=self.event_id)
-        )
+        return self._after_ids((r.stream, r.row_id) for r in records)
+
+    def after_rows(self, rows: list[OutboxRow]) -> OutboxCursor:
+        """The cursor once `rows` (a prefix of `Journal.outbox_rows` from here) are delivered."""
+        return self._after_ids((row[0], row[1]) for row in rows)
+
+    def _after_ids(self, ids: Iterable[tuple[str, int]]) -> OutboxCursor:
+        sample_id, event_id = self.sample_id, self.event_id
+        for stream, row_id in ids:
+            if stream == "sample":
+                sample_id = max(sample_id, row_id)
+            else:
+                event_id = max(event_id, row_id)
+        return OutboxCursor(sample_id, event_id)
 
 
 # default=str: an odd value type (enum, Path) must never crash a firing mid-run. One encoder
@@ -490,31 +523,39 @@ class Journal:
         self, cursor: OutboxCursor, limit: int, run_id: str | None = None
     ) -> list[OutboxRecord]:
         """Up to `limit` committed records after `cursor` (of one run, if given), samples
-        and events merged by time.
+        and events merged by time (`outbox_rows` decoded into records)."""
+        return [OutboxRecord.from_row(row) for row in self.outbox_rows(cursor, limit, run_id)]
 
-        The result is a prefix of each stream in id order, so `cursor.after(result)` skips
-        exactly what was returned. Row ids only grow in commit order (SQLite has one writer
-        at a time and AUTOINCREMENT never reuses ids), so a cursor never jumps a row that
-        commits later.
+    def outbox_rows(
+        self, cursor: OutboxCursor, limit: int, run_id: str | None = None
+    ) -> list[OutboxRow]:
+        """Up to `limit` committed rows after `cursor` (of one run, if given), samples and
+        events merged by time, undecoded (shape: `OutboxRow`).
+
+        The result is a prefix of each stream in id order, so `cursor.after_rows(result)`
+        skips exactly what was returned. Row ids only grow in commit order (SQLite has one
+        writer at a time and AUTOINCREMENT never reuses ids), so a cursor never jumps a row
+        that commits later.
         """
         run_filter, args = ("AND run_id = ?", (run_id,)) if run_id is not None else ("", ())
         with self._lock:
-            sample_rows = self._conn.execute(
-                "SELECT s.id, s.run_id, r.job_name, r.lot_id, s.t, s.source, s.seq, s.vals "
-                f"FROM samples s JOIN runs r USING (run_id) WHERE s.id > ? {run_filter} "
+            sample_rows: list[OutboxRow] = self._conn.execute(
+                "SELECT 'sample', s.id, s.run_id, r.job_name, r.lot_id, s.t, s.source, s.seq, "
+                f"s.vals FROM samples s JOIN runs r USING (run_id) WHERE s.id > ? {run_filter} "
                 "ORDER BY s.id LIMIT ?",
                 (cursor.sample_id, *args, limit),
             ).fetchall()
-            event_rows = self._conn.execute(
-                "SELECT e.id, e.run_id, r.job_name, r.lot_id, e.t, e.kind, e.id, e.data "
-                f"FROM events e JOIN runs r USING (run_id) WHERE e.id > ? {run_filter} "
+            event_rows: list[OutboxRow] = self._conn.execute(
+                "SELECT 'event', e.id, e.run_id, r.job_name, r.lot_id, e.t, e.kind, e.id, "
+                f"e.data FROM events e JOIN runs r USING (run_id) WHERE e.id > ? {run_filter} "
                 "ORDER BY e.id LIMIT ?",
                 (cursor.event_id, *args, limit),
             ).fetchall()
-        samples = (_outbox_record("sample", row) for row in sample_rows)
-        events = (_outbox_record("event", row) for row in event_rows)
-        merged = heapq.merge(samples, events, key=lambda rec: rec.t)
-        return [rec for _, rec in zip(range(limit), merged, strict=False)]
+        if not event_rows or not sample_rows:
+            return sample_rows or event_rows  # the common case of a catch-up: one stream
+        # On equal times samples come first (merge is stable), as the records always have.
+        merged = heapq.merge(sample_rows, event_rows, key=_ROW_TIME)
+        return list(itertools.islice(merged, limit))
 
     def outbox_backlog(self, cursor: OutboxCursor, run_id: str | None = None) -> int:
         """How many committed records (of one run, if given) lie after `cursor`."""
@@ -531,18 +572,7 @@ class Journal:
         return int(n_samples) + int(n_events)
 
 
-def _outbox_record(stream: Literal["sample", "event"], row: tuple[Any, ...]) -> OutboxRecord:
-    return OutboxRecord(
-        stream=stream,
-        row_id=int(row[0]),
-        run_id=row[1],
-        job_name=row[2],
-        lot_id=row[3],
-        t=float(row[4]),
-        name=row[5],
-        seq=int(row[6]),
-        payload=json.loads(row[7]),
-    )
+_ROW_TIME = itemgetter(5)
 
 
 class _Transaction:
