@@ -96,20 +96,23 @@ class LineMaker:
             series = self._series[key] = self._series_text(*key)
         return f"{series} {','.join(fields)} {timestamp_ns(record.t, record.seq)}"
 
-    def row_lines(self, rows: list[OutboxRow]) -> list[str]:
+    def row_lines(
+        self, rows: list[OutboxRow], record_of: Callable[[OutboxRow], OutboxRecord]
+    ) -> list[str]:
         """The lines for undecoded journal rows (`Journal.outbox_rows`): the same text as
-        `line(OutboxRecord.from_row(row))` for each, made without the records. The fast
+        `line(record_of(row))` for each (`record_of`: `Journal.outbox_record`), made
+        without the records but for the first row of each series. The fast
         path takes samples whose values are all finite numbers (the batch's JSON decoded in
         one call; one %-format per line, its template made once per series and value
         names); anything else goes through `line`."""
         try:
-            decoded = _decode_floats("[" + ",".join([row[8] for row in rows]) + "]")
+            decoded = _decode_floats("[" + ",".join([row[6] for row in rows]) + "]")
         except ValueError:
             decoded = [None] * len(rows)  # a bad row: `line` raises as for a single record
         plans = self._plans
         lines = []
         for row, values in zip(rows, decoded, strict=True):
-            stream, _, run_id, _, _, t, source, seq, payload = row
+            stream, _, run_id, t, source, seq, payload = row
             # JSON true/false decode to bools, which %r would not print as floats.
             if (
                 stream == "sample"
@@ -120,7 +123,7 @@ class LineMaker:
                 names = tuple(values)
                 plan = plans.get((run_id, source, names))
                 if plan is None and names:
-                    plan = plans[(run_id, source, names)] = self._sample_plan(row, names)
+                    plan = plans[(run_id, source, names)] = self._sample_plan(record_of(row), names)
                 if plan is not None:
                     template, ordered = plan
                     numbers = ordered(values)
@@ -132,16 +135,20 @@ class LineMaker:
                     if finite:
                         lines.append(template % (*numbers, seq, timestamp_ns(t, seq)))
                         continue
-            lines.append(self.line(OutboxRecord.from_row(row)))
+            lines.append(self.line(record_of(row)))
         return lines
 
-    def _sample_plan(self, row: OutboxRow, names: tuple[str, ...]) -> _SamplePlan:
-        """The %-template of a sample's line (series, fields in key order, seq, time) and
-        the getter of its values in that order."""
-        _, _, run_id, job, lot, _, source, _, _ = row
+    def _sample_plan(self, record: OutboxRecord, names: tuple[str, ...]) -> _SamplePlan:
+        """The %-template of the lines of `record`'s series with values `names` (series,
+        fields in key order, seq, time) and the getter of the values in that order."""
         ordered_names = sorted(names)
         series = self._series_text(
-            sample_measurement(dict.fromkeys(names)), "device", source, run_id, lot, job
+            sample_measurement(record.payload),
+            "device",
+            record.name,
+            record.run_id,
+            record.lot_id,
+            record.job_name,
         )
         fields = "".join(f"{_percents(name.translate(_TAG))}=%r," for name in ordered_names)
         template = f"{_percents(series)} {fields}seq=%di %d"

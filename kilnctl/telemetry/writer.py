@@ -129,7 +129,8 @@ class TelemetryWriter:
 
     def _read(self, cursor: OutboxCursor) -> _Batch:
         rows = self.journal.outbox_rows(cursor, self.batch_size, self.run_id)
-        return _Batch(cursor, rows, self.lines.row_lines(rows), cursor.after_rows(rows))
+        lines = self.lines.row_lines(rows, self.journal.outbox_record)
+        return _Batch(cursor, rows, lines, cursor.after_rows(rows))
 
     def _settle(self, batch: _Batch, written: Callable[[], object]) -> None:
         """Call `written` (it returns once the server took the batch's lines, or raises);
@@ -138,7 +139,7 @@ class TelemetryWriter:
         try:
             written()
         except SinkRejected as exc:
-            records = [OutboxRecord.from_row(row) for row in batch.rows]
+            records = [self.journal.outbox_record(row) for row in batch.rows]
             self._isolate(batch.cursor, records, exc)
             return
         self.journal.save_delivery(self.consumer, batch.after)

@@ -88,8 +88,8 @@ def test_lines_from_rows_are_the_lines_of_the_records(journal: CountingJournal) 
         journal.record_sample(run_id, seq, T0 + seq / 3, "kiln {1}%d", vals)
         journal.record_event(run_id, T0 + seq / 3, "note", {"text": 'say "hi"', "n": seq})
     rows = journal.outbox_rows(OutboxCursor(), 100)
-    expected = [LineMaker({"cell": "c%1"}).line(OutboxRecord.from_row(row)) for row in rows]
-    assert LineMaker({"cell": "c%1"}).row_lines(rows) == expected
+    expected = [LineMaker({"cell": "c%1"}).line(journal.outbox_record(row)) for row in rows]
+    assert LineMaker({"cell": "c%1"}).row_lines(rows, journal.outbox_record) == expected
     assert len(expected) == 2 * len(values)
     assert expected[0].startswith("kiln,cell=c%1,device=kiln\\ {1}%d,job=job\\ {0}\\ 100%,")
     assert " out_pct=48.0,pv_c=1e+21,sp_c=-0.0,seq=1i " in expected[2]
