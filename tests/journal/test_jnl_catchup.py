@@ -5,6 +5,7 @@ batch only once the server confirmed it, in order."""
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,19 +69,28 @@ def kiln_seqs(server: Influxd) -> list[int]:
     return sorted(int(row[1]) for s in series for row in s["values"])
 
 
-def test_lines_from_rows_are_the_lines_of_the_records(journal: CountingJournal) -> None:
-    """Every kind of sample value and name takes the same text by either path (the fast
-    path for finite numbers, the record path for the rest)."""
+def point(line: str) -> tuple[str, dict[str, float], str]:
+    """(series, fields, timestamp) of a sample's line, every value a number, so `48` is
+    `48.0` and `7i` is 7 (InfluxDB line protocol reference: a number without a suffix is
+    a float)."""
+    series, fields, timestamp = re.split(r"(?<!\\) ", line)
+    pairs = (re.split(r"(?<!\\)=", field) for field in re.split(r"(?<!\\),", fields))
+    return series, {key: float(value.rstrip("i")) for key, value in pairs}, timestamp
+
+
+def test_lines_from_rows_are_the_points_of_the_records(journal: CountingJournal) -> None:
+    """Every kind of sample value and name makes the same point by either path (the fast
+    path for finite numbers under plain names, the record path for the rest)."""
     run_id = journal.start_run(
         job_name="job {0} 100%", lot_id="LOT,1=a b", recipe_hashes={}, started_at=T0, meta={}
     )
     values: list[dict[str, Any]] = [
         {"pv_c": 790.25, "sp_c": 790.0, "out_pct": 48.0},
-        {"out_pct": 48, "pv_c": 1e21, "sp_c": -0.0},  # ints and exponents print as floats
+        {"out_pct": 48, "pv_c": 1e21, "sp_c": -0.0, "amps": 1e-7},  # ints, exponents
         {"amps": 36.5},  # one value
         {"volts": 4.0, "amps": math.nan, "bath_c": math.inf},  # no line-protocol form
         {"pv_c": 790.0, "ok": True, "note": "a b"},  # a bool, a string
-        {"pv_c": None, "x%s{}": 1.5, "a=b,c d": 2.5},  # null; names to escape
+        {"pv_c": None, "x%s{}": 1.5, "a=b,c d": 2.5, "ü": 3.0},  # null; names to escape
         {},
         {"pv_c": 790.0, "sp_c": 790.0, "out_pct": 48.0},
     ]
@@ -89,10 +99,12 @@ def test_lines_from_rows_are_the_lines_of_the_records(journal: CountingJournal) 
         journal.record_event(run_id, T0 + seq / 3, "note", {"text": 'say "hi"', "n": seq})
     rows = journal.outbox_rows(OutboxCursor(), 100)
     expected = [LineMaker({"cell": "c%1"}).line(journal.outbox_record(row)) for row in rows]
-    assert LineMaker({"cell": "c%1"}).row_lines(rows, journal.outbox_record) == expected
-    assert len(expected) == 2 * len(values)
-    assert expected[0].startswith("kiln,cell=c%1,device=kiln\\ {1}%d,job=job\\ {0}\\ 100%,")
-    assert " out_pct=48.0,pv_c=1e+21,sp_c=-0.0,seq=1i " in expected[2]
+    lines = LineMaker({"cell": "c%1"}).row_lines(rows, journal.outbox_record)
+    assert len(lines) == len(expected) == 2 * len(values)
+    assert [point(line) for line in lines[::2]] == [point(line) for line in expected[::2]]
+    assert lines[0].startswith("kiln,cell=c%1,device=kiln\\ {1}%d,job=job\\ {0}\\ 100%,")
+    assert " out_pct=48,pv_c=1e+21,sp_c=-0.0,amps=1e-07,seq=1i " in lines[2]  # the fast path
+    assert lines[1::2] == expected[1::2]  # events: the same text
 
 
 def test_next_batch_is_formatted_while_the_server_takes_this_one(
