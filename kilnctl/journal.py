@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -156,20 +156,19 @@ class OutboxCursor:
 
     def after(self, records: list[OutboxRecord]) -> OutboxCursor:
         """The cursor once `records` (a prefix of the outbox from here) are delivered."""
-        return self._after_ids((r.stream, r.row_id) for r in records)
+        return self._after_last([(r.stream, r.row_id) for r in reversed(records)])
 
     def after_rows(self, rows: list[OutboxRow]) -> OutboxCursor:
         """The cursor once `rows` (a prefix of `Journal.outbox_rows` from here) are delivered."""
-        return self._after_ids((row[0], row[1]) for row in rows)
+        return self._after_last(rows[::-1])
 
-    def _after_ids(self, ids: Iterable[tuple[str, int]]) -> OutboxCursor:
-        sample_id, event_id = self.sample_id, self.event_id
-        for stream, row_id in ids:
-            if stream == "sample":
-                sample_id = max(sample_id, row_id)
-            else:
-                event_id = max(event_id, row_id)
-        return OutboxCursor(sample_id, event_id)
+    def _after_last(self, backwards: Sequence[tuple[Any, ...]]) -> OutboxCursor:
+        """The cursor past the last (stream, row id, ...) of each stream, from items given
+        last first: each stream's items are in id order, so its last has its highest id."""
+        return OutboxCursor(
+            next((item[1] for item in backwards if item[0] == "sample"), self.sample_id),
+            next((item[1] for item in backwards if item[0] == "event"), self.event_id),
+        )
 
 
 # default=str: an odd value type (enum, Path) must never crash a firing mid-run. One encoder
