@@ -13,6 +13,12 @@ What the server answers decides what happens next (classes in `sinks`):
   points are idempotent);
 - a setting to fix (401/403, a database or bucket that cannot be created): stop, saying
   which setting.
+
+A catch-up is a pipeline of depth 1: while the server takes batch N, the writer reads and
+formats batch N+1 (the POST waits on the socket, leaving the interpreter free), so the
+server, not the writer, bounds the rate. Batch N+1 is only formatted ahead: the cursor still
+moves past each batch in order, once the server confirmed it, and an outage discards the
+formatted batch (it is read again on the retry).
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from kilnctl.journal import Journal, OutboxCursor, OutboxRecord
+from kilnctl.journal import Journal, OutboxCursor, OutboxRecord, OutboxRow
 from kilnctl.telemetry.health import WriterHealth, record_label
 from kilnctl.telemetry.layout import LineMaker
 from kilnctl.telemetry.sinks import Sink, SinkConfigError, SinkError, SinkRejected
@@ -87,11 +95,60 @@ class TelemetryWriter:
         """Deliver (or quarantine) up to batch_size records; return how many the cursor
         moved past. Raises SinkError when the server is unavailable (the cursor keeps what
         was not delivered) or SinkConfigError when a setting must be fixed."""
-        cursor = self.journal.load_cursor(self.consumer)
-        records = self.journal.outbox(cursor, self.batch_size, self.run_id)
-        if records:
-            self._deliver(cursor, records)
-        return len(records)
+        return self._pump(max_batches=1)
+
+    def drain(self) -> int:
+        """Deliver batches until the outbox is empty; return how many records."""
+        total = 0
+        while n := self._pump():
+            total += n
+        return total
+
+    def _pump(self, stop: threading.Event | None = None, max_batches: int = 0) -> int:
+        """Deliver batches from the persisted cursor until one is short (the outbox is
+        drained), `stop` is set or `max_batches` (0: no limit) were delivered; return how
+        many records the cursor moved past. While the server takes one full batch the next
+        is read and formatted (module doc); errors as for `write_batch`."""
+        batch = self._read(self.journal.load_cursor(self.consumer))
+        if len(batch.rows) < self.batch_size or max_batches == 1:
+            # Live polls land here: nothing behind this batch to overlap with its POST.
+            if batch.rows:
+                self._settle(batch, lambda: self.sink.write(batch.lines))
+            return len(batch.rows)
+        moved = batches = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="kilnctl-telemetry-post") as post:
+            while batch.rows:
+                in_flight = post.submit(self.sink.write, batch.lines)
+                batches += 1
+                more = len(batch.rows) == self.batch_size and batches != max_batches
+                try:
+                    ahead = self._read(batch.after) if more and not _is_set(stop) else None
+                finally:
+                    # Even if reading ahead failed: settle what the server was sent.
+                    self._settle(batch, in_flight.result)
+                moved += len(batch.rows)
+                if ahead is None:
+                    break
+                batch = ahead
+        return moved
+
+    def _read(self, cursor: OutboxCursor) -> _Batch:
+        rows = self.journal.outbox_rows(cursor, self.batch_size, self.run_id)
+        lines = self.lines.row_lines(rows, self.journal.outbox_record)
+        return _Batch(cursor, rows, lines, cursor.after_rows(rows))
+
+    def _settle(self, batch: _Batch, written: Callable[[], object]) -> None:
+        """Call `written` (it returns once the server took the batch's lines, or raises);
+        then move the cursor past the batch, isolate and quarantine what the server
+        refused, or raise SinkError (cursor kept) if the server is unavailable."""
+        try:
+            written()
+        except SinkRejected as exc:
+            records = [self.journal.outbox_record(row) for row in batch.rows]
+            self._isolate(batch.cursor, records, exc)
+            return
+        self.journal.save_delivery(self.consumer, batch.after)
+        self.delivered += len(batch.rows)
 
     def _deliver(self, cursor: OutboxCursor, records: list[OutboxRecord]) -> OutboxCursor:
         """Write `records` (the outbox's next records after `cursor`) and return the cursor
@@ -99,35 +156,35 @@ class TelemetryWriter:
         try:
             self.sink.write([self.lines.line(record) for record in records])
         except SinkRejected as exc:
-            dropped = _DROPPED.search(str(exc))
-            if len(records) > 1 and not (dropped and int(dropped[1]) >= len(records)):
-                half = len(records) // 2
-                return self._deliver(self._deliver(cursor, records[:half]), records[half:])
-            after = cursor.after(records)
-            self.journal.save_delivery(self.consumer, after, records, str(exc))
-            self.quarantined += len(records)
-            self.health.set_aside(records, str(exc))
-            log.warning(
-                "telemetry: %s refused %d record(s) (%s ... %s); set aside in the journal's "
-                "quarantine: %s",
-                self.sink.description,
-                len(records),
-                record_label(records[0]),
-                record_label(records[-1]),
-                exc,
-            )
-            return after
+            return self._isolate(cursor, records, exc)
         after = cursor.after(records)
         self.journal.save_delivery(self.consumer, after)
         self.delivered += len(records)
         return after
 
-    def drain(self) -> int:
-        """Deliver batches until the outbox is empty; return how many records."""
-        total = 0
-        while n := self.write_batch():
-            total += n
-        return total
+    def _isolate(
+        self, cursor: OutboxCursor, records: list[OutboxRecord], exc: SinkRejected
+    ) -> OutboxCursor:
+        """`records` were refused as a whole: deliver their halves apart until the refused
+        records stand alone, quarantine those; return the cursor past all of them."""
+        dropped = _DROPPED.search(str(exc))
+        if len(records) > 1 and not (dropped and int(dropped[1]) >= len(records)):
+            half = len(records) // 2
+            return self._deliver(self._deliver(cursor, records[:half]), records[half:])
+        after = cursor.after(records)
+        self.journal.save_delivery(self.consumer, after, records, str(exc))
+        self.quarantined += len(records)
+        self.health.set_aside(records, str(exc))
+        log.warning(
+            "telemetry: %s refused %d record(s) (%s ... %s); set aside in the journal's "
+            "quarantine: %s",
+            self.sink.description,
+            len(records),
+            record_label(records[0]),
+            record_label(records[-1]),
+            exc,
+        )
+        return after
 
     def run(
         self,
@@ -140,7 +197,7 @@ class TelemetryWriter:
         delay = self.backoff_initial_s
         while not stop.is_set():
             try:
-                n = self.write_batch()
+                n = self._pump(stop)
             except SinkConfigError as exc:
                 self.stopped_by = exc
                 self.last_error = str(exc)
@@ -159,6 +216,20 @@ class TelemetryWriter:
             delay = self.backoff_initial_s
             if n < self.batch_size and wait(self.poll_interval_s):
                 break
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Rows read after `cursor`, their lines, and the cursor past them."""
+
+    cursor: OutboxCursor
+    rows: list[OutboxRow]
+    lines: list[str]
+    after: OutboxCursor
+
+
+def _is_set(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
 
 
 class BackgroundWriter:
