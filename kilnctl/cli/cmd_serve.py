@@ -113,15 +113,18 @@ async def serve(
         if telemetry is not None:
             telemetry.start()
             service.telemetry_backlog = telemetry.writer.backlog
-        for info in journal.unfinished_runs():
-            if info.job_name == WATCH_JOB:  # the last service's watch record: not a run
-                journal.finish_run(info.run_id, clock.wall_time(), "stopped")
+        unfinished = journal.unfinished_runs()
+        # every kiln and tank in no run is watched from now on; the last service's watch
+        # record (not a run) is carried on with its alarms still raised, before any run
+        # is resumed: a kiln held safe by one stays so
+        engine.start_watch([i.run_id for i in unfinished if i.job_name == WATCH_JOB])
+        for info in unfinished:
+            if info.job_name == WATCH_JOB:
                 continue
             try:
                 await engine.resume(info.run_id)
             except EngineError as exc:
                 log.warning("cannot resume %s: %s", info.run_id, exc)
-        engine.start_watch()  # every kiln and tank in no run is watched from now on
         freeze_startup_objects()
         log.info("kilnctl service listening on %s", socket_path)
         if ready is not None:

@@ -315,6 +315,15 @@ def stuck_relay_rise(
     return None
 
 
+def stuck_relay_judged(idle: _Window, t: float, lim: KilnLimits) -> bool:
+    """Has `idle` enough output-0 history at `t` for `stuck_relay_rise` to say "no rise"
+    (past the thermal lag, and stuck_min_s of readings)? Before that, no rise found says
+    nothing about the relay."""
+    if idle.since is None or not idle.points:
+        return False
+    return t - idle.since >= lim.stuck_settle_s and t - idle.points[0][0] >= lim.stuck_min_s
+
+
 @dataclass(frozen=True)
 class TankLimits:
     """Rectifier/tank interlock thresholds."""
