@@ -289,18 +289,25 @@ async def test_killed_service_resumes_paused_then_from_its_last_setpoint(
     jump = after.values["sp_c"] - last.values["sp_c"]
     print(f"\nsetpoint after the service restarted - last before the kill: {jump:+.3f} °C")
     assert abs(jump) <= 5.0
+async def _stuck_relay_found(
+    tmp: Path, proc: asyncio.subprocess.Process
+) -> tuple[ServiceClient, dict[str, Any]]:
+    """A client subscribed to the service; kiln2's relay welded (the simulator's
+    stuck_relay fault): the client and the first alarm the service raised."""
+    client = await attach(tmp, proc)
+    await client.request("subscribe")
+    _sim_device(tmp).inject("stuck_relay")
+    return client, await first(client, "alarm_raised")
+
+
 async def test_service_watches_an_idle_kiln_and_latches_its_stuck_relay(tmp_path: Path) -> None:
     """Issue 6 item 3 across processes: with no run, a stuck relay on kiln2 (simulator
     process-side fault, Modbus TCP) raises a critical alarm in the service within seconds,
     shown by "status" until acknowledged; no run record is resumed from the watch's."""
     async with simulated_plant(tmp_path):
-        sim_kiln = _sim_device(tmp_path)
         proc = await serve(tmp_path)
         try:
-            client = await attach(tmp_path, proc)
-            await client.request("subscribe")
-            sim_kiln.inject("stuck_relay")
-            alarm = await first(client, "alarm_raised")
+            client, alarm = await _stuck_relay_found(tmp_path, proc)
             assert (alarm["code"], alarm["severity"], alarm["action"]) == (
                 "stuck_relay", "critical", "cut_power",
             )  # fmt: skip
@@ -338,13 +345,9 @@ async def test_a_latched_watch_alarm_outlives_a_restarted_service(
     acknowledged, keeps the kiln safe (a run on it is refused, naming the alarm), and the
     alarm can be acknowledged there."""
     async with simulated_plant(tmp_path):
-        sim_kiln = _sim_device(tmp_path)
         proc = await serve(tmp_path)
         try:
-            client = await attach(tmp_path, proc)
-            await client.request("subscribe")
-            sim_kiln.inject("stuck_relay")
-            alarm = await first(client, "alarm_raised")
+            client, alarm = await _stuck_relay_found(tmp_path, proc)
             assert alarm["code"] == "stuck_relay"
             await client.close()
             if stop == "sigkill":
