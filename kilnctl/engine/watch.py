@@ -102,6 +102,7 @@ class PlantWatch:
         amp_hours (the device's counter, None without one), output_on. For `status`."""
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._told_open = ""  # the alarms last logged as carried over at a stop
         self._act_again: set[str] = set()
         """Kilns/tanks whose carried-over alarm's action is taken again at their next check."""
 
@@ -130,10 +131,13 @@ class PlantWatch:
         if self.alarms.any_active:
             # A person has not seen them off: the record stays open for the next start's
             # watch to carry on (carry_over), so a restart never forgets a latched alarm.
-            log.warning(
-                "plant watch stopped with %s still raised: the next start carries it over",
-                ", ".join(a.alarm_id for a in self.alarms.active),
-            )
+            still = ", ".join(a.alarm_id for a in self.alarms.active)
+            if still != self._told_open:  # stop() comes twice on a service's way out
+                self._told_open = still
+                log.warning(
+                    "plant watch stopped with %s still raised: the next start carries it over",
+                    still,
+                )
             return
         self.journal.finish_run(self._record, self.clock.wall_time(), "completed")
         self._record = None  # a later alarm (a run's, adopted) opens a new record
