@@ -129,12 +129,16 @@ async def serve(
             raise UserError(str(exc)) from None
         unfinished = journal.unfinished_runs()
         for info in unfinished:
-            if info.job_name in SERVICE_JOBS:  # the last service's own record: not a run
+            if info.job_name == TELEMETRY_JOB:  # the last service's writer record: not a run
                 journal.finish_run(info.run_id, clock.wall_time(), "stopped")
         if telemetry is not None:  # after that: its record of this service is a new one
             telemetry.start()
             service.telemetry_backlog = telemetry.writer.backlog
             service.telemetry_health = partial(writer_status, telemetry.writer)
+        # every kiln and tank in no run is watched from now on; the last service's watch
+        # record (not a run) is carried on with its alarms still raised, before any run
+        # is resumed: a kiln held safe by one stays so
+        engine.start_watch([i.run_id for i in unfinished if i.job_name == WATCH_JOB])
         for info in unfinished:
             if info.job_name in SERVICE_JOBS:
                 continue
@@ -142,7 +146,6 @@ async def serve(
                 await engine.resume(info.run_id)
             except EngineError as exc:
                 log.warning("cannot resume %s: %s", info.run_id, exc)
-        engine.start_watch()  # every kiln and tank in no run is watched from now on
         freeze_startup_objects()
         log.info("kilnctl service listening on %s", socket_path)
         if ready is not None:

@@ -20,6 +20,7 @@ from drivers.errors import ConfigError, DeviceError
 from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.clock import Clock, simulated_time
 from kilnctl.engine.job import JobRun, PlanStep, plan_job
+from kilnctl.engine.latched import raise_again, unresolved_in
 from kilnctl.engine.messages import (
     Abort,
     AckAlarm,
@@ -159,9 +160,11 @@ class Engine:
         self.watch: PlantWatch | None = None
         """Watches the kilns and tanks in no run (`start_watch`; `kilnctl serve` does)."""
 
-    def start_watch(self) -> PlantWatch:
+    def start_watch(self, carry: list[str] | None = None) -> PlantWatch:
         """Start watching every configured kiln and tank not in a run (stuck relay,
-        over-temperature, current with the output off); stopped by close()."""
+        over-temperature, current with the output off); stopped by close(). `carry`: the
+        unfinished watch records of an earlier service, oldest first, whose alarms still
+        raised the watch takes over (PlantWatch.carry_over)."""
         if self.watch is None:
             self.watch = PlantWatch(
                 self.plant,
@@ -173,6 +176,7 @@ class Engine:
                 self.settings.period_s,
                 self.settings.kiln_limits,
             )
+            self.watch.carry_over(carry or [])
             self.watch.start()
         return self.watch
 
@@ -393,6 +397,15 @@ class Engine:
         busy = self.busy_devices() & used
         if busy:
             raise EngineError(f"busy: {', '.join(sorted(busy))} already in a run")
+        held = self.watch.blocking(used) if self.watch is not None else []
+        if held:
+            # the alarm's action (device safe, contactor open) lasts until a person has
+            # seen it off and the fault has gone: a run would undo it
+            raise EngineError(
+                f"held safe by the plant watch's alarm {', '.join(held)}: repair the fault, "
+                "acknowledge the alarm (`kilnctl ack ALARM_ID`); a run may start once its "
+                "condition has gone"
+            )
         unsafe = sorted(set(self.safekeeper.unsafe_devices()) & used)
         if unsafe:
             # the keeper's next retry would put it safe under the new run's feet
@@ -439,6 +452,9 @@ class Engine:
         ctx = RunContext(
             run_id, self.clock, self.journal, self._publish, self.settings, self.safekeeper
         )
+        if resume is not None and self.journal is not None:
+            latched = [a for a in unresolved_in(self.journal, run_id) if a.spec.latches]
+            raise_again(ctx.alarms, latched, "still raised when the run was resumed")
         material = lot.material.value if lot is not None else None
         material_max = self.settings.material_max_c.get(material) if material else None
         job = JobRun(
@@ -565,6 +581,13 @@ class Engine:
             if checkpoint is None
             else outage_refusal(checkpoint[0], now, self.settings)
         )
+        # An alarm that stops runs, raised and not cleared: the run was ending on it when
+        # the process died. It may not go on; the alarm stays raised (the watch's kinds).
+        stopping = [a for a in unresolved_in(self.journal, run_id) if a.stops_runs]
+        if stopping and refusal is None:
+            refusal = "it was stopping on alarm " + "; ".join(
+                f"{a.alarm_id} ({a.message})" for a in stopping
+            )
         used: set[str] = set()
         try:
             prep = self._prepare(cmd)
@@ -595,6 +618,8 @@ class Engine:
                     )
             self.journal.finish_run(run_id, now, "stopped")
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
+            if self.watch is not None:
+                self.watch.carry_alarms(stopping, f"found in run {run_id}")
             return run_id
         # Sample numbering goes on after the last sample journaled, which may be newer
         # than the checkpoint: a seq is never used twice in the batch record.

@@ -181,7 +181,10 @@ class FiringRun:
         sched = self.schedule
         sched.restore(resume["schedule"])
         now = ctx.now()
-        refusal = resume_refusal(sched, now, pv_c, ctx.settings)
+        last_pv = resume.get("pv_c")
+        refusal = resume_refusal(
+            sched, now, pv_c, ctx.settings, float(last_pv) if last_pv is not None else None
+        )
         if refusal is not None:
             raise RunAborted(refusal, outcome="stopped")
         outage_s = now - (sched.state.t if sched.state.t is not None else now)
@@ -321,7 +324,10 @@ class FiringRun:
 
     def resume_state(self) -> dict[str, Any]:
         """This run's part of a checkpoint (given back to `run(resume=...)`)."""
-        return {"kind": "firing", "schedule": self.schedule.to_dict()}
+        state: dict[str, Any] = {"kind": "firing", "schedule": self.schedule.to_dict()}
+        if self.last_reading is not None:  # where a max-rate heat-up had got to
+            state["pv_c"] = self.last_reading.pv_c
+        return state
 
     async def _command(self, sp: float, reading: TemperatureReading) -> None:
         try:

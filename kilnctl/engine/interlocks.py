@@ -55,6 +55,23 @@ class KilnLimits:
     """The fall counts only while the working output is at least this."""
     door_shut_rise_c: float = 3.0
     """PV rising this much within door_window_s again: the door was shut."""
+    stall_window_s: float = 60.0
+    """Heat going in, PV not following: at full output (ramping up, PV below its setpoint)
+    the PV's rise over the latest stall_window_s is compared with its rise over the one
+    before. A door opened low in a max-rate ramp stalls the PV instead of dropping it (at
+    250 °C the open door takes about what the elements give). A shut kiln at full output
+    slows down smoothly as its losses grow (simulated kiln, 0-20 kg of load, any start:
+    at least 5 °C per minute up to its top temperature)."""
+    stall_min_rise_c: float = 4.0
+    """The earlier window must show the kiln heating at least this much (°C per window)."""
+    stall_max_rise_c: float = 2.0
+    """The latest window rose at most this much (°C per window) ..."""
+    stall_ratio: float = 0.25
+    """... and at most this fraction of the earlier window's rise: the rate collapsed."""
+    stall_shut_ratio: float = 0.5
+    """The door counts as shut again once the PV rises, over a stall window, at least this
+    fraction of what it rose before the stall (a heavy load comes back too slowly for the
+    3 °C in 10 s of door_shut_rise_c)."""
     pv_min_c: float = -50.0
     pv_max_c: float = 1600.0
     """PV outside [pv_min_c, pv_max_c] is a broken thermocouple, not a temperature."""
@@ -122,8 +139,11 @@ class KilnInterlocks:
         self._heating = _Window()
         self._idle = _Window()
         self._door = _Window()
+        self._full = _Window()  # PV at full output while heating, over two stall windows
+        self._minute = _Window()  # PV over one stall window, always
         self._door_open_since: float | None = None
-        self._door_fall = (0.0, 0.0)  # (°C, s) of the fall that showed the door open
+        self._door_why = ""  # what showed the door open
+        self._door_rate = 0.0  # rise per stall window before a stall (0: seen by a fall)
         self._below_since: float | None = None
         self._above_since: float | None = None
         self._sp_fail_since: float | None = None
@@ -156,7 +176,7 @@ class KilnInterlocks:
                 f"PV {pv:.1f} °C > setpoint {st.sp_c:.1f} + {lim.deviation_c:.0f} °C"
             )
         self._check_hold(t, pv, schedule, found)
-        self._check_door(t, reading, found)
+        self._check_door(t, reading, schedule, found)
         self._check_heating(t, reading, schedule, found, "deviation_high" in found)
         if "stuck_relay" in found:  # the cause first: heat off cannot help a welded relay
             found = {"stuck_relay": found.pop("stuck_relay"), **found}
@@ -179,34 +199,89 @@ class KilnInterlocks:
         """A door or lid opening was detected and the PV has not recovered yet."""
         return self._door_open_since is not None
 
-    def _check_door(self, t: float, reading: TemperatureReading, found: dict[str, str]) -> None:
+    def _check_door(
+        self,
+        t: float,
+        reading: TemperatureReading,
+        schedule: FiringSchedule,
+        found: dict[str, str],
+    ) -> None:
         """A sudden PV fall while the elements heat hard is the door or lid open: no heat
-        loss of a shut kiln falls that fast. The door counts as open until the PV rises
+        loss of a shut kiln falls that fast. Low in a ramp an open door stalls the PV
+        instead (`_heat_not_following`). The door counts as open until the PV rises
         again (the heat gets ahead of the losses once it is shut)."""
         lim = self.limits
         pv = reading.pv_c
         self._door.add(t, pv, lim.door_window_s)
+        minute = self._minute.add(t, pv, lim.stall_window_s)
         points = self._door.points
         change = pv - points[0][1]
+        stalled = self._heat_not_following(t, reading, schedule)
         if self._door_open_since is None:
             if reading.output_pct >= lim.door_output_pct and -change >= lim.door_drop_c:
-                self._door_open_since = t
-                self._door_fall = (-change, t - points[0][0])
-        elif change >= lim.door_shut_rise_c:
+                self._door_open_since, self._door_rate = t, 0.0
+                self._door_why = (
+                    f"PV fell {-change:.1f} °C in {t - points[0][0]:.0f} s while heating"
+                )
+            elif stalled is not None:
+                earlier, latest = stalled
+                self._door_open_since, self._door_rate = t, earlier
+                self._door_why = (
+                    f"PV rose {latest:.1f} °C in the last {lim.stall_window_s:.0f} s at full "
+                    f"output, after {earlier:.1f} °C in the {lim.stall_window_s:.0f} s before"
+                )
+        elif change >= lim.door_shut_rise_c or (
+            self._door_rate > 0
+            and minute is not None
+            and minute >= max(lim.stall_max_rise_c, lim.stall_shut_ratio * self._door_rate)
+        ):
             self._door_open_since = None
+            self._full.reset()
         if self._door_open_since is None:
             return
-        fell, over_s = self._door_fall
         open_s = t - self._door_open_since
         found["door_open"] = (
-            f"PV fell {fell:.1f} °C in {over_s:.0f} s while heating: door or lid open "
-            f"{open_s:.0f} s, or the elements all stopped at once (PV {pv:.1f} °C)"
+            f"{self._door_why}: door or lid open {open_s:.0f} s, or the elements all "
+            f"stopped at once (PV {pv:.1f} °C)"
         )
         if open_s > lim.door_grace_s:
             found["door_open_long"] = (
                 f"open {open_s:.0f} s, over the door grace of {lim.door_grace_s:.0f} s: "
                 "heat off; shut it"
             )
+
+    def _heat_not_following(
+        self, t: float, reading: TemperatureReading, schedule: FiringSchedule
+    ) -> tuple[float, float] | None:
+        """(rise over the earlier, over the latest stall window) when the PV stopped
+        following full heat: the rise collapsed from a clear heating rate to almost
+        nothing. Judged only with both windows at full output, heating, the PV below its
+        setpoint by door_drop_c or more: the thermal lag at a ramp's start makes the rate
+        grow, not collapse."""
+        lim = self.limits
+        pv = reading.pv_c
+        heating_hard = (
+            schedule.heating
+            and reading.output_pct >= lim.full_demand_pct
+            and schedule.state.sp_c - pv >= lim.door_drop_c
+        )
+        if not heating_hard:
+            self._full.reset()
+            return None
+        w = lim.stall_window_s
+        if self._full.add(t, pv, 2 * w) is None:
+            return None
+        points = self._full.points
+        t0, pv0 = points[0]
+        pv_mid = next(p for tp, p in points if tp >= t0 + w)
+        earlier, latest = pv_mid - pv0, pv - pv_mid
+        if (
+            earlier >= lim.stall_min_rise_c
+            and latest <= lim.stall_max_rise_c
+            and latest <= lim.stall_ratio * earlier
+        ):
+            return earlier, latest
+        return None
 
     def _check_status(self, t: float, reading: TemperatureReading, found: dict[str, str]) -> None:
         """The controller's own status flags."""
@@ -313,6 +388,15 @@ def stuck_relay_rise(
     if settled and t - t0 >= lim.stuck_min_s and rise >= lim.stuck_rise_c:
         return f"{_rose_or_fell(rise)} in {t - t0:.0f} s with output 0 %"
     return None
+
+
+def stuck_relay_judged(idle: _Window, t: float, lim: KilnLimits) -> bool:
+    """Has `idle` enough output-0 history at `t` for `stuck_relay_rise` to say "no rise"
+    (past the thermal lag, and stuck_min_s of readings)? Before that, no rise found says
+    nothing about the relay."""
+    if idle.since is None or not idle.points:
+        return False
+    return t - idle.since >= lim.stuck_settle_s and t - idle.points[0][0] >= lim.stuck_min_s
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,17 @@ def outage_refusal(checkpoint_t: float, now: float, settings: EngineSettings) ->
 
 
 def resume_refusal(
-    schedule: FiringSchedule, now: float, pv_c: float, settings: EngineSettings
+    schedule: FiringSchedule,
+    now: float,
+    pv_c: float,
+    settings: EngineSettings,
+    last_pv_c: float | None = None,
 ) -> str | None:
     """Why a restored schedule may not go on at `now` with the kiln at `pv_c` (None: it
     may). The outage runs from the schedule's last advance (the last control period before
     it) to now. The schedule goes on from the setpoint it last sent (the outage is not run
-    through: `FiringSchedule.continue_at`), so that is where the PV must still be near."""
+    through: `FiringSchedule.continue_at`), so that is where the PV must still be near.
+    `last_pv_c`: the PV at the checkpoint (None in checkpoints of older versions)."""
     checkpoint_t = schedule.state.t if schedule.state.t is not None else now
     refusal = outage_refusal(checkpoint_t, now, settings)
     if refusal is not None:
@@ -36,7 +41,16 @@ def resume_refusal(
     sp = schedule.sp_c
     # A "max" ramp puts the setpoint at the target at once and the kiln heats at full power
     # behind it: any PV below the target is where that schedule should be.
+    # Where such a schedule is, is where the PV was when the run died: a kiln that cooled
+    # more than the band meanwhile is as far from its schedule as a rate ramp's would be
+    # (before, any fall passed: 15 min at 780 °C, ~60 °C lost, resumed without a word).
     heating_at_max = schedule.heating and schedule.segment.rate_c_per_h is None and pv_c <= sp
+    if heating_at_max and last_pv_c is not None and last_pv_c - pv_c > settings.resume_band_c:
+        return (
+            f"PV {pv_c:.1f} °C fell {last_pv_c - pv_c:.1f} °C during the outage (from "
+            f"{last_pv_c:.1f} °C, in a full-power heat-up), more than "
+            f"{settings.resume_band_c:.0f} °C: stopped safely"
+        )
     if not heating_at_max and abs(pv_c - sp) > settings.resume_band_c:
         return (
             f"PV {pv_c:.1f} °C is {abs(pv_c - sp):.1f} °C from the setpoint the run would go "

@@ -14,8 +14,11 @@ names one (read back), and says what a person must do. The watch's alarms latch
 (AlarmBook) until acknowledged: `AckAlarm(watch.run_id, alarm_id)` through the engine.
 A run's alarm of these kinds that is still up when the run ends is carried over, so a
 stuck relay stays raised after the run it was found in. Events are published like a
-run's and journaled in a "plant watch" record, opened at the first alarm and finished
-when the watch stops.
+run's and journaled in a "plant watch" record, opened at the first alarm. The record is
+finished when the watch stops with no alarm in its book; with one it stays open, and the
+next service's watch carries it on (`carry_over`): the alarms are raised again, their
+action (device safe, contactor open) taken again, and a run on that kiln or tank is
+refused (`blocking`) until a person has acknowledged them and their condition has gone.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from typing import Any
 
 from drivers.errors import DeviceError
 from kilnctl.clock import Clock
-from kilnctl.engine.alarms import AlarmBook
+from kilnctl.engine.alarms import STOPPING_ACTIONS, AlarmBook
 from kilnctl.engine.contactor import Contactor, contactor_of, cut_power
 from kilnctl.engine.firing import make_safe
-from kilnctl.engine.interlocks import KilnLimits, _Window, stuck_relay_rise
+from kilnctl.engine.interlocks import KilnLimits, _Window, stuck_relay_judged, stuck_relay_rise
+from kilnctl.engine.latched import Unresolved, raise_again, unresolved_in
 from kilnctl.engine.messages import Event, Notice, RunStarted
 from kilnctl.journal import Journal
 
@@ -97,6 +101,10 @@ class PlantWatch:
         form plus "t" (Unix time): a kiln's pv_c, sp_c, out_pct; a rectifier's volts, amps,
         amp_hours (the device's counter, None without one), output_on. For `status`."""
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._told_open = ""  # the alarms last logged as carried over at a stop
+        self._act_again: set[str] = set()
+        """Kilns/tanks whose carried-over alarm's action is taken again at their next check."""
 
     @property
     def run_id(self) -> str:
@@ -106,22 +114,74 @@ class PlantWatch:
     # ------------------------------------------------------------------ life
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
+        self._stopping = True
+        while task is not None and not task.done():
+            # Python 3.11's wait_for (in pymodbus's request) can swallow a cancel that
+            # meets its reply: the service then never stopped. Cancel until it ends; the
+            # loop also ends on the flag at its next period.
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        if self._record is not None and self.journal is not None:
-            self.journal.finish_run(self._record, self.clock.wall_time(), "completed")
+            await asyncio.wait({task}, timeout=1.0)
+        if self._record is None or self.journal is None:
+            return
+        if self.alarms.any_active:
+            # A person has not seen them off: the record stays open for the next start's
+            # watch to carry on (carry_over), so a restart never forgets a latched alarm.
+            still = ", ".join(a.alarm_id for a in self.alarms.active)
+            if still != self._told_open:  # stop() comes twice on a service's way out
+                self._told_open = still
+                log.warning(
+                    "plant watch stopped with %s still raised: the next start carries it over",
+                    still,
+                )
+            return
+        self.journal.finish_run(self._record, self.clock.wall_time(), "completed")
+        self._record = None  # a later alarm (a run's, adopted) opens a new record
+
+    def carry_over(self, records: list[str]) -> None:
+        """Take over the unfinished watch records of an earlier service (oldest first):
+        their alarms still raised are raised again here (acknowledged again if they were),
+        in the newest record, which this watch goes on writing; the older ones are
+        finished "stopped". Call before `start`."""
+        if self.journal is None or not records:
+            return
+        carried = [a for r in records for a in unresolved_in(self.journal, r)]
+        now = self.clock.wall_time()
+        for old in records[:-1]:
+            self.journal.finish_run(old, now, "stopped")
+        if not carried:
+            self.journal.finish_run(records[-1], now, "stopped")
+            return
+        self._record = self.alarms.run_id = records[-1]
+        self._publish(RunStarted(self._record, now, WATCH_JOB, "", resumed=True))
+        self.carry_alarms(carried, "still raised when the service restarted")
+
+    def carry_alarms(self, alarms: list[Unresolved], note: str) -> None:
+        """Raise again here the alarms of the kinds the watch judges among `alarms` (read
+        from a run's record that did not finish), their action taken again."""
+        mine = [a for a in alarms if a.spec.code in WATCH_CODES]
+        raise_again(self.alarms, mine, note)
+        self._act_again.update(a.source for a in mine if a.stops_runs)
+
+    def blocking(self, devices: set[str]) -> list[str]:
+        """Why a run may not start on `devices`: the watch's alarms of their kilns/tanks
+        whose action stops runs (the device is held safe), until acknowledged and gone."""
+        names = {i.name for i in self.watched if i.device_name in devices}
+        return [
+            f"{a.alarm_id} ({a.spec.severity.value}, "
+            f"{'acknowledged' if a.acked else 'not acknowledged'}"
+            f"{'' if a.present else ', condition gone'})"
+            for a in self.alarms.active
+            if a.source in names and self.alarms.action_of(a) in STOPPING_ACTIONS
+        ]
 
     async def _loop(self) -> None:
         next_t = self.clock.now()
-        # Not `while True`: stop() clears _task before it cancels, and a cancel can be lost
-        # (Python 3.11's asyncio.wait_for, inside pymodbus, swallows one that coincides
-        # with the reply), which left `kilnctl serve` hanging at SIGTERM.
-        while self._task is not None:
+        while not self._stopping:
             await self.check_once()
             next_t += self.period_s
             await self.clock.sleep_until(next_t)
@@ -183,10 +243,14 @@ class PlantWatch:
         found = self._judge(item, reading)
         if not found and not self.alarms.any_active:
             return
-        for alarm in self.alarms.sync(item.name, found, item.codes):
+        titles = [a.spec.title for a in self.alarms.sync(item.name, found, item.codes)]
+        if item.name in self._act_again:  # an alarm carried over from before a restart
+            self._act_again.discard(item.name)
+            titles = titles or [a.spec.title for a in self.alarms.of(item.name)][:1]
+        for title in titles:
             if item.device_name in self._busy():
                 continue  # a run took the device meanwhile: it is the run's now
-            await self._act(item, alarm.spec.title)
+            await self._act(item, title)
 
     def _judge(self, item: _Watched, reading: Any) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -200,6 +264,12 @@ class PlantWatch:
             )
             if stuck is not None:
                 found["stuck_relay"] = f"between runs: {stuck}"
+            elif not stuck_relay_judged(item.idle, self.clock.now(), self.limits) and any(
+                a.spec.code == "stuck_relay" and a.present for a in self.alarms.of(item.name)
+            ):
+                # too little output-0 history to judge (just restarted, or a run just
+                # ended): not knowing is not "gone", the alarm may not start to clear
+                found["stuck_relay"] = "not judged yet"
             hot = above_rating(pv, item.max_temp_c)
             if hot is not None:
                 found["over_temperature"] = f"{hot} (output {reading.output_pct:.0f} %)"

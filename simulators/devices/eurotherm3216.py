@@ -22,8 +22,10 @@ Choices where the sources leave room (the drivers mirror them):
 * Setpoints (TG.SP, SP1, SP2, Rm.SP) outside SP.LO..SP.HI (112/111) are refused with
   exception 3, not clamped. Active setpoint: Rm.SP + LOC.T (27) when L-R (276) = 1, else
   TG.SP (2), which is SP1 or SP2 as SP.SEL (15) picks.
-* Remote setpoint timeout: in remote, no Rm.SP write for `remote_sp_timeout_s` (5 s of
-  simulated time, as third-party summaries of HA028651 give it) and the controller falls back
+* Remote setpoint timeout: in remote, no Rm.SP write for `remote_sp_timeout_s` (5 s, as
+  third-party summaries of HA028651 give it; counted in real time on a sped-up plant, as
+  the unit's comms watchdog counts its own clock: `timebase.comms_timeout`) and the
+  controller falls back
   to its local setpoint (TG.SP) and sets StAt b14 (remote SP fail); L-R stays 1, and the
   next Rm.SP write returns it to the remote setpoint and clears b14.
 * StAt (75): b0 alarm 1 (PV above A1, latched until AC.ALL (274) once PV is back under),
@@ -54,6 +56,7 @@ from simulators.devices.registers import (
     word_int16,
     words_float32,
 )
+from simulators.timebase import comms_timeout
 
 FLOAT_BASE = 0x8000
 
@@ -198,7 +201,7 @@ class Eurotherm3216(ControllerDevice):
     def _sync(self) -> None:
         # The remote setpoint times out at a definite instant: run the loop up to it on the
         # remote setpoint, then on the local one (reads may come long after).
-        deadline = self._last_remote_write + self.remote_sp_timeout_s
+        deadline = self._last_remote_write + comms_timeout(self.time_fn, self.remote_sp_timeout_s)
         if self.remote and not self.fallback and self.time_fn() > deadline:
             self.loop.advance_to(deadline)
             self.fallback = True

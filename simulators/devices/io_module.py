@@ -14,7 +14,8 @@ communication watchdog (as modules of the ADAM / ioLogik / WAGO kind have).
 Watchdog: every accepted write (FC06/FC16) restarts it; reads do not, so a monitoring
 client cannot keep an abandoned output alive. With the timeout set and no write for that
 long, the duty becomes the fail-safe value at the instant of expiry on the module's clock
-(`expired_at`) and b1 is set; the next duty write clears b1.
+(`expired_at`) and b1 is set; the next duty write clears b1. On a sped-up plant the
+timeout counts real time, as the module's own clock does (`timebase.comms_timeout`).
 
 Anything else answers exception 2; writes to 0/1 and values outside their range (a
 contactor value other than 0/1 too) exception 3. The module has no PID: the duty is the
@@ -28,6 +29,7 @@ from typing import Any
 from simulators.device import SlaveException
 from simulators.devices.kiln_device import KilnDevice
 from simulators.devices.registers import check_range, int16_word
+from simulators.timebase import comms_timeout
 
 TEMPERATURE = 0
 STATUS = 1
@@ -58,7 +60,7 @@ class IOModule(KilnDevice):
 
     def _sync(self) -> None:
         if self.watchdog_tenths and self.expired_at is None:
-            deadline = self.last_write_t + self.watchdog_tenths / 10.0
+            deadline = self.last_write_t + comms_timeout(self.time_fn, self.watchdog_tenths / 10.0)
             if self.time_fn() >= deadline:
                 # The output changes at the deadline, not at whichever access notices it.
                 self.kiln.advance_to(deadline)

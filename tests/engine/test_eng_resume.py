@@ -43,9 +43,12 @@ PROFILE = FiringProfile.model_validate(
 
 
 class Library:
+    def __init__(self, profile: FiringProfile = PROFILE) -> None:
+        self.profile = profile
+
     def get(self, name: str) -> Any:
         assert name == "ramp"
-        return PROFILE
+        return self.profile
 
 
 async def crash_at(
@@ -55,13 +58,15 @@ async def crash_at(
     t: float,
     settings: EngineSettings | None = None,
     pause_at: float | None = None,
+    library: Library | None = None,
 ) -> str:
-    """Run the ramp profile; pause it `pause_at` s in (if given); the process dies at t."""
+    """Run the ramp profile (or `library`'s); pause it `pause_at` s in (if given); the
+    process dies at t."""
     journal = DyingJournal(path)
     eng = Engine(
         {"ctl": kiln},
         plant({"k1": {"controller": "ctl"}}),
-        Library(),
+        library or Library(),
         journal,
         clock,
         settings or EngineSettings(checkpoint_s=10.0),
@@ -82,10 +87,12 @@ async def crash_at(
 
 
 async def resume(
-    path: Path, clock: VirtualClock, kiln: TinyKiln, run_id: str
+    path: Path, clock: VirtualClock, kiln: TinyKiln, run_id: str, library: Library | None = None
 ) -> tuple[str, Journal, list[Any]]:
     journal = Journal(path)
-    eng = Engine({"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), Library(), journal, clock)
+    eng = Engine(
+        {"ctl": kiln}, plant({"k1": {"controller": "ctl"}}), library or Library(), journal, clock
+    )
     q = eng.subscribe(maxsize=100_000)
     assert [r.run_id for r in journal.unfinished_runs()] == [run_id]
     await eng.resume(run_id)
@@ -210,6 +217,42 @@ async def test_pv_far_from_schedule_stops_safely(tmp_path: Path) -> None:
         and "from the setpoint the run would go on from" in finished[0].reason
     )
     assert journal.runs()[0].outcome == "stopped"
+
+
+@pytest.mark.parametrize(("fell_c", "outcome"), [(60.0, "stopped"), (10.0, "completed")])
+async def test_a_max_rate_heat_up_that_cooled_in_the_outage_stops_safely(
+    tmp_path: Path, fell_c: float, outcome: str
+) -> None:
+    """Killed 5 min into a full-power heat-up to 790 °C; while the process was down the
+    kiln lost 60 °C (or 10 °C). Before, a `max` ramp was exempt from the band (any PV
+    below the target passed) and went on whatever the fall; a rate ramp at the same point
+    is stopped. Now the PV must be within the band (28 °C) of where it was when the run
+    died: 60 °C lost stops safely, saying so; 10 °C resumes."""
+    library = Library(
+        FiringProfile.model_validate(
+            {
+                "name": "ramp",
+                "max_temp": 900,
+                "segments": [
+                    {"rate": "max", "target": 790, "hold": 60, "warn_hold": 300, "max_hold": 600}
+                ],
+            }
+        )
+    )
+    clock = VirtualClock()
+    kiln = TinyKiln("ctl", clock.now)
+    run_id = await crash_at(tmp_path / "j.sqlite", clock, kiln, 300.5, library=library)
+    died_at_c = kiln.pv
+    assert 200 < died_at_c < 700  # in the heat-up
+    await clock.sleep(600)
+    kiln.set_pv(died_at_c - fell_c)
+    _, journal, events = await resume(tmp_path / "j.sqlite", clock, kiln, run_id, library)
+    [finished] = [e for e in events if isinstance(e, RunFinished)]
+    assert finished.outcome == outcome, finished.reason
+    if outcome == "stopped":
+        assert f"fell {fell_c:.1f} °C during the outage" in finished.reason
+        assert kiln.safe_calls >= 2
+    journal.close()
 
 
 class NickelTank:

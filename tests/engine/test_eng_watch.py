@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 
 from drivers.protocols import TemperatureReading
 from kilnctl.clock import VirtualClock
-from kilnctl.engine.engine import Engine
+from kilnctl.engine.engine import Engine, EngineError
 from kilnctl.engine.interlocks import KilnInterlocks, KilnLimits
 from kilnctl.engine.messages import (
     AckAlarm,
@@ -28,6 +29,9 @@ from kilnctl.engine.messages import (
 )
 from kilnctl.engine.schedule import FiringSchedule
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.engine.watch import WATCH_JOB
+from kilnctl.journal import Journal
+from kilnctl.recipes.loader import content_hash
 from kilnctl.recipes.models import FiringProfile
 from simulators.inprocess import SimContactor, SimKilnController, SimRectifier
 from simulators.physics.kiln import KilnParams
@@ -71,12 +75,25 @@ class Cell:
         return out
 
 
-def cell(*, contactor: bool = True, initial_c: float | None = None, watch: bool = True) -> Cell:
-    """One kiln (max 1000 °C, optional contactor) and one tank, the watch running."""
-    clock = VirtualClock()
-    kiln = SimKilnController("ctl", clock.now, KilnParams(initial_c=initial_c), seed=5)
-    cont = SimContactor("k1_contactor", kiln) if contactor else None
-    rect = SimRectifier("rect", clock.now, seed=2)
+def cell(
+    *,
+    contactor: bool = True,
+    initial_c: float | None = None,
+    watch: bool = True,
+    journal: Journal | None = None,
+    same_plant_as: Cell | None = None,
+) -> Cell:
+    """One kiln (max 1000 °C, optional contactor) and one tank, the watch running.
+    `same_plant_as`: a new engine (a restarted service) on that cell's clock and devices;
+    its watch carries on the journal's unfinished watch records."""
+    if same_plant_as is not None:
+        old = same_plant_as
+        clock, kiln, cont, rect = old.clock, old.kiln, old.contactor, old.rectifier
+    else:
+        clock = VirtualClock()
+        kiln = SimKilnController("ctl", clock.now, KilnParams(initial_c=initial_c), seed=5)
+        cont = SimContactor("k1_contactor", kiln) if contactor else None
+        rect = SimRectifier("rect", clock.now, seed=2)
     devices: dict[str, object] = {"ctl": kiln, "rect": rect}
     if cont is not None:
         devices["k1_contactor"] = cont
@@ -91,10 +108,12 @@ def cell(*, contactor: bool = True, initial_c: float | None = None, watch: bool 
         },
         tanks={"ni": SimpleNamespace(rectifier="rect", max_current_a=50.0)},
     )
-    engine = Engine(devices, plant, None, None, clock, EngineSettings(period_s=PERIOD_S))
+    engine = Engine(devices, plant, None, journal, clock, EngineSettings(period_s=PERIOD_S))
     events = engine.subscribe(maxsize=1_000_000)
     if watch:
-        engine.start_watch()
+        records = journal.unfinished_runs() if journal is not None else []
+        carry = [r.run_id for r in records if r.job_name == WATCH_JOB]
+        engine.start_watch(carry)
     return Cell(clock, engine, kiln, cont, rect, events)
 
 
@@ -185,6 +204,76 @@ async def test_watch_finds_a_stuck_relay_on_an_idle_kiln_and_latches_it() -> Non
     assert [type(e) for e in after] == [AlarmAcked, AlarmCleared]
     assert not watch.alarms.any_active
     await c.engine.close()
+
+
+async def test_a_latched_watch_alarm_outlives_a_restart_with_its_action(tmp_path: Path) -> None:
+    """A stuck relay found by the watch, not acknowledged, and the engine closed (the
+    service stopped cleanly): before, the watch's record was finished "completed" and the
+    next service knew nothing of it. Now the restarted watch raises it again, not
+    acknowledged, opens the contactor again (read back), refuses a run on the kiln, and
+    lets it go only once acknowledged and the PV has stopped rising."""
+    journal = Journal(tmp_path / "j.sqlite")
+    c = cell(initial_c=400.0, journal=journal)
+    await c.kiln.safe()
+    await c.clock.sleep(120)
+    c.kiln.inject("stuck_relay")
+    await c.clock.sleep(120)
+    [alarm] = raised(c.drain(), "stuck_relay")
+    assert c.contactor is not None and c.contactor.opened == 1
+    await c.engine.close()
+    [record] = journal.unfinished_runs()  # the watch's record stays open, its alarm up
+
+    c2 = cell(journal=journal, same_plant_as=c)
+    await c2.clock.sleep(2)
+    [again] = raised(c2.drain(), "stuck_relay")
+    assert again.alarm_id == alarm.alarm_id and again.run_id == record.run_id
+    assert "still raised when the service restarted" in again.message
+    watch = c2.engine.watch
+    assert watch is not None and [a.acked for a in watch.alarms.active] == [False]
+    assert c.contactor.opened == 2  # its action again: contactor opened, read back
+    with pytest.raises(EngineError, match=r"held safe by the plant watch's alarm k1:stuck_relay"):
+        await c2.engine.submit(StartJob(ref="hold", kiln="k1", recipe=hold_profile(300, 60)))
+    await c2.clock.sleep(600)  # the contactor cured it: gone, but nobody acknowledged
+    assert watch.alarms.any_active and not cleared(c2.drain(), "stuck_relay")
+    await c2.engine.submit(AckAlarm(watch.run_id, who="ann", alarm_id=alarm.alarm_id))
+    assert [type(e) for e in c2.drain()] == [AlarmAcked, AlarmCleared]
+    run_id = await c2.engine.submit(StartJob(ref="hold", kiln="k1", recipe=hold_profile(300, 60)))
+    assert run_id is not None
+    await c2.engine.close()
+    # nothing left raised: the watch's record is finished, the next start carries nothing
+    assert [r.run_id for r in journal.unfinished_runs()] == []
+    journal.close()
+
+
+async def test_a_run_killed_while_stopping_on_its_alarm_is_not_resumed(tmp_path: Path) -> None:
+    """A run that raised an alarm that stops runs (here stuck_relay) and died before its
+    end was journaled: before, `resume` carried on heating. Now it is refused with the
+    alarm named, and the watch keeps the alarm raised (kilnctl serve's restart)."""
+    journal = Journal(tmp_path / "j.sqlite")
+    t0 = VirtualClock().wall_time()
+    run_id = journal.start_run(
+        job_name="hold", lot_id="", started_at=t0,
+        recipe_hashes={"hold": content_hash(hold_profile(300, 60))},
+        meta={"ref": "hold", "kiln": "k1"},
+    )  # fmt: skip
+    journal.checkpoint(run_id, t0, {"step_index": 0, "step_state": {}, "seq": {}})
+    journal.record_event(
+        run_id, t0, "alarm_raised",
+        {"alarm_id": "k1:stuck_relay", "source": "k1", "code": "stuck_relay",
+         "severity": "critical", "action": "cut_power",
+         "message": "k1: heating with output 0 % (stuck relay?): cut the kiln's mains power: "
+                    "rose 3.4 °C in 20 s with output 0 %"},
+    )  # fmt: skip
+    c = cell(initial_c=400.0, journal=journal)
+    c.engine.library = SimpleNamespace(get=lambda name: hold_profile(300, 60))
+    await c.engine.resume(run_id)
+    assert journal.run(run_id).outcome == "stopped"
+    [notice] = [e for e in c.drain() if isinstance(e, Notice) and e.topic == "resume"]
+    assert "stopping on alarm k1:stuck_relay" in notice.message
+    watch = c.engine.watch
+    assert watch is not None and [a.alarm_id for a in watch.alarms.active] == ["k1:stuck_relay"]
+    await c.engine.close()
+    journal.close()
 
 
 async def test_watch_trips_on_pv_above_the_kilns_rating() -> None:

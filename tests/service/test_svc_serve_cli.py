@@ -18,7 +18,7 @@ from eng_cli import heat_output
 
 from kilnctl.cli.cmd_demo import kilnctl_argv
 from kilnctl.journal import Journal
-from kilnctl.service.client import ServiceClient, ServiceUnavailable
+from kilnctl.service.client import RequestFailed, ServiceClient, ServiceUnavailable
 from kilnctl.sim_link import SIM_URLS_ENV
 from simulators.plant import Plant as SimPlant
 from simulators.plant_config import load_plant_config
@@ -289,18 +289,25 @@ async def test_killed_service_resumes_paused_then_from_its_last_setpoint(
     jump = after.values["sp_c"] - last.values["sp_c"]
     print(f"\nsetpoint after the service restarted - last before the kill: {jump:+.3f} °C")
     assert abs(jump) <= 5.0
+async def _stuck_relay_found(
+    tmp: Path, proc: asyncio.subprocess.Process
+) -> tuple[ServiceClient, dict[str, Any]]:
+    """A client subscribed to the service; kiln2's relay welded (the simulator's
+    stuck_relay fault): the client and the first alarm the service raised."""
+    client = await attach(tmp, proc)
+    await client.request("subscribe")
+    _sim_device(tmp).inject("stuck_relay")
+    return client, await first(client, "alarm_raised")
+
+
 async def test_service_watches_an_idle_kiln_and_latches_its_stuck_relay(tmp_path: Path) -> None:
     """Issue 6 item 3 across processes: with no run, a stuck relay on kiln2 (simulator
     process-side fault, Modbus TCP) raises a critical alarm in the service within seconds,
     shown by "status" until acknowledged; no run record is resumed from the watch's."""
     async with simulated_plant(tmp_path):
-        sim_kiln = _sim_device(tmp_path)
         proc = await serve(tmp_path)
         try:
-            client = await attach(tmp_path, proc)
-            await client.request("subscribe")
-            sim_kiln.inject("stuck_relay")
-            alarm = await first(client, "alarm_raised")
+            client, alarm = await _stuck_relay_found(tmp_path, proc)
             assert (alarm["code"], alarm["severity"], alarm["action"]) == (
                 "stuck_relay", "critical", "cut_power",
             )  # fmt: skip
@@ -325,3 +332,53 @@ async def test_service_watches_an_idle_kiln_and_latches_its_stuck_relay(tmp_path
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "sigkill"])
+async def test_a_latched_watch_alarm_outlives_a_restarted_service(
+    tmp_path: Path, stop: str
+) -> None:
+    """A stuck relay on idle kiln2 (the simulator's stuck_relay fault, Modbus TCP), not
+    acknowledged, then the service stopped (SIGTERM) or killed (kill -9) and started
+    again. Before, the watch's record was finished and the alarm was gone after the
+    restart; a run could start on the kiln. Now the new service shows it raised and not
+    acknowledged, keeps the kiln safe (a run on it is refused, naming the alarm), and the
+    alarm can be acknowledged there."""
+    async with simulated_plant(tmp_path):
+        proc = await serve(tmp_path)
+        try:
+            client, alarm = await _stuck_relay_found(tmp_path, proc)
+            assert alarm["code"] == "stuck_relay"
+            await client.close()
+            if stop == "sigkill":
+                await _kill(proc)
+            else:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    async with asyncio.timeout(30):
+                        assert b"Traceback" not in await ended(proc)
+                except TimeoutError:
+                    proc.kill()
+                    raise AssertionError((await ended(proc)).decode()[-3000:]) from None
+                assert proc.returncode == 0
+            proc = await serve(tmp_path)
+            client = await attach(tmp_path, proc)
+            (view,) = (await client.request("status"))["runs"]
+            assert [(a["alarm_id"], a["acked"]) for a in view["alarms"]] == [
+                (alarm["alarm_id"], False)
+            ]
+            with pytest.raises(RequestFailed, match="held safe by the plant watch's alarm"):
+                await client.request("start", job="svc-bake", kiln="kiln2", lot="S9")
+            await client.request("ack", alarm=alarm["alarm_id"], who="ann")
+            (view,) = (await client.request("status"))["runs"]
+            assert [(a["alarm_id"], a["acked"]) for a in view["alarms"]] == [
+                (alarm["alarm_id"], True)
+            ]
+            await client.close()
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                assert b"Traceback" not in await ended(proc)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await ended(proc)

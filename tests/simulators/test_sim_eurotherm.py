@@ -12,6 +12,7 @@ from simulators.device import SlaveException
 from simulators.devices import build
 from simulators.devices.eurotherm3216 import Eurotherm3216
 from simulators.physics import KilnParams
+from simulators.timebase import ScaledTime
 
 PV, TG_SP, MAN_OP, WRK_OP, WKG_SP, RM_SP, SP_RAT, STAT = 1, 2, 3, 4, 5, 26, 35, 75
 A1, A_M, AC_ALL, L_R = 13, 273, 274, 276
@@ -298,3 +299,36 @@ def test_bad_writes_answer_exception_2_or_3(quiet: Eurotherm3216) -> None:
 def test_block_read_covers_pv_to_working_setpoint(quiet: Eurotherm3216) -> None:
     quiet.write_register(TG_SP, 4000)
     assert quiet.read_holding(PV, 5)[1] == 4000
+
+
+@pytest.mark.parametrize("kind", ["eurotherm3216", "io_module"])
+def test_comms_timeouts_count_real_time_on_a_sped_up_plant(kind: str) -> None:
+    """`kilnctl sim --speed 60`: the unit's comms watchdog (the 3216's remote-setpoint
+    timeout, 5 s; the I/O module's output watchdog, 5.0 s as the shipped map arms it)
+    runs on its own clock against its line, which is not sped up. Before, it counted
+    simulated time: 5 s was 83 ms of real time, less than one cycle of a loaded RS-485
+    bus, and the demo raised remote_sp_fallback at random. Now 4.9 s of real time
+    without a write is no fallback (294 s of plant time), 5.1 s is."""
+    real = FakeTime(0.0)
+    plant_time = ScaledTime(60.0, real=real)
+    dev = build(kind, unit=1, time_fn=plant_time, tc_noise_c=0.0)
+    if isinstance(dev, Eurotherm3216):
+        dev.write_register(TG_SP, 200)
+        dev.write_register(L_R, 1)
+        dev.write_register(RM_SP, 5000)  # the last keep-alive
+
+        def timed_out() -> bool:
+            return bool(read(dev, STAT) & B_REMOTE_FAIL)
+    else:
+        dev.write_register(20, 50)  # watchdog 5.0 s
+        dev.write_register(10, 600)  # duty 60 %: the last write
+
+        def timed_out() -> bool:
+            return bool(dev.read_holding(1, 1)[0] & 2)  # status b1: watchdog expired
+
+    written = plant_time()
+    real.advance(4.9)
+    assert not timed_out()
+    real.advance(0.2)
+    assert timed_out()
+    assert plant_time() - written == pytest.approx(5.1 * 60.0)
