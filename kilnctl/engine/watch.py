@@ -97,6 +97,7 @@ class PlantWatch:
         form plus "t" (Unix time): a kiln's pv_c, sp_c, out_pct; a rectifier's volts, amps,
         amp_hours (the device's counter, None without one), output_on. For `status`."""
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     @property
     def run_id(self) -> str:
@@ -109,6 +110,10 @@ class PlantWatch:
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
+        # The flag as well as the cancel: on Python 3.11 a cancel that meets a device reply
+        # arriving at the same instant is lost inside asyncio.wait_for (pymodbus awaits each
+        # reply so), and the watch would poll on for ever, the service never exiting.
+        self._stopping = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -118,7 +123,7 @@ class PlantWatch:
 
     async def _loop(self) -> None:
         next_t = self.clock.now()
-        while True:
+        while not self._stopping:
             await self.check_once()
             next_t += self.period_s
             await self.clock.sleep_until(next_t)

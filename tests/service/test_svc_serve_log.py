@@ -40,8 +40,13 @@ async def test_a_silent_device_is_one_lost_line_then_one_back_line(tmp_path: Pat
             wire.clear()
             await _log_until(proc, b" back after ", log)
             proc.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(30):
+            try:
+                async with asyncio.timeout(30):
+                    log.append(await ended(proc))
+            except TimeoutError:
+                proc.kill()
                 log.append(await ended(proc))
+                raise AssertionError(f"no exit on SIGTERM: {b''.join(log).decode()}") from None
         finally:
             if proc.returncode is None:
                 proc.kill()
