@@ -52,6 +52,7 @@ async def test_a_silent_device_is_one_lost_line_then_one_back_line(tmp_path: Pat
                 proc.kill()
                 await proc.wait()
     text = b"".join(log).decode()
+    assert proc.returncode == 0, text
     port = url.split("?")[0].rsplit(":", 1)[1]
     device = f"kiln2 (modbus-tcp://127.0.0.1:{port} unit 1)"
     lost = [line for line in text.splitlines() if " lost: " in line]
