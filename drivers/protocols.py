@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from drivers import link_log
+from drivers.errors import DeviceError
+
 
 @dataclass(frozen=True)
 class TemperatureReading:
@@ -60,6 +63,22 @@ class DeviceHealth:
     @property
     def ok(self) -> bool:
         return self.consecutive_errors == 0
+
+    def succeeded(self, device: str, address: str, latency_s: float | None = None) -> None:
+        """Count an answered request (latency in s); logs "back" after failures."""
+        if self.consecutive_errors:
+            link_log.back(device, address, self.consecutive_errors)
+        self.consecutive_errors = 0
+        if latency_s is not None:
+            self.last_latency_s = latency_s
+
+    def failed(self, error: DeviceError) -> None:
+        """Count a failed request; logs "lost" at the first of a run of failures."""
+        if not self.consecutive_errors:
+            link_log.lost(error)
+        self.errors += 1
+        self.consecutive_errors += 1
+        self.last_error = str(error)
 
 
 @runtime_checkable

@@ -367,11 +367,14 @@ class Journal:
         return [r for r in self.runs() if r.outcome is None]
 
     def runs(self) -> list[RunInfo]:
-        """Every run, oldest first, with outcome and finished_at when finished."""
+        """Every run in journal order (the order they were recorded: the last is the latest
+        started), with outcome and finished_at when finished. Not by `started_at`: that is
+        the run's clock, simulated time on a sped-up simulator, so an earlier simulated
+        run can carry a later start than a real run recorded after it."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT run_id, job_name, lot_id, started_at, meta, recipe_hashes, outcome, "
-                "finished_at FROM runs ORDER BY started_at, run_id"
+                "finished_at FROM runs ORDER BY rowid"
             ).fetchall()
         return [
             RunInfo(

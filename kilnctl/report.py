@@ -31,6 +31,34 @@ MIN_XRF_READINGS = 5
 # --------------------------------------------------------------------------- QC
 
 
+@dataclass(frozen=True)
+class ThicknessSpec:
+    """What the XRF thickness readings of a lot are judged against: the recipe's tolerance
+    band of its plated layer (and the target it plated to, when it ended by thickness)."""
+
+    step: str
+    tolerance_um: tuple[float, float]
+    target_um: float | None = None
+
+    def text(self) -> str:
+        """e.g. "bright nickel 3-8 µm (target 5 µm)"."""
+        lo, hi = self.tolerance_um
+        target = f" (target {self.target_um:g} µm)" if self.target_um is not None else ""
+        return f"{self.step} {lo:g}-{hi:g} µm{target}"
+
+
+def thickness_spec(events: Iterable[Event]) -> ThicknessSpec | None:
+    """The tolerance of the last plated layer of a run that has one, from its journaled
+    plating steps (the recipe as it ran; engine.plating records the band); None: none."""
+    spec = None
+    for e in events:
+        band = e.data.get("details", {}).get("thickness_tolerance_um")
+        if e.kind == "plating_step_finished" and band:
+            target = e.data["details"].get("target_thickness_um")
+            spec = ThicknessSpec(str(e.data.get("label", "")), (band[0], band[1]), target)
+    return spec
+
+
 def assess_qc(
     *,
     thickness_um: Sequence[float],
@@ -39,11 +67,14 @@ def assess_qc(
     sample_size: int,
     notes: str = "",
     who: str = "",
+    spec: ThicknessSpec | None = None,
 ) -> dict[str, Any]:
     """The "qc" event data for one inspected sample: figures, warnings and the verdict.
 
     Adhesion is pass/fail per ASTM B571 and one failure fails the lot; fewer than
-    MIN_XRF_READINGS thickness readings is a warning (ASTM B568), not a failure.
+    MIN_XRF_READINGS thickness readings is a warning (ASTM B568), not a failure. Each
+    thickness reading (µm) must lie in the recipe's tolerance band (`spec`): one outside
+    fails the sample; with no band the thickness is recorded, not judged (a warning).
     """
     if adhesion not in ("pass", "fail"):
         raise ValueError(f"adhesion must be pass or fail, got {adhesion!r}")
@@ -73,7 +104,48 @@ def assess_qc(
         data["thickness_mean_um"] = sum(thickness_um) / len(thickness_um)
         data["thickness_min_um"] = min(thickness_um)
         data["thickness_max_um"] = max(thickness_um)
+        data.update(_judge_thickness(thickness_um, spec, warnings))
+        if data["thickness_verdict"] == "fail":
+            data["verdict"] = "fail"
     return data
+
+
+def _judge_thickness(
+    thickness_um: Sequence[float], spec: ThicknessSpec | None, warnings: list[str]
+) -> dict[str, Any]:
+    """The thickness verdict fields of a "qc" event (pass, fail or "not judged")."""
+    if spec is None:
+        warnings.append(
+            "the recipe gives no thickness_tolerance for the plated layer: the thickness "
+            "is recorded, not judged"
+        )
+        return {"thickness_verdict": "not judged"}
+    lo, hi = spec.tolerance_um
+    outside = [x for x in thickness_um if not lo <= x <= hi]
+    return {
+        "thickness_spec": {
+            "step": spec.step,
+            "tolerance_um": [lo, hi],
+            "target_um": spec.target_um,
+        },
+        "thickness_outside_um": outside,
+        "thickness_verdict": "fail" if outside else "pass",
+    }
+
+
+def thickness_text(q: dict[str, Any]) -> str:
+    """The thickness judgement of a "qc" event in words ("" when it had no readings)."""
+    verdict = q.get("thickness_verdict")
+    spec = q.get("thickness_spec")
+    if verdict is None or spec is None:
+        return "" if verdict is None else f"thickness {verdict}"
+    lo, hi = spec["tolerance_um"]
+    against = ThicknessSpec(spec["step"], (lo, hi), spec.get("target_um")).text()
+    outside = q.get("thickness_outside_um") or []
+    if not outside:
+        return f"thickness pass against {against}"
+    readings = ", ".join(f"{x:g}" for x in outside)
+    return f"thickness FAIL against {against}: {readings} µm outside"
 
 
 def lot_qc_verdict(qc_results: Iterable[dict[str, Any]]) -> str | None:
@@ -613,6 +685,8 @@ def _qc_row(
         if readings
         else "none"
     )
+    if judged := thickness_text(q):
+        thickness += f"; {judged}"
     notes = "; ".join([q.get("notes", ""), *q.get("warnings", [])]).strip("; ")
     entered = q.get("entered_at")
     when = (

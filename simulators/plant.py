@@ -229,5 +229,12 @@ async def run_plant(
     finally:
         await plant.close()
         if urls_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                Path(urls_path).unlink()
+            _remove_urls(Path(urls_path))
+
+
+def _remove_urls(path: Path) -> None:
+    """Remove the URLs file this process wrote; one another process wrote meanwhile is
+    that process's and stays."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        if json.loads(path.read_text(encoding="utf-8"))["pid"] == os.getpid():
+            path.unlink()

@@ -165,8 +165,7 @@ class AsciiSerialPort:
                     self._suspect = True
                     error = DeviceTimeout(self.name, self.address_text, f"no reply to {command!r}")
                     continue
-                self.health.last_latency_s = self._time() - start
-                self.health.consecutive_errors = 0
+                self.health.succeeded(self.name, self.address_text, self._time() - start)
                 return raw.decode("ascii", errors="replace")
         assert error is not None
         self.note_error(error)
@@ -189,9 +188,7 @@ class AsciiSerialPort:
         """Count an error found above the transport (e.g. an unparseable reply); the next
         command drains the line first, in case the reply was not the one asked for."""
         self._suspect = True
-        self.health.errors += 1
-        self.health.consecutive_errors += 1
-        self.health.last_error = str(error)
+        self.health.failed(error)
 
     def close(self) -> None:
         """Close the port (the next request reopens it)."""

@@ -280,15 +280,12 @@ class ModbusBus:
                 if reply.isError():
                     error = ModbusExceptionError(link.name, link.address_text, reply.exception_code)
                     break
-                health.last_latency_s = self._last_end - start
-                health.consecutive_errors = 0
+                health.succeeded(link.name, link.address_text, self._last_end - start)
                 return reply
         finally:
             self._lock.release()
         assert error is not None
-        health.errors += 1
-        health.consecutive_errors += 1
-        health.last_error = str(error)
+        health.failed(error)
         raise error
 
     def _owe(self, unit: int, key: Hashable | None, sent_at: float) -> None:
@@ -408,9 +405,7 @@ class ModbusLink:
         return error
 
     def _note(self, error: DeviceError) -> None:
-        self.health.errors += 1
-        self.health.consecutive_errors += 1
-        self.health.last_error = str(error)
+        self.health.failed(error)
 
     def close(self) -> None:
         """Drop this device's hold on the bus (the registry closes the bus when unused)."""

@@ -25,6 +25,8 @@ from kilnctl.report import (
     render_html,
     render_json,
     render_markdown,
+    thickness_spec,
+    thickness_text,
 )
 from kilnctl.run_state import run_state, simulated_text
 
@@ -93,12 +95,13 @@ def open_journal(args: argparse.Namespace) -> Journal:
 
 
 def resolve_run(journal: Journal, ref: str) -> RunInfo:
-    """A run by exact id, unique id prefix, or "last"."""
+    """A run by exact id, unique id prefix, or "last" (the last run recorded in the journal,
+    Journal.runs)."""
     runs = journal.runs()
     if not runs:
         raise UserError(f"the journal {journal.path} holds no runs")
     if ref == "last":
-        return max(runs, key=lambda r: r.started_at)
+        return runs[-1]
     matches = [r for r in runs if r.run_id == ref] or [r for r in runs if r.run_id.startswith(ref)]
     if len(matches) == 1:
         return matches[0]
@@ -239,19 +242,20 @@ def _check_applies(journal: Journal, run: RunInfo, thickness: list[float] | None
 
 
 def cmd_qc(args: argparse.Namespace) -> int:
-    try:
-        data = assess_qc(
-            thickness_um=args.thickness_um or [],
-            adhesion=args.adhesion,
-            visual_defects=args.visual_defects,
-            sample_size=args.sample_size,
-            notes=args.notes,
-            who=args.who,
-        )
-    except ValueError as exc:
-        raise UserError(f"qc: {exc}") from None
     with open_journal(args) as journal:
         run = resolve_run(journal, args.run)
+        try:
+            data = assess_qc(
+                thickness_um=args.thickness_um or [],
+                adhesion=args.adhesion,
+                visual_defects=args.visual_defects,
+                sample_size=args.sample_size,
+                notes=args.notes,
+                who=args.who,
+                spec=thickness_spec(journal.events(run.run_id)),
+            )
+        except ValueError as exc:
+            raise UserError(f"qc: {exc}") from None
         _check_applies(journal, run, args.thickness_um)
         # The journal's times are the run's clock (simulated time on a sped-up simulator):
         # QC is placed no earlier than the run's end, so its offset is never negative, and
@@ -264,7 +268,10 @@ def cmd_qc(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     mean = data.get("thickness_mean_um")
     thickness = "no thickness readings" if mean is None else f"mean thickness {mean:.2f} µm"
-    reason = " (an adhesion failure fails the lot)" if data["adhesion"] == "fail" else ""
+    reasons = [thickness_text(data)] if data.get("thickness_verdict") == "fail" else []
+    if data["adhesion"] == "fail":
+        reasons.append("an adhesion failure fails the lot")
+    reason = f" ({'; '.join(reasons)})" if reasons else ""
     print(
         f"QC recorded for run {run.run_id}, lot {run.lot_id}: {thickness}, adhesion "
         f"{data['adhesion']}, {data['visual_defects']} of {data['sample_size']} with visual "

@@ -62,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--speed", type=float, help="run the clock N times faster (simulators)")
     p.add_argument("--journal", help="journal file (default: the plant config's, else the "
                    "per-user state directory; logged at start)")  # fmt: skip
+    p.add_argument("--debug", action="store_true", help="log pymodbus's frames (hex) and "
+                   "its every message too; by default a device's link changes are one line "
+                   "each (lost, back) and pymodbus logs warnings only")  # fmt: skip
     p.set_defaults(func=cmd_serve)
 
 
@@ -203,7 +206,7 @@ async def _serve_until_signalled(
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         raise UserError(f"--speed must be > 0, got {args.speed:g}")
-    log_to_stderr()
+    log_to_stderr(debug=args.debug)
     plant, clock = live_plant(args)
     path = Path(args.socket) if args.socket else default_socket_path()
     try:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from kilnctl.cli.main import UserError
-from kilnctl.sim_link import sim_urls_path
+from kilnctl.sim_link import SimAlreadyRunning, hold_urls_file, sim_urls_path
 from simulators.plant import run_plant
 from simulators.plant_config import PlantConfig, PlantConfigError, load_plant_config
 from simulators.plant_control import ControlError, control
@@ -101,6 +101,12 @@ def cmd_sim(args: argparse.Namespace) -> int:
         raise UserError(f"--speed must be > 0, got {args.speed:g}")
     config = _load(args.plant_file)
     urls = Path(args.urls) if args.urls else sim_urls_path()
+    try:
+        hold_urls_file(urls)  # held until this process ends
+    except SimAlreadyRunning as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot lock the URLs file {urls}: {exc}") from None
     try:
         asyncio.run(_serve(config, args, urls))
     except PlantConfigError as exc:

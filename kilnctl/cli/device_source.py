@@ -2,6 +2,11 @@
 itself once this process holds its claim (kilnctl.claims), else from the `kilnctl serve`
 that holds it, over the service socket. A device another process drives is reported as
 held by it, never as "disconnected": a second master on its line would garble the frames.
+
+Each device held by the service is read through it, whatever happened to the reads before:
+a read that gets no reply in time loses the connection (its reply may still come), and the
+next device's read opens a new one. Never does a failed read make this process open a
+device the service holds.
 """
 
 from __future__ import annotations
@@ -19,6 +24,11 @@ from kilnctl.service.device_read import reading_from_reply
 
 Reading = TemperatureReading | RectifierReading
 
+READ_TIMEOUT_S = 10.0
+"""How long a read through the service may take (the service retries a silent device for
+about a second; more is a service that does not answer)."""
+CONNECT_TIMEOUT_S = 2.0
+
 
 class Held(Exception):
     """Another process holds the device and cannot read it for us; str() names it."""
@@ -33,13 +43,34 @@ class SourceError(Exception):
 
 
 @dataclass
+class ServiceLink:
+    """The connection to one service, shared by the devices it holds; made again when a
+    read lost it."""
+
+    socket: str
+    client: ServiceClient | None = None
+
+    async def connected(self) -> ServiceClient:
+        """The open connection (a new one if the last was lost); ServiceUnavailable."""
+        if self.client is None or not self.client.connected:
+            self.client = await ServiceClient.connect(self.socket, timeout_s=CONNECT_TIMEOUT_S)
+        return self.client
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+
+@dataclass
 class Source:
     """One device's readings, from the device or from the service holding it."""
 
     name: str
     device: Any = None
     """The driver, when this process holds the claim."""
-    client: ServiceClient | None = None
+    service: ServiceLink | None = None
+    """The service holding the device, when another process holds the claim."""
     holder: Holder | None = None
     claims: DeviceClaims | None = None
 
@@ -52,9 +83,10 @@ class Source:
 
     async def read(self) -> tuple[Reading, DeviceHealth | None]:
         """One reading and the device's health; DeviceError when it does not answer."""
-        if self.client is not None:
+        if self.service is not None:
             try:
-                reply = await self.client.request("read", device=self.name)
+                client = await self.service.connected()
+                reply = await client.request("read", timeout_s=READ_TIMEOUT_S, device=self.name)
             except (RequestFailed, ServiceUnavailable) as exc:
                 raise ServiceReadError(self.name, self.via.strip(" ()"), str(exc)) from None
             return reading_from_reply(reply)
@@ -73,7 +105,7 @@ class Sources:
     """Opens sources for one command; one connection per service, closed at the end."""
 
     claims: DeviceClaims
-    _clients: dict[str, ServiceClient] = field(default_factory=dict)
+    _services: dict[str, ServiceLink] = field(default_factory=dict)
 
     async def open(self, name: str, cfg: DeviceConfig) -> Source:
         """The device's source; Held when another process holds it and cannot be asked,
@@ -97,17 +129,15 @@ class Sources:
             raise Held(str(refused)) from None
         if name not in holder.devices:
             raise Held(f"{refused}, whose plant has no device {name!r}") from None
-        client = self._clients.get(holder.socket)
-        if client is None or not client.connected:
-            try:
-                client = await ServiceClient.connect(holder.socket, timeout_s=2.0)
-            except ServiceUnavailable:
-                raise Held(f"{refused}, which does not answer on {holder.socket}") from None
-            self._clients[holder.socket] = client
-        return Source(name, client=client, holder=holder)
+        service = self._services.setdefault(holder.socket, ServiceLink(holder.socket))
+        try:
+            await service.connected()
+        except ServiceUnavailable:
+            raise Held(f"{refused}, which does not answer on {holder.socket}") from None
+        return Source(name, service=service, holder=holder)
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.close()
-        self._clients.clear()
+        for service in self._services.values():
+            await service.close()
+        self._services.clear()
         self.claims.release()

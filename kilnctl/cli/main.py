@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import pkgutil
 import sys
@@ -156,12 +155,12 @@ COMMANDS: dict[str, Command] = {
 """Every subcommand: its module (in kilnctl.cli), one-line description and an example."""
 
 
-def log_to_stderr() -> None:
-    """Log lines with times on stderr, for the long-running commands (serve, telemetry)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-        )
+def log_to_stderr(debug: bool = False) -> None:
+    """Log lines on stderr, for the long-running commands (serve, telemetry); `debug`:
+    pymodbus's frames too (kilnctl.cli.logs)."""
+    from kilnctl.cli import logs
+
+    logs.log_to_stderr(debug)
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from drivers.errors import ConfigError, DeviceError
 from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.clock import Clock, simulated_time
-from kilnctl.engine.job import JobRun, PlanStep, plan_job
+from kilnctl.engine.job import JobRun, PlanStep, no_lot_refusal, plan_job
 from kilnctl.engine.latched import raise_again, unresolved_in
 from kilnctl.engine.messages import (
     Abort,
@@ -375,7 +375,8 @@ class Engine:
 
     def _preflight(self, prep: _Prepared) -> list[Finding]:
         """`validate`'s checks over the whole job before any device is written: the lot's
-        material rules and the plant's limits (kiln max_temp, rectifier ratings). Raises
+        material rules and the plant's limits (kiln max_temp, rectifier ratings), and a
+        plating step's need of a lot (the run would stop at it: job.no_lot_refusal). Raises
         EngineError with validate's messages on any error; returns the warnings."""
         steps = [
             StepRef(step_where(i, s.label) if prep.is_job else "", s.recipe, s.kiln)
@@ -384,6 +385,8 @@ class Engine:
         plant = self.plant if isinstance(self.plant, Plant) else None
         findings = check_steps(steps, prep.lot, plant)
         errors = [str(f) for f in findings if f.level == "error"]
+        if prep.lot is None:
+            errors += [no_lot_refusal(s.label) for s in prep.plan if s.kind == "plating"]
         if errors:
             raise EngineError("refused before any device was written:\n  " + "\n  ".join(errors))
         return findings

@@ -29,6 +29,16 @@ the operator is alarmed (when the profile gives no warn time)."""
 UNLOAD_MARGIN_MIN_S = 30.0
 
 
+def no_lot_refusal(label: str) -> str:
+    """Why plating step `label` cannot run without a lot: its currents and amp-hours
+    follow the lot's area (current density x dm²), which only a job's [lot] gives."""
+    return (
+        f"{label}: error: a plating step needs the lot's area, and a plating recipe "
+        "started alone has no lot: start a job that plates with it (kind = \"job\" with "
+        "[lot] material, pin_count, area_per_pin; `kilnctl recipes` lists the jobs)"
+    )
+
+
 @dataclass(frozen=True)
 class PlanStep:
     """One step of a run, with its recipe resolved."""
@@ -171,7 +181,7 @@ class JobRun:
         elif step.kind == "plating" and isinstance(step.recipe, PlatingRecipe):
             await self._release_standby(None)
             if self.lot is None:
-                raise RunAborted("a plating step needs a lot (its area)", outcome="stopped")
+                raise RunAborted(no_lot_refusal(step.label), outcome="stopped")
             details = await PlatingRun(ctx, step.recipe, self.tanks, self.lot.area_dm2).run(
                 resume=partial
             )

@@ -343,6 +343,11 @@ class _ElectroStep:
             result["thickness_um"] = faraday.thickness_um(
                 step.deposit, self.amp_hours, self.run_.area_dm2, step.efficiency
             )
+        # what QC compares the XRF readings with (kilnctl qc): the recipe as it ran
+        if step.end is not None and step.end.thickness_um is not None:
+            result["target_thickness_um"] = step.end.thickness_um
+        if step.thickness_tolerance_um is not None:
+            result["thickness_tolerance_um"] = list(step.thickness_tolerance_um)
         return result
 
     async def _tick(self, dt: float) -> bool:

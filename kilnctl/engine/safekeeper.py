@@ -112,6 +112,7 @@ class SafeKeeper:
         self._held: dict[str, UnsafeDevice] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._changed = asyncio.Event()
 
     # ------------------------------------------------------------------ state
@@ -225,7 +226,7 @@ class SafeKeeper:
             self._task = asyncio.get_running_loop().create_task(self._retry_loop())
 
     async def _retry_loop(self) -> None:
-        while self._held:
+        while self._held and not self._stopping:
             now = self.clock.now()
             for held in [h for h in self._held.values() if h.next_try <= now]:
                 await self._retry(held)
@@ -281,6 +282,8 @@ class SafeKeeper:
     async def stop(self) -> dict[str, str]:
         """Stop retrying (the engine is closing); returns what is left unconfirmed, which
         is logged as an error."""
+        # the flag too: a cancel can be lost in a device request (PlantWatch.stop says how)
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -349,30 +349,43 @@ class EndCondition(RecipeModel):
         return "thickness"
 
 
-def _parse_band(value: object) -> object:
-    if isinstance(value, list | tuple) and len(value) == 2:
-        return tuple(units.parse_temperature_c(v) for v in value)
-    if value is None:
-        return None
-    raise ValueError('expected a band [min, max], e.g. ["55 C", "60 C"]')
+def _band_of(parse: Callable[[object], float], example: str) -> Callable[[object], object]:
+    """A validator of a [min, max] pair of quantities, each read by `parse`."""
+
+    def parse_band(value: object) -> object:
+        if isinstance(value, list | tuple) and len(value) == 2:
+            return tuple(parse(v) for v in value)
+        if value is None:
+            return None
+        raise ValueError(f"expected a band [min, max], e.g. {example}")
+
+    return parse_band
 
 
+def _band_schema(dimension: Dimension) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {
+                "type": "array",
+                "items": _quantity_schema(dimension, False),
+                "minItems": 2,
+                "maxItems": 2,
+            },
+            {"type": "null"},
+        ]
+    }
+
+
+_parse_band = _band_of(units.parse_temperature_c, '["55 C", "60 C"]')
 TemperatureBand = Annotated[
     tuple[float, float] | None,
     BeforeValidator(_parse_band),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {
-                    "type": "array",
-                    "items": _quantity_schema(units.TEMPERATURE, False),
-                    "minItems": 2,
-                    "maxItems": 2,
-                },
-                {"type": "null"},
-            ]
-        }
-    ),
+    WithJsonSchema(_band_schema(units.TEMPERATURE)),
+]
+ThicknessBand = Annotated[
+    tuple[float, float] | None,
+    BeforeValidator(_band_of(units.parse_thickness_um, '["3 um", "8 um"]')),
+    WithJsonSchema(_band_schema(units.THICKNESS)),
 ]
 
 
@@ -412,6 +425,11 @@ class PlatingStep(RecipeModel):
         validation_alias=_key("bath_temp", "bath_temp_c"),
         description="(min, max) band: refuse to start outside, alarm during",
     )
+    thickness_tolerance_um: ThicknessBand = Field(
+        default=None,
+        validation_alias=_key("thickness_tolerance", "thickness_tolerance_um"),
+        description="(min, max) µm: the XRF readings of this step's deposit that pass QC",
+    )
     prompt: str | None = None
 
     @field_validator("bath_temp_c")
@@ -419,6 +437,15 @@ class PlatingStep(RecipeModel):
     def _band_ordered(cls, band: tuple[float, float] | None) -> tuple[float, float] | None:
         if band is not None and not band[0] < band[1]:
             raise ValueError(f"min must be below max, got [{band[0]:g}, {band[1]:g}] °C")
+        return band
+
+    @field_validator("thickness_tolerance_um")
+    @classmethod
+    def _thickness_band_ordered(
+        cls, band: tuple[float, float] | None
+    ) -> tuple[float, float] | None:
+        if band is not None and not 0 <= band[0] < band[1]:
+            raise ValueError(f"need 0 <= min < max, got [{band[0]:g}, {band[1]:g}] µm")
         return band
 
     @model_validator(mode="after")
@@ -462,6 +489,18 @@ class PlatingStep(RecipeModel):
                     "needed to end by thickness (allowed: "
                     + ", ".join(d.value for d in Deposit)
                     + ")",
+                )
+            )
+        band = self.thickness_tolerance_um
+        if band is not None and self.deposit is None:
+            problems.append((("thickness_tolerance",), band, "needs the step's deposit"))
+        target = self.end.thickness_um if self.end is not None else None
+        if band is not None and target is not None and not band[0] <= target <= band[1]:
+            problems.append(
+                (
+                    ("thickness_tolerance",),
+                    band,
+                    f"the target thickness {target:g} µm must lie inside it",
                 )
             )
         if problems:

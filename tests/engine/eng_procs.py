@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from child_output import drained
+
 from simulators.plant import Plant as SimPlant
 from simulators.plant_config import load_plant_config
 
@@ -54,12 +56,13 @@ def write_config(tmp: Path, devices: dict[str, tuple[str, str]], kilns: Iterable
 
 
 async def kilnctl(tmp: Path, *args: str) -> asyncio.subprocess.Process:
-    """`kilnctl ARGS` in tmp (its kilnctl.toml), stdout and stderr piped."""
-    return await asyncio.create_subprocess_exec(
+    """`kilnctl ARGS` in tmp (its kilnctl.toml), stdout and stderr piped and read all
+    along (child_output)."""
+    return drained(await asyncio.create_subprocess_exec(
         sys.executable, "-m", "kilnctl.cli.main", *args,
         cwd=tmp, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "error"},
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @dataclass

@@ -4,11 +4,14 @@ values, soft start, bath band refusal, timed steps as prompts, dosing, rectifier
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eng_models import TinyHeater, TinyRectifier, plant
 
+from kilnctl.cli.main import main
 from kilnctl.clock import VirtualClock
 from kilnctl.engine.engine import Engine
 from kilnctl.engine.messages import (
@@ -24,6 +27,7 @@ from kilnctl.engine.messages import (
     StepFinished,
 )
 from kilnctl.engine.settings import EngineSettings
+from kilnctl.journal import Journal
 from kilnctl.recipes import faraday
 from kilnctl.recipes.models import Deposit, Lot, PlatingRecipe
 
@@ -313,3 +317,54 @@ async def test_a_timed_step_ends_on_time_even_when_readings_are_slow() -> None:
     assert res["amp_hours"] == pytest.approx(14.4 * 18 / 3600, rel=1e-3)
     assert len(enabled_at) == len(disabled_at) == 1
     assert disabled_at[0] - enabled_at[0] == pytest.approx(18.0, abs=0.01)
+
+
+async def test_qc_judges_xrf_readings_against_the_recipe_tolerance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plating step journals its target and tolerance (the recipe as it ran); `kilnctl
+    qc` judges each XRF reading against that band (docs/process.md: nickel 3-8 µm, 5 µm
+    typical) and a reading outside fails the sample, and the lot, in the batch record."""
+    rec = recipe({**NICKEL, "end": {"thickness": 5.0}, "thickness_tolerance": ["3 um", "8 um"]})
+    clock = VirtualClock()
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as journal:
+        eng = Engine(
+            {"rect": TinyRectifier("rect", clock.now), "heat": TinyHeater("heat", clock.now, 57)},
+            plant(tanks={"ni": {"rectifier": "rect", "heater": "heat"}}),
+            None,
+            journal,
+            clock,
+            EngineSettings(auto_answer=True),
+        )
+        run_id = await eng.submit(StartJob(ref="r", recipe=rec, lot=LOT, lot_id="L7"))
+        assert run_id is not None and await eng.wait(run_id) == "completed"
+        await eng.close()
+    qc = ["qc", "last", "--journal", str(path), "--adhesion", "pass", "--visual-defects", "0",
+          "--sample-size", "13", "--thickness-um"]  # fmt: skip
+    assert main([*qc, "5.1,4.9,2.5,5.0,5.2"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.rstrip().endswith(
+        "-> FAIL (thickness FAIL against nickel 3-8 µm (target 5 µm): 2.5 µm outside)"
+    ), out
+    assert main([*qc, "5.1,4.9,3.0,5.0,8.0"]) == 0  # the band's ends pass
+    assert capsys.readouterr().out.rstrip().endswith("-> PASS")
+    assert main(["report", run_id, "--journal", str(path), "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert [q["thickness_verdict"] for q in record["qc"]] == ["fail", "pass"]
+    assert record["qc"][0]["thickness_spec"] == {
+        "step": "nickel", "tolerance_um": [3.0, 8.0], "target_um": 5.0,
+    }  # fmt: skip
+    assert record["qc_verdict"] == "fail"
+    assert main(["report", run_id, "--journal", str(path)]) == 0
+    assert "thickness FAIL against nickel 3-8 µm (target 5 µm): 2.5 µm outside" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_tolerance_must_hold_the_target_and_name_a_deposit() -> None:
+    with pytest.raises(ValueError, match="target thickness 5 µm must lie inside it"):
+        recipe({**NICKEL, "end": {"thickness": 5.0}, "thickness_tolerance": ["6 um", "8 um"]})
+    with pytest.raises(ValueError, match="needs the step's deposit"):
+        no_deposit = {k: v for k, v in NICKEL.items() if k != "deposit"}
+        recipe({**no_deposit, "end": {"time": 60}, "thickness_tolerance": ["3 um", "8 um"]})

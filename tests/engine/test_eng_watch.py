@@ -7,6 +7,7 @@ Detection times are asserted in control periods (1 s)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -375,3 +376,29 @@ def test_failure_to_heat_words_a_fall_as_a_fall() -> None:
         found = checks.check(float(t), TemperatureReading(pv, 900, 100.0), schedule)
     message = found["failure_to_heat"]
     assert message.startswith("fell 76.5 °C") and "-" not in message.split("°C")[0]
+
+
+async def test_the_watch_stops_even_when_a_device_request_loses_the_cancel() -> None:
+    """On Python 3.11 a cancel that meets a reply arriving at the same instant is lost in
+    asyncio.wait_for (pymodbus awaits each reply so): the read returns its reading as if
+    never cancelled. The watch must stop all the same, or `kilnctl serve` never exits on
+    SIGTERM (it hung in about one shutdown in two right after a device came back)."""
+    c = cell()
+    await c.clock.sleep(3)
+    read = c.kiln.read
+    blocked = asyncio.Event()
+
+    async def read_losing_the_cancel() -> TemperatureReading:
+        blocked.set()
+        # the request in flight when stop() cancels; the cancel swallowed as 3.11's wait_for
+        # does when the reply is already there
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+        return await read()
+
+    c.kiln.read = read_losing_the_cancel  # type: ignore[method-assign]
+    async with asyncio.timeout(5):
+        await blocked.wait()
+        await c.engine.close()  # stops the watch: must not hang
+    watch = c.engine.watch
+    assert watch is not None and watch._task is None

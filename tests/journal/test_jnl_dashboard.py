@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from child_output import DrainedPopen
 from jnl_servers import Influxd
 
 from kilnctl.cli.cmd_run import _hold_baths, _sim_devices
@@ -172,7 +173,7 @@ def test_two_cells_share_one_database_and_never_collide(
         argv = [sys.executable, "-m", "kilnctl.cli.main", "--config", str(config), "telemetry"]
         argv += ["--journal", str(journal), "--url", influxd.url, "--api", "v1"]
         argv += ["--database", "kiln", "--once", "--batch-size", "2000"]
-        procs.append(subprocess.Popen(argv, stderr=subprocess.PIPE, text=True))
+        procs.append(DrainedPopen(argv, stderr=subprocess.PIPE, text=True))
     for proc in procs:
         _, stderr = proc.communicate(timeout=50)
         assert proc.returncode == 0, stderr

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from child_output import DrainedPopen
 
 from kilnctl.journal import Event, Journal, JournalError, OutboxCursor, Sample
 
@@ -197,7 +198,7 @@ WRITER = textwrap.dedent(
 def test_second_process_reads_while_one_writes(journal: Journal) -> None:
     run_id = start(journal)
     steps = 300
-    writer = subprocess.Popen(
+    writer = DrainedPopen(
         [sys.executable, "-c", WRITER, str(journal.path), run_id, str(steps)],
         stderr=subprocess.PIPE,
         text=True,

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from child_output import DrainedPopen
 from jnl_servers import Influxd, VictoriaMetrics, free_port
 
 from kilnctl.cli.main import main
@@ -222,13 +223,13 @@ def test_telemetry_sidecar_process_catches_up_and_stops(
     argv = [sys.executable, "-m", "kilnctl.cli.main", "telemetry", "--journal", str(journal.path)]
     argv += ["--url", victoria.url, "--org", "plant", "--bucket", "kiln"]
     argv += ["--poll-interval", "0.05", "--batch-size", "16"]  # api auto-detected
-    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    proc = DrainedPopen(argv, stderr=subprocess.PIPE, text=True)
     try:
         fill(journal, run_id, range(20, 60))  # the engine goes on while the sidecar runs
         deadline = time.monotonic() + 20
         while vm_values(victoria, "kiln_seq", run_id) != list(range(60)):
             assert time.monotonic() < deadline, "the sidecar did not catch up"
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert proc.poll() is None, proc.drained_output("stderr")
             time.sleep(0.05)  # polling the server for a result, bounded by the deadline
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=15)

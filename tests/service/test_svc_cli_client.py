@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from child_output import drained
 from test_svc_serve_cli import simulated_plant
 
 from kilnctl.cli.cmd_demo import kilnctl_argv
@@ -60,11 +61,11 @@ async def test_a_shell_does_what_the_tui_does(tmp_path: Path) -> None:
     elsewhere.mkdir()
     async with simulated_plant(tmp_path):
         # no --socket, no --journal: the defaults every other command finds too
-        serve = await asyncio.create_subprocess_exec(
+        serve = drained(await asyncio.create_subprocess_exec(
             *kilnctl_argv("serve", "--speed", "60"), cwd=tmp_path,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        ))  # fmt: skip
         try:
             await wait_for_service(serve)
             code, out, _ = await cli(elsewhere, "status")

@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from child_output import drained
 
 from kilnctl.cli.cmd_demo import ANSWER_AFTER_S, SPEED, demo_journal_path, kilnctl_argv
 from kilnctl.engine.job import UNLOAD_MARGIN_MIN_S
@@ -94,11 +95,11 @@ async def test_hung_up_demo_stops_safe_then_service_then_simulators(tmp_path: Pa
     """The terminal goes away (SIGHUP): the demo aborts its run (devices safe), stops the
     service and then the simulators, keeps its journal; meanwhile both were reachable
     from another shell on the default socket and URLs file."""
-    proc = await asyncio.create_subprocess_exec(
+    proc = drained(await asyncio.create_subprocess_exec(
         *kilnctl_argv("demo", "--headless"),
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp_path)},
-    )  # fmt: skip
+    ))  # fmt: skip
     assert proc.stdout is not None
     try:
         async with asyncio.timeout(40):

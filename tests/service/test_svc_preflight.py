@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from svc_plant import running_service
 
+from kilnctl.cli.main import main
 from kilnctl.recipes.models import FiringProfile, Job
 from kilnctl.service.client import RequestFailed, ServiceClient
 
@@ -58,3 +59,20 @@ async def test_start_requests_are_checked_before_any_device_is_written(tmp_path:
         assert event["message"].startswith("steps[0] (long): warning: long fires vitreous")
         await client.request("abort", run=run)
         await client.close()
+
+
+async def test_start_of_a_bare_plating_recipe_is_refused_before_it_is_answered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plating recipe started alone has no lot, so no area for its current densities:
+    the run would stop at its first step. `kilnctl start` (as `kilnctl run`) is refused
+    with what to start instead, and no run is recorded."""
+    async with running_service(tmp_path) as h:
+        argv = ["start", "flash", "--lot", "L1", "--tank", "gold", "--socket", str(h.socket)]
+        code = await asyncio.to_thread(main, argv)
+        out, err = capsys.readouterr()
+        assert code == 2 and "started" not in out, out
+        assert err.startswith("kilnctl: start: refused before any device was written:\n"), err
+        assert "flash: error: a plating step needs the lot's area" in err
+        assert "start a job that plates with it" in err
+        assert h.engine.runs == {} and h.journal.runs() == []

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from child_output import drained
 from eng_cli import heat_output
 from test_svc_serve_cli import PROFILE, attach, first
 
@@ -69,11 +70,11 @@ async def test_the_service_keeps_at_it_and_kilnctl_safe_reports_the_read_back(
     async with simulated_kiln2(tmp_path) as sim:
         kiln2 = sim.devices["kiln2"]
         socket = str(tmp_path / "s.sock")
-        service = await asyncio.create_subprocess_exec(
+        service = drained(await asyncio.create_subprocess_exec(
             *kilnctl_argv("serve", "--socket", socket, "--speed", "60"),
             cwd=tmp_path, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env(tmp_path),
-        )  # fmt: skip
+        ))  # fmt: skip
         try:
             async with asyncio.timeout(45):
                 client = await attach(tmp_path, service)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from child_output import drained
 from eng_cli import heat_output
 
 from kilnctl.cli.cmd_demo import kilnctl_argv
@@ -72,34 +73,19 @@ async def serve(tmp: Path, sim_clock: bool = False) -> asyncio.subprocess.Proces
     """The service on tmp's plant, at --speed 60 or (`sim_clock`) on the clock of the
     simulator plant the bundled plant config is pointed at."""
     speed = () if sim_clock else ("--speed", "60")
-    proc = await asyncio.create_subprocess_exec(
+    # its log is read all along (child_output): a full pipe would block the service
+    return drained(await asyncio.create_subprocess_exec(
         *kilnctl_argv("serve", "--socket", str(tmp / "s.sock"),
         *speed, "--journal", str(tmp / "journal.sqlite")),
         cwd=tmp, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONWARNINGS": "error"},
-    )  # fmt: skip
-    # Read its log all along: a pipe left full (64 KiB) blocks the service's next log line,
-    # and with it the service (a latched alarm's retries log on).
-    logged = bytearray()
-
-    async def drain() -> None:
-        assert proc.stderr is not None
-        while chunk := await proc.stderr.read(65536):
-            logged.extend(chunk)
-
-    _LOGS[proc.pid] = (asyncio.get_running_loop().create_task(drain()), logged)
-    return proc
-
-
-_LOGS: dict[int, tuple[asyncio.Task[None], bytearray]] = {}
+    ))  # fmt: skip
 
 
 async def ended(proc: asyncio.subprocess.Process) -> bytes:
     """Wait for a service process to exit; its whole log (stderr)."""
-    await proc.wait()
-    task, logged = _LOGS.pop(proc.pid)
-    await task
-    return bytes(logged)
+    _, logged = await proc.communicate()
+    return logged
 
 
 async def attach(tmp: Path, proc: asyncio.subprocess.Process) -> ServiceClient:

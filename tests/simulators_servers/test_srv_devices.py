@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from child_output import drained
 from srv_helpers import FrozenTime, PtyClient, rtu
 
 from kilnctl.cli.main import main
@@ -163,10 +164,10 @@ async def test_kilnctl_sim_runs_the_default_plant_and_takes_faults(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     urls = tmp_path / "urls.json"
-    proc = await asyncio.create_subprocess_exec(
+    proc = drained(await asyncio.create_subprocess_exec(
         sys.executable, "-m", "kilnctl.cli.main", "sim", "--urls", str(urls), "--speed", "60",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    ))  # fmt: skip
     try:
         assert proc.stdout is not None
         lines = await read_listing(proc.stdout)
