@@ -236,6 +236,7 @@ class KilnApp(App[None]):
             self._redraw_status()
         for run in status.get("runs", []):
             self.chart.set_plan(run["run_id"], run.get("plan"))
+            self.chart.set_target(run["run_id"], run.get("ah_target"))
             view = self.runs.get(run["run_id"])
             if view is not None:
                 view.time_left_s = run.get("time_left_s")
@@ -257,6 +258,7 @@ class KilnApp(App[None]):
                 self._chart(view.run_id, source, values, values.get("t", 0.0))
         for run in message.status.get("runs", []):
             self.chart.set_plan(run["run_id"], run.get("plan"))
+            self.chart.set_target(run["run_id"], run.get("ah_target"))
         self._redraw_runs()
         self._redraw_alarms()
         self._redraw_status()
