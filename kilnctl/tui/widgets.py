@@ -108,6 +108,10 @@ class KilnChart(PlotextPlot):
         """The tank's step ends at this charge, Ah (the service's "ah_target": an amp-hour
         or thickness end), drawn as a line on the amp-hours axis; None otherwise."""
         self.drawn_points = 0
+        self.drawn_target: float | None = None
+        """The amp-hour target line of the last redraw (Ah), None for none."""
+        self.title_text = ""
+        """The chart's title in the last redraw."""
         self.drawn_plan_points = 0
         """Points of the plan ahead in the last redraw."""
         self.unit = "C"
@@ -219,8 +223,9 @@ class KilnChart(PlotextPlot):
         ended = " (ended)" if self.finished else ""
         tank = self.keys == TANK_KEYS
         what = f"current / SP A, {self._charge()}" if tank else f"PV / SP °{self.unit}"
-        plt.title(f"{self.source or 'no kiln'}{ended}: {what}")
-        self.drawn_points = 0
+        self.title_text = f"{self.source or 'no kiln'}{ended}: {what}"
+        plt.title(self.title_text)
+        self.drawn_points, self.drawn_target = 0, None
         if self.pv:
             self._draw(tank)
         self.refresh()
@@ -259,6 +264,10 @@ class KilnChart(PlotextPlot):
             span = [(max(start, t0), 0.0), (max(pv[-1][0], sp[-1][0]), 0.0)]
             target = [self.target_ah] * 2
             plt.plot(x(span), target, label="Ah end", yside="right", color="gray")
+            # headroom over the target: its line below the current SP's at the top
+            top = max(self.target_ah, *(v for _, v in ah)) * 1.2
+            plt.ylim(0.0, top, yside="right")
+            self.drawn_target = self.target_ah
         for t, kind in self.marks:
             if t >= t0:
                 plt.vline((t - t0) / scale, "red" if kind == "alarm" else "gray")
