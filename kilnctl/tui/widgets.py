@@ -266,7 +266,7 @@ class KilnChart(PlotextPlot):
             plt.plot(x(span), target, label="Ah end", yside="right", color="gray")
             # headroom over the target: its line below the current SP's at the top
             top = max(self.target_ah, *(v for _, v in ah)) * 1.2
-            plt.ylim(0.0, top, yside="right")
+            plt.ylim(0.0, top, yside="right")  # type: ignore[arg-type]  # plotext types it wrong
             self.drawn_target = self.target_ah
         for t, kind in self.marks:
             if t >= t0:
