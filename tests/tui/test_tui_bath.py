@@ -25,6 +25,8 @@ from kilnctl.recipes.models import Deposit, PlatingRecipe
 from kilnctl.service.client import ServiceClient
 from kilnctl.service.timeleft import PlatingProgress
 from kilnctl.tui.app import KilnApp
+from kilnctl.tui.format import Display
+from kilnctl.tui.plantlines import plant_line
 from simulators.inprocess import SimBathHeater
 from simulators.physics.plating import default_bath_params
 
@@ -169,3 +171,18 @@ def test_a_thickness_ended_steps_target_is_faradays_amp_hours() -> None:
     assert abs(target["amp_hours"] - 5.13) < 0.01
     progress.area_dm2 = 0.0  # no lot: no area, no target (not an error)
     assert progress.amp_hours_target() is None
+
+
+def test_a_bath_older_than_the_rest_shows_its_own_age_and_its_band_in_the_display_unit() -> None:
+    row = {
+        "name": "nickel",
+        "kind": "tank",
+        "values": {"t": 100.0, "amps": 0.0, "volts": 0.0, "amp_hours": 1.0, "output_on": False},
+        "bath": {"t": 89.0, "bath_c": 61.0, "sp_c": 57.0, "band": [55.0, 60.0]},
+        "run_id": "",
+    }
+    line, stale = plant_line(row, Display(unit="F", now=101.0), 118)
+    assert "bath 141.8 °F (SP 134.6 °F) HIGH, band 131-140 °F  idle (bath 0:00:12 old)" in line
+    assert stale
+    line, stale = plant_line({**row, "bath": {**row["bath"], "t": 100.0}}, Display(now=101.0))
+    assert line.endswith(" 61.0 °C HIGH  idle") and not stale, line
