@@ -283,6 +283,8 @@ class KilnApp(App[None]):
 
     @on(ServiceEvent)
     def _event(self, message: ServiceEvent) -> None:
+        if not self.screen_stack:
+            return  # detaching: an event still queued has no screen to go to (refresh_bindings)
         event = message.event
         kind = event.get("kind")
         if kind == "dropped":
