@@ -146,6 +146,12 @@ class KilnApp(App[None]):
         self.set_interval(1.0, self._tick)
         self._fit(self.size.width, self.size.height)
 
+    def refresh_bindings(self) -> None:
+        """The footer follows the state; detaching, with no screen left, there is none to
+        follow it (Textual raises ScreenStackError for a message still queued then)."""
+        if self.screen_stack:
+            super().refresh_bindings()
+
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
 
@@ -283,8 +289,6 @@ class KilnApp(App[None]):
 
     @on(ServiceEvent)
     def _event(self, message: ServiceEvent) -> None:
-        if not self.screen_stack:
-            return  # detaching: an event still queued has no screen to go to (refresh_bindings)
         event = message.event
         kind = event.get("kind")
         if kind == "dropped":

@@ -110,6 +110,9 @@ async def test_the_run_samples_the_bath_it_holds_and_the_watch_leaves_it_alone(
             await until(pilot, lambda: "bath 6" in line_of(app, "gold"))
             run = await start(h.socket, job="plate", lot="P7")
             await until(pilot, lambda: "plate, lot P7" in line_of(app, "gold"))
+            kiln_at = watch.latest["k1"]["t"]
+            # a whole watch period begun with the run on (the watch reads k1 first)
+            await until(pilot, lambda: watch.latest["k1"]["t"] > kiln_at)
             read_at = watch.latest["au_bath"]["t"]
             kiln_at = watch.latest["k1"]["t"]
             # the rinse waits for its prompts: the run holds the heater, the watch reads
