@@ -97,6 +97,9 @@ class RunHandle:
     results: list[dict[str, Any]] = field(default_factory=list)
     job: JobRun | None = None
     """The run's steps (plan, lot, devices), for the service's job view."""
+    reads: set[str] = field(default_factory=set)
+    """Devices the run only reads (its tanks' bath heaters): the run samples them, so
+    the plant watch leaves them alone while it is active."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ class Engine:
                 self.devices,
                 self.clock,
                 self._publish,
-                self.busy_devices,
+                self.owned_devices,
                 self.journal,
                 self.settings.period_s,
                 self.settings.kiln_limits,
@@ -183,6 +186,11 @@ class Engine:
     def busy_devices(self) -> set[str]:
         """Devices a run is driving now."""
         return {d for h in self.runs.values() if h.outcome is None for d in h.devices}
+
+    def owned_devices(self) -> set[str]:
+        """Devices an active run drives or reads (its bath heaters): the plant watch reads
+        none of them, the run samples them."""
+        return {d for h in self.runs.values() if h.outcome is None for d in h.devices | h.reads}
 
     # ------------------------------------------------------------------ events
 
@@ -481,7 +489,9 @@ class Engine:
             ctx.paused = True
             ctx.state("run", "paused", "resumed paused, as before the outage")
         task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume, claimed))
-        self.runs[run_id] = RunHandle(ctx, task, used, prep.job_name, job=job)
+        self.runs[run_id] = RunHandle(
+            ctx, task, used, prep.job_name, job=job, reads=claimed - used
+        )
         return run_id
 
     def _claim(self, names: set[str]) -> None:

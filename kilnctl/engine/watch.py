@@ -1,13 +1,19 @@
 """The plant watch: every configured kiln and tank that is in no run is still read and
 judged, because a welded relay or a shorted output stage does not wait for a run.
 
-Each watch period (the control period) every idle kiln's controller and every idle tank's
-rectifier is read once, and:
+Each watch period (the control period) every idle kiln's controller, every idle tank's
+rectifier and every idle tank's bath heater controller is read once (a device a run drives
+or reads is the run's to sample: `busy` names them all), and:
 
 * stuck_relay: a kiln's PV rising with its output at 0 (the same rule as in a run,
   `interlocks.stuck_relay_rise`);
 * over_temperature: a kiln's PV above its rated maximum (plant config max_temp);
 * output_stuck_on: a rectifier's current flowing while its output is off.
+
+A bath heater is read for its PV, SP and output only (`latest`, shown by `status`): a bath
+outside its band between runs is heating up or cooling down, not a fault, and the run
+refuses a step out of band (plating.StepRefused) and alarms on it while plating; the
+watch's alarms all cut the power, which would switch the bath heater off.
 
 A new alarm puts the device safe again, opens the kiln's contactor where the plant config
 names one (read back), and says what a person must do. The watch's alarms latch
@@ -63,6 +69,7 @@ class _Watched:
     device_name: str
     device: Any
     codes: tuple[str, ...]
+    """Alarm codes judged on it; () for a bath heater (only read)."""
     max_temp_c: float | None = None
     max_current_a: float | None = None
     contactor: Contactor | None = None
@@ -98,8 +105,9 @@ class PlantWatch:
         self.watched = _watched(plant, devices)
         self.latest: dict[str, dict[str, Any]] = {}
         """The last reading of each idle kiln/tank, by device name, in the run samples'
-        form plus "t" (Unix time): a kiln's pv_c, sp_c, out_pct; a rectifier's volts, amps,
-        amp_hours (the device's counter, None without one), output_on. For `status`."""
+        form plus "t" (Unix time): a kiln's or bath heater's pv_c, sp_c, out_pct (°C, %);
+        a rectifier's volts, amps, amp_hours (the device's counter, None without one),
+        output_on. For `status`."""
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._told_open = ""  # the alarms last logged as carried over at a stop
@@ -240,6 +248,8 @@ class PlantWatch:
     async def _check(self, item: _Watched) -> None:
         reading = await item.device.read()
         self.latest[item.device_name] = reading_values(reading, self.clock.wall_time())
+        if not item.codes:
+            return  # a bath heater: read for status only (see the module docstring)
         found = self._judge(item, reading)
         if not found and not self.alarms.any_active:
             return
@@ -318,7 +328,8 @@ def current_with_output_off(reading: Any, max_current_a: float | None) -> str | 
 
 
 def _watched(plant: Any, devices: Mapping[str, object]) -> list[_Watched]:
-    """The kilns and tanks whose devices are open, in the plant config's order."""
+    """The kilns, tanks and bath heaters whose devices are open, in the plant config's
+    order (kilns, then each tank's rectifier and heater)."""
     items: list[_Watched] = []
     for name, kiln in (getattr(plant, "kilns", {}) or {}).items():
         device = devices.get(kiln.controller)
@@ -347,4 +358,8 @@ def _watched(plant: Any, devices: Mapping[str, object]) -> list[_Watched]:
                     max_current_a=getattr(tank, "max_current_a", None),
                 )
             )
+        heater_name = getattr(tank, "heater", None)
+        heater = devices.get(heater_name) if heater_name else None
+        if heater is not None and all(i.device is not heater for i in items):
+            items.append(_Watched(name, str(heater_name), heater, ()))
     return items

@@ -9,7 +9,7 @@ order (kilns first):
     {"name": "k1", "kind": "kiln" | "tank", "device": "k1",
      "values": {"t": unix s, "pv_c", "sp_c", "out_pct"} (kiln)
                {"t", "volts", "amps", "amp_hours", "amps_sp"?, "output_on"?} (tank),
-     "bath": {"t", "bath_c"} | {},           # tanks: the bath temperature in a run
+     "bath": {"t", "bath_c", "sp_c"?, "out_pct"?, "band"?} | {},   # tanks with a heater
      "state": "idle" | a run's state ("running", "paused", "held"),
      "run_id", "job", "lot", "step": str ("" when idle),
      "segment": {"index", "phase", "target_c"} | None,
@@ -17,6 +17,13 @@ order (kilns first):
      "unacked": how many of them no one has acknowledged yet,
      "watch_alarms", "watch_unacked": the plant watch's part of those,
      "time_left_s": the run's current step's time left (server.py adds it; None unknown)}
+
+A tank's "bath" is its bath heater's reading: the run's bath sample while the run plates
+on it ({"t", "bath_c"}), else the plant watch's last reading of the heater (bath_c, its
+SP sp_c, its output out_pct; its "t" ages while a run holds the heater between its plating
+steps). "band" is the bath's working window [min, max] °C: the tank's (plant config), or
+the plating step's while a step with its own band runs (server.py). `bath_outside` says
+where a bath is against it.
 """
 
 from __future__ import annotations
@@ -27,10 +34,40 @@ from typing import Any
 from kilnctl.service.runview import RunView
 
 
-def _device_rows(plant: Any) -> list[tuple[str, str, str]]:
-    rows = [("kiln", n, k.controller) for n, k in (getattr(plant, "kilns", {}) or {}).items()]
-    rows += [("tank", n, t.rectifier) for n, t in (getattr(plant, "tanks", {}) or {}).items()]
-    return rows
+def _device_rows(plant: Any) -> list[tuple[str, str, str, Any]]:
+    """(kind, name, device, its plant config) of every kiln, then every tank."""
+    kilns = (getattr(plant, "kilns", {}) or {}).items()
+    tanks = (getattr(plant, "tanks", {}) or {}).items()
+    return [("kiln", n, k.controller, k) for n, k in kilns] + [
+        ("tank", n, t.rectifier, t) for n, t in tanks
+    ]
+
+
+def idle_bath(tank: Any, watched: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """A tank's bath from the plant watch's last reading of its heater (a controller
+    reading: pv_c, sp_c, out_pct) and the tank's band; {} without a heater."""
+    heater = getattr(tank, "heater", None)
+    if not heater:
+        return {}
+    reading = watched.get(heater, {})
+    bath: dict[str, Any] = {k: reading[k] for k in ("t", "sp_c", "out_pct") if k in reading}
+    if "pv_c" in reading:
+        bath["bath_c"] = reading["pv_c"]
+    band = getattr(tank, "bath_temp_c", None)
+    if band is not None:
+        bath["band"] = [float(band[0]), float(band[1])]
+    return bath
+
+
+def bath_outside(bath: dict[str, Any]) -> str | None:
+    """"low" or "high" when the bath's temperature is outside its band, else None (no
+    reading or no band)."""
+    value, band = bath.get("bath_c"), bath.get("band")
+    if not isinstance(value, int | float) or not isinstance(band, list | tuple) or len(band) != 2:
+        return None
+    if value < band[0]:
+        return "low"
+    return "high" if value > band[1] else None
 
 
 def plant_devices(
@@ -49,7 +86,7 @@ def plant_devices(
     claimed = claimed or {}
     watch_alarms = list(watch_alarms)
     rows: list[dict[str, Any]] = []
-    for kind, name, device in _device_rows(plant):
+    for kind, name, device, config in _device_rows(plant):
         view = run_on(name, runs) or by_id.get(claimed.get(device, ""))
         alarms = [a for a in watch_alarms if a.source == name]
         row: dict[str, Any] = {
@@ -57,7 +94,7 @@ def plant_devices(
             "kind": kind,
             "device": device,
             "values": dict(watched.get(device, {})),
-            "bath": {},
+            "bath": idle_bath(config, watched) if kind == "tank" else {},
             "state": "idle",
             "run_id": "",
             "job": "",
@@ -91,7 +128,7 @@ def apply_run(row: dict[str, Any], view: RunView) -> None:
     row["unacked"] = row.get("watch_unacked", 0) + sum(1 for a in run_alarms if not a["acked"])
     row.update(
         values=dict(view.samples.get(name, row.get("values", {}))),
-        bath=dict(view.samples.get(f"{name}.bath", {})),
+        bath=_run_bath(row.get("bath") or {}, view.samples.get(f"{name}.bath")),
         state=view.state,
         run_id=view.run_id,
         job=view.job,
@@ -101,8 +138,20 @@ def apply_run(row: dict[str, Any], view: RunView) -> None:
     )
 
 
+def _run_bath(bath: dict[str, Any], sample: dict[str, Any] | None) -> dict[str, Any]:
+    """The run's bath sample (with the row's band) when the run has one, else the watch's
+    last reading as it is (it ages: the run holds the heater and samples it only while it
+    plates on the tank)."""
+    if not sample:
+        return dict(bath)
+    return {**({"band": bath["band"]} if "band" in bath else {}), **sample}
+
+
 def set_idle(row: dict[str, Any]) -> None:
-    """The row's run ended: the kiln/tank is idle (its last values stay until a reading)."""
-    row.update(state="idle", run_id="", job="", lot="", step="", segment=None, bath={})
+    """The row's run ended: the kiln/tank is idle (its last values stay until a reading;
+    the bath comes again with the plant watch's next reading of the heater)."""
+    bath = row.get("bath") or {}
+    row.update(state="idle", run_id="", job="", lot="", step="", segment=None)
+    row["bath"] = {"band": bath["band"]} if "band" in bath else {}
     row["alarms"], row["unacked"] = row.get("watch_alarms", 0), row.get("watch_unacked", 0)
     row.pop("time_left_s", None)

@@ -204,6 +204,7 @@ class Service:
                     **self._time_left(v.run_id),
                     "plan": self._firing_plan(v.run_id),
                     "steps": self._job_steps(v.run_id),
+                    "ah_target": self._ah_target(v.run_id),
                 }
                 for v in self.book.active()
             ],
@@ -231,6 +232,7 @@ class Service:
         for row in rows:
             if row["run_id"]:
                 row["time_left_s"] = self._time_left(row["run_id"])["time_left_s"]
+                self._step_band(row)
         return rows
 
     def _health(self) -> dict[str, Any] | None:
@@ -241,6 +243,20 @@ class Service:
         except Exception:  # a status reply must never fail on the telemetry side's trouble
             log.exception("telemetry health unknown")
             return None
+
+    def _step_band(self, row: dict[str, Any]) -> None:
+        """A plating step with its own bath band on the row's tank: the row's bath is
+        judged against it (the run's bath alarm is, plating.py) rather than the tank's."""
+        progress = self._plating.get(row["run_id"])
+        step = progress.step if progress is not None else None
+        band = getattr(step, "bath_temp_c", None)
+        if step is not None and step.tank == row["name"] and band and row["bath"]:
+            row["bath"]["band"] = [float(band[0]), float(band[1])]
+
+    def _ah_target(self, run_id: str) -> dict[str, Any] | None:
+        """The plating step's amp-hour target (PlatingProgress.amp_hours_target), if any."""
+        progress = self._plating.get(run_id)
+        return progress.amp_hours_target() if progress is not None else None
 
     def _backlog(self) -> int | None:
         if self.telemetry_backlog is None:

@@ -165,6 +165,22 @@ class PlatingProgress:
             return None
         return max(0.0, target - self.amp_hours) / amps * 3600.0
 
+    def amp_hours_target(self) -> dict[str, Any] | None:
+        """The electro step going on, if it ends on charge: {"tank", "amp_hours" (the
+        target, Ah: the step's own, or its thickness through Faraday's law as the engine
+        ends it, plating.target_amp_hours), "so_far" (Ah, from the tank's samples)};
+        None for a time-ended step or none going on."""
+        step = self.step
+        if step is None or step.kind != "electro" or step.tank is None:
+            return None
+        try:
+            target = target_amp_hours(step, self.area_dm2)
+        except ValueError:  # a thickness end with no lot area: the engine refuses it too
+            return None
+        if target is None:
+            return None
+        return {"tank": step.tank, "amp_hours": target, "so_far": self.amp_hours}
+
     def estimate(self, now: float) -> TimeLeft | None:
         """Time left at wall time `now`, or None when not plating or not known."""
         step = self.step

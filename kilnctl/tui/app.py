@@ -150,6 +150,12 @@ class KilnApp(App[None]):
         self.set_interval(1.0, self._tick)
         self._fit(self.size.width, self.size.height)
 
+    def refresh_bindings(self) -> None:
+        """The footer follows the state; detaching, with no screen left, there is none to
+        follow it (Textual raises ScreenStackError for a message still queued then)."""
+        if self.screen_stack:
+            super().refresh_bindings()
+
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
 
@@ -242,6 +248,7 @@ class KilnApp(App[None]):
             self._redraw_status()
         for run in status.get("runs", []):
             self.chart.set_plan(run["run_id"], run.get("plan"))
+            self.chart.set_target(run["run_id"], run.get("ah_target"))
             view = self.runs.get(run["run_id"])
             if view is not None:
                 view.time_left_s = run.get("time_left_s")
@@ -263,6 +270,7 @@ class KilnApp(App[None]):
                 self._chart(view.run_id, source, values, values.get("t", 0.0))
         for run in message.status.get("runs", []):
             self.chart.set_plan(run["run_id"], run.get("plan"))
+            self.chart.set_target(run["run_id"], run.get("ah_target"))
         self._redraw_runs()
         self._redraw_alarms()
         self._redraw_status()

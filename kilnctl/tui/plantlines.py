@@ -4,6 +4,11 @@ alarm badge, cut to the width given (74 at 80 columns; more is shown at 120).
 
     k1    PV  612.3 SP  620.0 °C  45%  pins L7 s2 ramp>800°C  ~0:12:00 !1
     gold   3.60 A  2.10 V 0.0123 Ah 45.0 °C  plate L8: gold  ~0:00:20
+    nickel off  0.00 A  0.00 V -.---- Ah 52.1 °C LOW  idle
+
+A tank with a bath heater shows the bath's temperature (the long form: and its heater's
+SP), "LOW" or "HIGH" outside its band; a bath reading older than the rest shows its own
+age.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from kilnctl.report import format_duration
+from kilnctl.service.plantstatus import bath_outside
 from kilnctl.tui.format import STALE_AFTER_S, Display, Line, _num
 
 WIDE = 100
@@ -47,9 +53,26 @@ def _values(row: dict[str, Any], d: Display, compact: bool) -> str:
     amps_sp = values.get("amps_sp")
     if not compact and isinstance(amps_sp, int | float) and not off:
         text += f"  SP {amps_sp:.2f} A"
-    bath = (row.get("bath") or {}).get("bath_c")
-    if isinstance(bath, int | float):
-        text += f"{gap}{'' if compact else 'bath '}{d.temp(bath, 0, 1)}"
+    return text + _bath(row.get("bath") or {}, d, compact)
+
+
+def _bath(bath: dict[str, Any], d: Display, compact: bool) -> str:
+    """The bath temperature, its heater's SP (long form) and, outside its band, "low" or
+    "high" (long form: against which band). "" with no reading of a heater."""
+    value = bath.get("bath_c")
+    if not isinstance(value, int | float):
+        return ""
+    outside = bath_outside(bath)
+    if compact:
+        return f" {d.temp(value, 0, 1)}" + (f" {outside.upper()}" if outside else "")
+    text = f"  bath {d.temp(value, 0, 1)}"
+    sp = bath.get("sp_c")
+    if isinstance(sp, int | float):
+        text += f" (SP {d.temp(sp, 0, 1)})"
+    if outside:
+        low, high = bath["band"]
+        # the unit once: "band 55-60 °C" (temp() ends in " °C" / " °F")
+        text += f" {outside.upper()}, band {d.temp(low, 0, 0)[:-3]}-{d.temp(high, 0, 0)}"
     return text
 
 
@@ -97,8 +120,14 @@ def plant_line(
         tail += f" !{row['alarms']}" + ("" if row.get("unacked") else " ack")
     age = d.age_s(row.get("values") or {})
     stale = age is not None and age > stale_after_s
+    bath = row.get("bath") or {}
+    bath_age = d.age_s(bath) if "bath_c" in bath else None
+    bath_stale = bath_age is not None and bath_age > stale_after_s
     if stale and age is not None:
         tail += f" ({format_duration(age)} old)"
+    elif bath_stale and bath_age is not None:  # e.g. a run holds the heater between steps
+        tail += f" (bath {format_duration(bath_age)} old)"
+    stale = stale or bath_stale
     room = width - len(head) - len(tail) - 2
     doing = _doing(row, d, compact)
     if room < 4:  # no room for what it is doing: the values go first, then the badges

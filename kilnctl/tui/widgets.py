@@ -104,7 +104,14 @@ class KilnChart(PlotextPlot):
         self.plan: list[Point] = []
         """The kiln's planned setpoint from now to the end of its firing (the service's
         "plan", FiringSchedule.plan), drawn ahead of the samples."""
+        self.target_ah: float | None = None
+        """The tank's step ends at this charge, Ah (the service's "ah_target": an amp-hour
+        or thickness end), drawn as a line on the amp-hours axis; None otherwise."""
         self.drawn_points = 0
+        self.drawn_target: float | None = None
+        """The amp-hour target line of the last redraw (Ah), None for none."""
+        self.title_text = ""
+        """The chart's title in the last redraw."""
         self.drawn_plan_points = 0
         """Points of the plan ahead in the last redraw."""
         self.unit = "C"
@@ -154,6 +161,17 @@ class KilnChart(PlotextPlot):
             self.plan = points
             self._dirty = True
 
+    def set_target(self, run_id: str, target: Any) -> None:
+        """The run's plating step target ({"tank", "amp_hours"} or None, the service's
+        "ah_target") for the tank shown: another tank's, or none, clears it."""
+        if run_id != self.run_id or self.keys != TANK_KEYS:
+            return
+        ah = target.get("amp_hours") if isinstance(target, dict) else None
+        value = float(ah) if isinstance(ah, int | float) and target["tank"] == self.source else None
+        if value != self.target_ah:
+            self.target_ah = value
+            self._dirty = True
+
     def mark(self, run_id: str, t: float, what: str) -> None:
         """Mark a step change or an alarm ("step" | "alarm") of the run shown at time t."""
         if run_id == self.run_id:
@@ -192,6 +210,7 @@ class KilnChart(PlotextPlot):
         self.finished = False
         self.keys = KILN_KEYS
         self.pv, self.sp, self.ah, self.marks, self.plan = [], [], [], [], []
+        self.target_ah = None
         self._dirty = True
 
     def redraw(self) -> None:
@@ -203,12 +222,20 @@ class KilnChart(PlotextPlot):
         plt.clear_data()
         ended = " (ended)" if self.finished else ""
         tank = self.keys == TANK_KEYS
-        what = "current / SP A, Ah" if tank else f"PV / SP °{self.unit}"
-        plt.title(f"{self.source or 'no kiln'}{ended}: {what}")
-        self.drawn_points = 0
+        what = f"current / SP A, {self._charge()}" if tank else f"PV / SP °{self.unit}"
+        self.title_text = f"{self.source or 'no kiln'}{ended}: {what}"
+        plt.title(self.title_text)
+        self.drawn_points, self.drawn_target = 0, None
         if self.pv:
             self._draw(tank)
         self.refresh()
+
+    def _charge(self) -> str:
+        """"x.xx of y.yy Ah" with a target, else "Ah" (the amp-hours axis)."""
+        if self.target_ah is None:
+            return "Ah"
+        so_far = self.ah[-1][1] if self.ah else 0.0
+        return f"{so_far:.2f} of {self.target_ah:.2f} Ah"
 
     def _draw(self, tank: bool) -> None:
         plt = self.plt
@@ -231,6 +258,16 @@ class KilnChart(PlotextPlot):
         self.drawn_plan_points = len(plan)
         if tank and ah:
             plt.plot(x(ah), [v for _, v in ah], label="Ah", yside="right")
+        if tank and self.target_ah is not None:
+            # across the current step only (from its mark): an earlier step had its own end
+            start = max((t for t, kind in self.marks if kind == "step"), default=t0)
+            span = [(max(start, t0), 0.0), (max(pv[-1][0], sp[-1][0]), 0.0)]
+            target = [self.target_ah] * 2
+            plt.plot(x(span), target, label="Ah end", yside="right", color="gray")
+            # headroom over the target: its line below the current SP's at the top
+            top = max(self.target_ah, *(v for _, v in ah)) * 1.2
+            plt.ylim(0.0, top, yside="right")  # type: ignore[arg-type]  # plotext types it wrong
+            self.drawn_target = self.target_ah
         for t, kind in self.marks:
             if t >= t0:
                 plt.vline((t - t0) / scale, "red" if kind == "alarm" else "gray")

@@ -4,7 +4,7 @@ simulated devices, a few short recipes, and a real Service on a Unix socket in t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,14 +163,20 @@ def devices_for(clock: Clock) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def running_service(
-    tmp_path: Path, clock: Clock | None = None, socket: Path | None = None, **kw: Any
+    tmp_path: Path,
+    clock: Clock | None = None,
+    socket: Path | None = None,
+    plant: Plant = PLANT,
+    make_devices: Callable[[Clock], dict[str, Any]] = devices_for,
+    **kw: Any,
 ) -> AsyncIterator[Harness]:
-    """A Service on tmp_path/kilnctl.sock over the in-process plant."""
+    """A Service on tmp_path/kilnctl.sock over the in-process plant (or `plant` over the
+    devices `make_devices` builds)."""
     clock = clock or ScaledClock(SPEED)
-    devices = devices_for(clock)
+    devices = make_devices(clock)
     journal = Journal(tmp_path / "journal.sqlite")
     library = kw.pop("library", None) or Library(BAKE, LONG, FLASH, JOB, LINE, PLATE)
-    engine = Engine(devices, PLANT, library, journal, clock, EngineSettings(checkpoint_s=5))
+    engine = Engine(devices, plant, library, journal, clock, EngineSettings(checkpoint_s=5))
     service = Service(engine, library=library, journal=journal, plant_name="test plant", **kw)
     path = socket or tmp_path / "kilnctl.sock"
     await service.start(path)

@@ -72,6 +72,8 @@ def status() -> dict[str, Any]:
         "thickness_um": {},
         "time_left_s": 277.0,
         "plating_left_s": 590.0,
+        # 5 µm of nickel on 12 dm² (Faraday): 5.13 Ah
+        "ah_target": {"tank": "nickel", "amp_hours": 5.13, "so_far": 2.664},
     }
 
     def row(
@@ -81,7 +83,7 @@ def status() -> dict[str, Any]:
             "name": name,
             "kind": kind,
             "values": values,
-            "bath": {"t": NOW - 1, "bath_c": 55.2} if name == "nickel" else {},
+            "bath": baths.get(name, {}),
             "state": run["state"] if run else "idle",
             "run_id": run["run_id"] if run else "",
             "job": run["job"] if run else "",
@@ -93,6 +95,11 @@ def status() -> dict[str, Any]:
             "time_left_s": run["time_left_s"] if run else None,
         }
 
+    baths = {
+        "nickel": {"t": NOW - 1, "bath_c": 55.2, "band": [55.0, 60.0]},
+        # idle, from the plant watch's reading of its heater: still heating up, below band
+        "gold": {"t": NOW - 2, "bath_c": 58.3, "sp_c": 62.0, "out_pct": 35.0, "band": [60, 65]},
+    }
     devices = [
         row("kiln1", "kiln", firing["samples"]["kiln1"], firing),
         row("kiln2", "kiln", {"t": NOW - 2, "pv_c": 41.0, "sp_c": 0.0, "out_pct": 0.0}, None),
@@ -131,7 +138,8 @@ def tank_history() -> dict[str, list[list[float]]]:
     t1 = T0 + 1200
     amps = [[t1 + 10 * i, min(36.0, 3.0 * i)] for i in range(200)]
     sp = [[t1 + 10 * i, 36.0] for i in range(200)]
-    ah = [[t1 + 10 * i, 36.0 * 10 * i / 3600] for i in range(200)]
+    # the step marked at t1 + 600 s: its charge so far, 2.664 Ah at the end
+    ah = [[t1 + 10 * i, 2.664 * max(0, 10 * i - 600) / 1390] for i in range(200)]
     return {"amps": amps, "amps_sp": sp, "amp_hours": ah}
 
 
@@ -148,6 +156,7 @@ async def screen(
             plating = "20260921-080000-d4e5f6"
             app.chart.show(plating, "nickel", TANK_KEYS)
             app.chart.load_history(plating, "nickel", tank_history())
+            app.chart.set_target(plating, status()["runs"][1]["ah_target"])
             app.chart.mark(plating, T0 + 1200 + 600, "step")
             app.chart.mark(plating, T0 + 1200 + 1500, "alarm")
         else:
