@@ -54,15 +54,35 @@ async def until(
         before.append(event)
 
 
+class _UnitTime:
+    """The test clock's simulated seconds, with the `speed` that tells the simulated unit
+    its comms timeout runs in real time (as simulators.timebase.ScaledTime does)."""
+
+    def __init__(self, clock: ScaledClock) -> None:
+        self.speed = clock.speed
+        self._now = clock.now
+
+    def __call__(self) -> float:
+        return self._now()
+
+
 @asynccontextmanager
 async def firing(
-    profile: FiringProfile, url_extra: str = "", shows: int = 1, **driver_options: Any
+    profile: FiringProfile,
+    url_extra: str = "",
+    shows: int = 1,
+    comms_in_real_time: bool = True,
+    **driver_options: Any,
 ) -> AsyncIterator[tuple[ScaledClock, SimEurotherm, Eurotherm3216, asyncio.Queue[Event]]]:
     """A run of `profile` on a simulated 3216 (showing `shows` decimals) behind a real TCP socket,
     the real driver and the engine on the scaled clock: (clock, simulated unit, driver,
-    event queue)."""
+    event queue). `comms_in_real_time`: the unit's remote-SP timeout counts real seconds, as
+    `kilnctl sim --speed` has it (simulators.timebase.comms_timeout); else simulated ones
+    (5 s at x60 is 83 ms real: a loaded test machine's scheduling delay would look like a
+    dead line)."""
     clock = ScaledClock(SPEED)
-    eurotherm = build("eurotherm3216", unit=1, time_fn=clock.now, decimals=shows)
+    unit_time = _UnitTime(clock) if comms_in_real_time else clock.now
+    eurotherm = build("eurotherm3216", unit=1, time_fn=unit_time, decimals=shows)
     assert isinstance(eurotherm, SimEurotherm)
     server = ModbusTcpServer({1: eurotherm})
     await server.start()
@@ -112,7 +132,13 @@ SOAK = FiringProfile.model_validate(
 
 async def test_a_fallback_to_the_local_setpoint_is_alarmed_in_the_period_it_shows() -> None:
     events: list[Event] = []
-    async with firing(SOAK, "&retries=0") as (clock, eurotherm, _, queue):
+    # the unit's own 5 s in simulated seconds: the dead line outlasts it in 8 of them
+    async with firing(SOAK, "&retries=0", comms_in_real_time=False) as (
+        clock,
+        eurotherm,
+        _,
+        queue,
+    ):
         async with asyncio.timeout(30):
             await clock.sleep(55)  # ramped, soaking on a held setpoint: keep-alives only
             assert not eurotherm.read_holding(75, 1)[0] & (1 << 14)  # StAt b14
