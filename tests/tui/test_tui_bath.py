@@ -189,3 +189,47 @@ def test_a_bath_older_than_the_rest_shows_its_own_age_and_its_band_in_the_displa
     assert stale
     line, stale = plant_line({**row, "bath": {**row["bath"], "t": 100.0}}, Display(now=101.0))
     assert line.endswith(" 61.0 °C HIGH  idle") and not stale, line
+
+
+async def test_a_jobs_tank_bath_stays_live_while_the_job_fires(tmp_path: Path) -> None:
+    # Before: the run held the heater from its start but read it only while plating on
+    # the tank: through the job's firing step the bath was the watch's last reading, older
+    # and older ("bath 0:00:40 old").
+    clock = ScaledClock(20)  # the bake holds 20 min: the firing outlasts the test
+    async with running_service(
+        tmp_path, clock, plant=plant_with_heater(), make_devices=heater_at(62.0, 62.0)
+    ) as h:
+        watch = h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: "bath 6" in line_of(app, "gold"))
+            run = await start(h.socket, job="pins", lot="P8")
+            answers = asyncio.create_task(_answer_prompts(h.engine, run))
+            client = await ServiceClient.connect(h.socket)
+            try:
+                await until(
+                    pilot, lambda: " s1 " in line_of(app, "k1") or "seg 1" in line_of(app, "k1")
+                )
+                firing_at = clock.wall_time()
+                read_at = watch.latest["au_bath"]["t"]
+                # 30 s of service time into the firing (a dozen watch periods)
+                await until(pilot, lambda: clock.wall_time() > firing_at + 30, timeout_s=10)
+                status = await client.request("status")
+                rows = {r["name"]: r for r in status["devices"]}
+                assert rows["k1"]["segment"] is not None, "still firing"
+                gold = rows["gold"]
+                assert gold["run_id"] == run and gold["state"] == "running"
+                # the run's own bath sample, one control period old at most
+                assert gold["bath"]["t"] > firing_at + 25
+                assert status["time"] - gold["bath"]["t"] <= 2.0
+                assert gold["bath"]["sp_c"] == 62.0 and gold["bath"]["band"] == list(BAND)
+                assert watch.latest["au_bath"]["t"] == read_at  # the run's, not the watch's
+                await until(pilot, lambda: "bath 6" in line_of(app, "gold"))
+                assert "bath 0:" not in line_of(app, "gold"), line_of(app, "gold")
+            finally:
+                answers.cancel()
+                await client.close()
+            await h.engine.submit(Abort(run_id=run, who="test", reason="done"))
+            async with asyncio.timeout(10):
+                await h.engine.wait(run)
+            await pilot.press("q")
