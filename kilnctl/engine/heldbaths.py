@@ -44,8 +44,9 @@ def held_heaters(
 
 async def sample_held_baths(ctx: RunContext, heaters: Mapping[str, Any], period_s: float) -> None:
     """Every `period_s` (clock seconds), sample each held heater as source "<tank>.bath":
-    {"bath_c", "sp_c", "out_pct"} (°C, °C, %). A heater that does not answer is skipped
-    (its last sample ages, and is shown old). Runs until cancelled."""
+    {"bath_c": °C}, the plating step's own form (a "tank" series in telemetry, not a kiln's:
+    its SP and output are the watch's to show between runs). A heater that does not answer
+    is skipped (its last sample ages, and is shown old). Runs until cancelled."""
     next_t = ctx.clock.now()
     while True:
         for tank, heater in heaters.items():
@@ -58,9 +59,6 @@ async def sample_held_baths(ctx: RunContext, heaters: Mapping[str, Any], period_
             except DeviceError as exc:
                 log.debug("run %s: bath of %s: %s", ctx.run_id, tank, exc)
                 continue
-            ctx.sample(
-                source,
-                {"bath_c": reading.pv_c, "sp_c": reading.sp_c, "out_pct": reading.output_pct},
-            )
+            ctx.sample(source, {"bath_c": reading.pv_c})
         next_t += period_s
         await ctx.clock.sleep_until(next_t)

@@ -222,7 +222,8 @@ async def test_a_jobs_tank_bath_stays_live_while_the_job_fires(tmp_path: Path) -
                 # the run's own bath sample, one control period old at most
                 assert gold["bath"]["t"] > firing_at + 25
                 assert status["time"] - gold["bath"]["t"] <= 2.0
-                assert gold["bath"]["sp_c"] == 62.0 and gold["bath"]["band"] == list(BAND)
+                assert gold["bath"]["band"] == list(BAND)
+                assert abs(gold["bath"]["bath_c"] - 62.0) < 1.0  # the heater holds its SP
                 assert watch.latest["au_bath"]["t"] == read_at  # the run's, not the watch's
                 await until(pilot, lambda: "bath 6" in line_of(app, "gold"))
                 assert "bath 0:" not in line_of(app, "gold"), line_of(app, "gold")
