@@ -191,7 +191,7 @@ def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
     from kilnctl.service.runview import RunView
     from kilnctl.tui.format import Display, alarm_line, run_lines
     from kilnctl.tui.joblines import job_lines
-    from kilnctl.tui.plantlines import WIDE, plant_line
+    from kilnctl.tui.plantlines import WIDE, plant_line, stale_after_s
     from kilnctl.tui.telemetryline import telemetry_text
 
     speed = float(snapshot.get("speed") or 1.0)
@@ -217,7 +217,11 @@ def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
     devices = [r for r in snapshot.get("devices") or [] if isinstance(r, dict) and "name" in r]
     if devices:
         lines.append("")
-        lines += [f"  {plant_line(r, display, WIDE + 20)[0]}" for r in devices]
+        # a snapshot: the watch's readings are as fresh as the reply (no poll to wait for)
+        lines += [
+            f"  {plant_line(r, display, WIDE + 20, 0.0, stale_after_s(r, 0.0))[0]}"
+            for r in devices
+        ]
     runs = snapshot.get("runs", [])
     if not runs:
         lines.append("no active runs (start one: kilnctl start JOB --lot ID)")

@@ -19,6 +19,7 @@ from typing import Any
 from drivers.errors import ConfigError, DeviceError
 from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.clock import Clock, simulated_time
+from kilnctl.engine.heldbaths import held_heaters, sample_held_baths
 from kilnctl.engine.job import JobRun, PlanStep, no_lot_refusal, plan_job
 from kilnctl.engine.latched import raise_again, unresolved_in
 from kilnctl.engine.messages import (
@@ -488,7 +489,10 @@ class Engine:
             # firing says at which setpoint it holds)
             ctx.paused = True
             ctx.state("run", "paused", "resumed paused, as before the outage")
-        task = asyncio.get_running_loop().create_task(self._run(ctx, job, used, resume, claimed))
+        baths = held_heaters(self.plant, self.devices, prep.tanks)
+        task = asyncio.get_running_loop().create_task(
+            self._run(ctx, job, used, resume, claimed, baths)
+        )
         self.runs[run_id] = RunHandle(
             ctx, task, used, prep.job_name, job=job, reads=claimed - used
         )
@@ -513,8 +517,13 @@ class Engine:
         used: set[str],
         resume: dict[str, Any] | None,
         claimed: set[str],
+        baths: dict[str, Any] | None = None,
     ) -> str:
         outcome, reason = "failed", "internal error"
+        # the heaters it holds stay sampled for the whole run (firing steps too)
+        sampler = asyncio.get_running_loop().create_task(
+            sample_held_baths(ctx, baths or {}, self.settings.period_s)
+        )
         try:
             await job.run(resume)
             outcome, reason = "completed", ""
@@ -535,6 +544,8 @@ class Engine:
             reason = f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            sampler.cancel()  # it only reads; the last bath sample stays (and ages)
+            await asyncio.wait({sampler}, timeout=1.0)
             # one path for every end: a device not confirmed safe stays with the keeper,
             # its alarm on this run's record, retried until its safe state is read back
             for name in sorted(used):

@@ -75,6 +75,8 @@ class RunContext:
         self.skip_requests = 0
         self.extend_s = 0.0
         self.seq: dict[str, int] = {}
+        self.sampled_at: dict[str, float] = {}
+        """Unix time of each source's last sample (heldbaths: one bath read a period)."""
         self.step_index = 0
         self.step_state: dict[str, Any] = {}
         """The current unit's resumable state, written at each checkpoint."""
@@ -103,6 +105,7 @@ class RunContext:
         seq = self.seq.get(source, 0) + 1
         self.seq[source] = seq
         event = Sample(self.run_id, self.now() if t is None else t, source, seq, values)
+        self.sampled_at[source] = event.t
         self.emit(event)
         return event
 

@@ -103,6 +103,11 @@ class PlantWatch:
             "watch", self._emit, clock.wall_time, clear_after_s=self.limits.stuck_window_s
         )
         self.watched = _watched(plant, devices)
+        self.periods: dict[str, float] = {}
+        """Service seconds between the watch's last two reads of each device (by name):
+        one watch cycle, longer than period_s when the devices' lines are slow (an RTU
+        line at a sped-up clock, a device timing out). For `status`: how old is old."""
+        self._tried: dict[str, float] = {}
         self.latest: dict[str, dict[str, Any]] = {}
         """The last reading of each idle kiln/tank, by device name, in the run samples'
         form plus "t" (Unix time): a kiln's or bath heater's pv_c, sp_c, out_pct (°C, %);
@@ -237,7 +242,15 @@ class PlantWatch:
             if item.device_name in busy:
                 if item.idle is not None:
                     item.idle.reset()
+                self._tried.pop(item.device_name, None)  # a run's time is no watch cycle
                 continue
+            # from one attempt to the next: a device that stops answering keeps its
+            # period while its last reading ages, so it shows old
+            now = self.clock.now()
+            last = self._tried.get(item.device_name)
+            if last is not None:
+                self.periods[item.device_name] = now - last
+            self._tried[item.device_name] = now
             try:
                 await self._check(item)
             except DeviceError as exc:  # comms between runs: the next run will say

@@ -16,7 +16,9 @@ order (kilns first):
      "alarms": number of active alarms on it (its run's and the plant watch's),
      "unacked": how many of them no one has acknowledged yet,
      "watch_alarms", "watch_unacked": the plant watch's part of those,
-     "time_left_s": the run's current step's time left (server.py adds it; None unknown)}
+     "time_left_s": the run's current step's time left (server.py adds it; None unknown),
+     "read_period_s": service seconds between the last two readings of its device (the
+                      watch's cycle between runs, the run's sampling in one); None unknown}
 
 A tank's "bath" is its bath heater's reading: the run's bath sample while the run plates
 on it ({"t", "bath_c"}), else the plant watch's last reading of the heater (bath_c, its
@@ -76,11 +78,13 @@ def plant_devices(
     watched: Mapping[str, dict[str, Any]],
     watch_alarms: Iterable[Any] = (),
     claimed: Mapping[str, str] | None = None,
+    periods: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """The rows (see the module docstring). `watched`: PlantWatch.latest (by device);
     `watch_alarms`: the watch's ActiveAlarm objects (source = kiln/tank name); `claimed`:
     the run driving each busy device (a run holds its tank from its start, before it
-    samples it: a rinse step first)."""
+    samples it: a rinse step first); `periods`: PlantWatch.periods (by device)."""
+    periods = periods or {}
     runs = list(runs)
     by_id = {v.run_id: v for v in runs}
     claimed = claimed or {}
@@ -101,6 +105,7 @@ def plant_devices(
             "lot": "",
             "step": "",
             "segment": None,
+            "read_period_s": periods.get(device),
         }
         row["watch_alarms"] = row["alarms"] = len(alarms)
         row["watch_unacked"] = row["unacked"] = sum(1 for a in alarms if not a.acked)
@@ -126,6 +131,9 @@ def apply_run(row: dict[str, Any], view: RunView) -> None:
     run_alarms = [a for a in view.alarms.values() if a.get("source") == name]
     row["alarms"] = row.get("watch_alarms", 0) + len(run_alarms)
     row["unacked"] = row.get("watch_unacked", 0) + sum(1 for a in run_alarms if not a["acked"])
+    period = view.sample_periods.get(name)
+    if period is not None:
+        row["read_period_s"] = period
     row.update(
         values=dict(view.samples.get(name, row.get("values", {}))),
         bath=_run_bath(row.get("bath") or {}, view.samples.get(f"{name}.bath")),

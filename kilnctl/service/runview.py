@@ -35,11 +35,17 @@ class RunView:
     when unknown)."""
     plating_left_s: float | None = None
     """Estimated time left in the current plating recipe (from "status")."""
+    sample_periods: dict[str, float] = field(default_factory=dict)
+    """Service seconds between the last two samples of each source: how often the run
+    really reads it (longer than the control period when its line is slow)."""
 
     def apply(self, event: dict[str, Any]) -> None:
         """Update the picture with one event in its JSON form (Event.to_dict())."""
         kind = event.get("kind")
         if kind == "sample":
+            last = self.samples.get(event["source"], {}).get("t")
+            if isinstance(last, int | float) and event["t"] > last:
+                self.sample_periods[event["source"]] = event["t"] - last
             self.samples[event["source"]] = {"t": event["t"], **event["values"]}
         elif kind == "run_started":
             self.job, self.lot, self.started_at = event["job_name"], event["lot_id"], event["t"]
@@ -58,7 +64,7 @@ class RunView:
                 # the rectifier is off now: its last reading would read as current flowing
                 ah = event["details"].get("amp_hours", self.samples[tank].get("amp_hours"))
                 self.samples[tank] = {"t": event["t"], "off": 1.0, "amp_hours": ah}
-                self.samples.pop(f"{tank}.bath", None)  # sampled only while plating
+                # the bath stays: the run samples the heaters it holds for the whole run
         elif kind == "state" and event["source"] == "run":
             self.state = event["state"]
         elif kind == "segment":

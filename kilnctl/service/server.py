@@ -228,6 +228,7 @@ class Service:
             watch.latest if watch is not None else {},
             watch.alarms.active if watch is not None else (),
             {d: r for r, h in self.engine.runs.items() if h.outcome is None for d in h.devices},
+            watch.periods if watch is not None else {},
         )
         for row in rows:
             if row["run_id"]:

@@ -28,10 +28,11 @@ from kilnctl.service.plantstatus import apply_run, run_on, set_idle
 from kilnctl.service.runview import RunView
 from kilnctl.tui.browser import RecipeBrowser
 from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog
-from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
+from kilnctl.tui.format import Display, run_name
 from kilnctl.tui.jobview import JobScreen
+from kilnctl.tui.layout import plant_rows_max, runs_rows_max
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
-from kilnctl.tui.plantlines import plant_line
+from kilnctl.tui.plantlines import plant_line, stale_after_s
 from kilnctl.tui.telemetryline import telemetry_brief
 from kilnctl.tui.widgets import (
     KILN_KEYS,
@@ -169,6 +170,7 @@ class KilnApp(App[None]):
         self.too_small.display = small
         self.query_one("#body").display = not small
         self._redraw_status()
+        self._redraw_plant()
 
     def _tick(self) -> None:
         """Once a second: ages of readings and the countdown of time left move on."""
@@ -414,9 +416,15 @@ class KilnApp(App[None]):
         now = d.now
         elapsed = now - self._rows_at if now is not None and self._rows_at else 0.0
         width = max(self.plant.size.width - 2, 40) if self.plant.size.width else 78
-        # between runs a reading comes with each status poll: not stale until a poll is missed
-        stale_after = STALE_AFTER_S + self.status_every_s
-        self.plant.show([plant_line(r, d, width, elapsed, stale_after) for r in self.plant_rows])
+        # in service seconds: a poll every status_every_s real seconds is `speed` times more
+        poll_s = self.status_every_s * (self._service_time[2] if self._service_time else 1.0)
+        lines = [
+            plant_line(r, d, width, elapsed, stale_after_s(r, poll_s)) for r in self.plant_rows
+        ]
+        rows = self.size.height
+        self.plant.show(lines, [str(r["name"]) for r in self.plant_rows], plant_rows_max(rows))
+        # the run panels take what the plant table leaves (they scroll), the chart its minimum
+        self.runs_box.styles.max_height = runs_rows_max(rows, len(self.plant.lines))
 
     def _redraw_status(self) -> None:
         bar = self.status_bar

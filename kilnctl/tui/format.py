@@ -19,6 +19,16 @@ LINE_WIDTH = 74
 STALE_AFTER_S = 5.0
 """A reading older than this (service time; five periods at the default 1 s) is not live."""
 
+STALE_PERIODS = 5
+"""... or than five of its device's actual read periods, when those are longer (a slow
+line at a sped-up clock): old means the reads stopped, not that the line is slow."""
+
+
+def stale_after(period_s: Any) -> float:
+    """How old (service seconds) a reading taken every `period_s` may get (None: unknown)."""
+    own = STALE_PERIODS * period_s if isinstance(period_s, int | float) and period_s > 0 else 0.0
+    return max(STALE_AFTER_S, own)
+
 Line = tuple[str, bool]
 """A panel line and whether it is stale (drawn dimmed)."""
 
@@ -59,7 +69,8 @@ def source_line(
     d = display or Display()
     line = _source_text(view, source, values, d)
     age = d.age_s(values)
-    stale = age is not None and age > STALE_AFTER_S and not values.get("off")
+    limit = stale_after(view.sample_periods.get(source))
+    stale = age is not None and age > limit and not values.get("off")
     if stale and age is not None:
         line += f"  ({format_duration(age)} old)"
     return line, stale

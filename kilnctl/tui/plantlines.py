@@ -17,7 +17,7 @@ from typing import Any
 
 from kilnctl.report import format_duration
 from kilnctl.service.plantstatus import bath_outside
-from kilnctl.tui.format import STALE_AFTER_S, Display, Line, _num
+from kilnctl.tui.format import STALE_AFTER_S, Display, Line, _num, stale_after
 
 WIDE = 100
 """From this width on (120-column terminals), the long form: units, labels, tank SP."""
@@ -94,6 +94,16 @@ def _doing(row: dict[str, Any], d: Display, compact: bool) -> str:
     if row.get("step"):
         text += f": {row['step']}"
     return text
+
+
+def stale_after_s(row: dict[str, Any], poll_s: float) -> float:
+    """How old (service seconds) the row's reading may get before it is shown old:
+    format.STALE_PERIODS of its device's actual read period (row "read_period_s": the watch's
+    cycle, or the run's sampling; at least STALE_AFTER_S, five 1 s control periods), and,
+    between runs, plus `poll_s`: the service seconds between two status polls, which bring
+    the watch's readings (status_every_s times the clock's speed)."""
+    own = stale_after(row.get("read_period_s"))
+    return own + (0.0 if row.get("run_id") else max(0.0, poll_s))
 
 
 def plant_line(

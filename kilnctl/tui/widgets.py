@@ -12,6 +12,7 @@ from textual_plotext import PlotextPlot
 from kilnctl.chart import thin
 from kilnctl.service.runview import RunView
 from kilnctl.tui.format import Display, Line, alarm_line, run_lines
+from kilnctl.tui.layout import fit_lines
 
 CHART_POINTS = 4000
 """Points kept per series; past this the series is thinned to half (min/max kept)."""
@@ -51,8 +52,12 @@ class PlantTable(Static):
         self.border_title = "plant"
         self.lines: list[Line] = []
 
-    def show(self, lines: list[Line]) -> None:
-        """Redraw with these lines (text, stale)."""
+    def show(self, lines: list[Line], names: list[str] | None = None, max_lines: int = 0) -> None:
+        """Redraw with these lines (text, stale), one per kiln/tank `names` (same order);
+        past `max_lines` (0: no limit) the last line says how many more and which."""
+        if max_lines:
+            texts, more = fit_lines([t for t, _ in lines], names or [], max_lines)
+            lines = lines[: len(texts)] + ([(more, False)] if more else [])
         if lines == self.lines:
             return  # nothing changed: no layout work at 1 Hz per device
         self.lines = lines

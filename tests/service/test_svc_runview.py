@@ -26,4 +26,5 @@ def test_finished_step_shows_its_tank_off_not_its_last_current() -> None:
     )
     text = run_text(view)
     assert "ni: off  5.2000 Ah  4.000 µm plated" in text
-    assert "45.00 A" not in text and "bath" not in text
+    # the bath stays: the run samples the heaters it holds for the whole run (heldbaths)
+    assert "45.00 A" not in text and "bath 57.5" in text
