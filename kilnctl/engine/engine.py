@@ -20,7 +20,7 @@ from drivers.errors import ConfigError, DeviceError
 from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.clock import Clock, simulated_time
 from kilnctl.engine.job import JobRun, PlanStep, plan_job
-from kilnctl.engine.latched import raise_again, unresolved_in
+from kilnctl.engine.latched import held_by_open_watch, raise_again, unresolved_in
 from kilnctl.engine.messages import (
     Abort,
     AckAlarm,
@@ -406,6 +406,19 @@ class Engine:
                 "acknowledge the alarm (`kilnctl ack ALARM_ID`); a run may start once its "
                 "condition has gone"
             )
+        if self.watch is None and self.journal is not None:
+            names = {k for k in prep.kilns if k is not None} | set(prep.tanks)
+            in_force = held_by_open_watch(self.journal, names)
+            if in_force:
+                # no watch here to carry the alarm over (kilnctl run / resume): the
+                # service that raised it stopped; its record still holds it in force
+                raise EngineError(
+                    f"held safe by the plant watch's alarm {', '.join(in_force)}, raised by "
+                    "kilnctl serve and still in force in the journal: repair the fault, "
+                    "start `kilnctl serve` (it raises the alarm again) and acknowledge it "
+                    "there (`kilnctl ack ALARM_ID`); a run may start once its condition has "
+                    "gone"
+                )
         unsafe = sorted(set(self.safekeeper.unsafe_devices()) & used)
         if unsafe:
             # the keeper's next retry would put it safe under the new run's feet

@@ -1,0 +1,65 @@
+"""A latched plant-watch alarm holds its kiln also against `kilnctl run`, not only against
+the service that raised it: a stuck relay found by `kilnctl serve`, not acknowledged, the
+service stopped; a `kilnctl run` on the kiln must be refused before any write (before,
+it streamed 150 °C to the kiln whose power the alarm had asked to cut)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from test_svc_serve_cli import _sim_device, _stuck_relay_found, ended, serve, simulated_plant
+
+from drivers.registry import open_device
+from kilnctl.cli.cmd_demo import kilnctl_argv
+
+
+async def _kiln2_sp(url: str) -> float:
+    """kiln2's setpoint read back from the simulated Omron E5CC over Modbus TCP."""
+    kiln = open_device("kiln2", "omron_e5cc", url)
+    try:
+        return float((await kiln.read()).sp_c)  # type: ignore[union-attr]
+    finally:
+        await kiln.close()
+
+
+async def test_kilnctl_run_is_refused_on_a_kiln_held_by_a_latched_watch_alarm(
+    tmp_path: Path,
+) -> None:
+    async with simulated_plant(tmp_path) as url:
+        proc = await serve(tmp_path)
+        try:
+            client, alarm = await _stuck_relay_found(tmp_path, proc)
+            assert alarm["code"] == "stuck_relay"
+            await client.close()
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                assert b"Traceback" not in await ended(proc)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await ended(proc)
+        _sim_device(tmp_path).clear()  # relay repaired; nobody has acknowledged the alarm
+        sp_before = await _kiln2_sp(url)
+        run = await asyncio.create_subprocess_exec(
+            *kilnctl_argv("run", "svc-bake", "--kiln", "kiln2", "--lot", "S7",
+                          "--speed", "60", "--journal", str(tmp_path / "journal.sqlite")),
+            cwd=tmp_path, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONWARNINGS": "error"},
+        )  # fmt: skip
+        try:
+            out, err = await asyncio.wait_for(run.communicate(), 15)
+        except TimeoutError:  # the old behaviour: the run went on heating the held kiln
+            sp_during = await _kiln2_sp(url)
+            run.kill()
+            await run.wait()
+            raise AssertionError(f"kilnctl run started on kiln2: SP {sp_during} °C") from None
+        text = (out + err).decode()
+        assert run.returncode == 2, text
+        assert "Traceback" not in text
+        assert f"held safe by the plant watch's alarm {alarm['alarm_id']}" in text
+        assert "not acknowledged" in text and "kilnctl serve" in text
+        assert await _kiln2_sp(url) == sp_before == 0.0  # nothing written to the kiln
