@@ -62,6 +62,7 @@ from kilnctl.recipes.process_limits import (
     with_process_limits,
 )
 from kilnctl.recipes.rules import Finding, StepRef, check_steps, step_where
+from kilnctl.run_state import service_record
 
 log = logging.getLogger(__name__)
 
@@ -572,9 +573,10 @@ class Engine:
         info = next((r for r in self.journal.unfinished_runs() if r.run_id == run_id), None)
         if info is None:
             raise EngineError(f"run {run_id!r} is not an unfinished run in the journal")
-        if info.meta.get("watch"):  # the plant watch's record: kilnctl serve keeps it
+        kind = service_record(info.meta)
+        if kind is not None:  # the watch's or the telemetry writer's: kilnctl serve keeps it
             raise EngineError(
-                f"{run_id} is the plant watch's record, not a run: it is kept by kilnctl serve"
+                f"{run_id} is the {kind}'s record, not a run: it is kept by kilnctl serve"
             )
         checkpoint = self.journal.last_checkpoint(run_id)
         meta = info.meta
