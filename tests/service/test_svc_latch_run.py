@@ -10,7 +10,14 @@ import os
 import signal
 from pathlib import Path
 
-from test_svc_serve_cli import _sim_device, _stuck_relay_found, ended, serve, simulated_plant
+from test_svc_serve_cli import (
+    _sim_device,
+    _stuck_relay_found,
+    ended,
+    first,
+    serve,
+    simulated_plant,
+)
 
 from drivers.registry import open_device
 from kilnctl.cli.cmd_demo import kilnctl_argv
@@ -62,4 +69,34 @@ async def test_kilnctl_run_is_refused_on_a_kiln_held_by_a_latched_watch_alarm(
         assert "Traceback" not in text
         assert f"held safe by the plant watch's alarm {alarm['alarm_id']}" in text
         assert "not acknowledged" in text and "kilnctl serve" in text
-        assert await _kiln2_sp(url) == sp_before == 0.0  # nothing written to the kiln
+        assert await _kiln2_sp(url) == sp_before  # nothing written to the kiln
+
+
+async def test_the_plant_watch_is_no_candidate_for_a_command_without_a_run_id(
+    tmp_path: Path,
+) -> None:
+    """Once the plant watch has raised an alarm, its record is in the service's run book
+    for the rest of the service's life. Before, `kilnctl pause` / `abort` with one real
+    run active then failed: "several runs active (WATCH_ID, RUN_ID): give run" — an
+    abort refused in the moment it is wanted. The watch is no run: only `ack` finds it."""
+    async with simulated_plant(tmp_path) as url:
+        proc = await serve(tmp_path)
+        try:
+            client, alarm = await _stuck_relay_found(tmp_path, proc)
+            _sim_device(tmp_path).clear()
+            await client.request("ack", alarm=alarm["alarm_id"], who="ann")  # no run id
+            await first(client, "alarm_cleared")  # the PV stopped rising: a run may start
+            await client.request("start", job="svc-bake", kiln="kiln2", lot="S8")
+            paused = await client.request("pause")  # no run id: the only run
+            assert paused is not None
+            await client.request("abort", reason="drill")
+            await first(client, "run_finished")
+            assert await _kiln2_sp(url) <= 0.0  # heat off, read back
+            await client.close()
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                assert b"Traceback" not in await ended(proc)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await ended(proc)
