@@ -99,7 +99,10 @@ def raise_again(book: AlarmBook, alarms: Iterable[Unresolved], note: str) -> Non
     """Raise `alarms` in `book` (message + note) and acknowledge again those that were:
     the book's events tell the journal and every view (status, TUI) they are in force."""
     for alarm in alarms:
-        if book.raise_alarm(alarm.source, alarm.spec.code, f"{alarm.message} ({note})") is None:
+        # carried over again (a second restart): the note is there once already
+        said = f"({note})"
+        message = alarm.message if said in alarm.message else f"{alarm.message} {said}"
+        if book.raise_alarm(alarm.source, alarm.spec.code, message) is None:
             continue  # already in the book
         if alarm.acked_by is not None:
             book.ack(alarm.alarm_id, alarm.acked_by)
