@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from test_svc_serve_cli import (
@@ -23,6 +25,22 @@ from drivers.registry import open_device
 from kilnctl.cli.cmd_demo import kilnctl_argv
 
 
+@asynccontextmanager
+async def _service(tmp: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`kilnctl serve` on tmp's plant; stopped with SIGTERM after (no traceback), or
+    killed if the body failed first."""
+    proc = await serve(tmp)
+    try:
+        yield proc
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            assert b"Traceback" not in await ended(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await ended(proc)
+
+
 async def _kiln2_sp(url: str) -> float:
     """kiln2's setpoint read back from the simulated Omron E5CC over Modbus TCP."""
     kiln = open_device("kiln2", "omron_e5cc", url)
@@ -36,18 +54,10 @@ async def test_kilnctl_run_is_refused_on_a_kiln_held_by_a_latched_watch_alarm(
     tmp_path: Path,
 ) -> None:
     async with simulated_plant(tmp_path) as url:
-        proc = await serve(tmp_path)
-        try:
+        async with _service(tmp_path) as proc:
             client, alarm = await _stuck_relay_found(tmp_path, proc)
             assert alarm["code"] == "stuck_relay"
             await client.close()
-            proc.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(30):
-                assert b"Traceback" not in await ended(proc)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await ended(proc)
         _sim_device(tmp_path).clear()  # relay repaired; nobody has acknowledged the alarm
         sp_before = await _kiln2_sp(url)
         run = await asyncio.create_subprocess_exec(
@@ -79,24 +89,15 @@ async def test_the_plant_watch_is_no_candidate_for_a_command_without_a_run_id(
     for the rest of the service's life. Before, `kilnctl pause` / `abort` with one real
     run active then failed: "several runs active (WATCH_ID, RUN_ID): give run" — an
     abort refused in the moment it is wanted. The watch is no run: only `ack` finds it."""
-    async with simulated_plant(tmp_path) as url:
-        proc = await serve(tmp_path)
-        try:
-            client, alarm = await _stuck_relay_found(tmp_path, proc)
-            _sim_device(tmp_path).clear()
-            await client.request("ack", alarm=alarm["alarm_id"], who="ann")  # no run id
-            await first(client, "alarm_cleared")  # the PV stopped rising: a run may start
-            await client.request("start", job="svc-bake", kiln="kiln2", lot="S8")
-            paused = await client.request("pause")  # no run id: the only run
-            assert paused is not None
-            await client.request("abort", reason="drill")
-            await first(client, "run_finished")
-            assert await _kiln2_sp(url) <= 0.0  # heat off, read back
-            await client.close()
-            proc.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(30):
-                assert b"Traceback" not in await ended(proc)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await ended(proc)
+    async with simulated_plant(tmp_path) as url, _service(tmp_path) as proc:
+        client, alarm = await _stuck_relay_found(tmp_path, proc)
+        _sim_device(tmp_path).clear()
+        await client.request("ack", alarm=alarm["alarm_id"], who="ann")  # no run id
+        await first(client, "alarm_cleared")  # the PV stopped rising: a run may start
+        await client.request("start", job="svc-bake", kiln="kiln2", lot="S8")
+        paused = await client.request("pause")  # no run id: the only run
+        assert paused is not None
+        await client.request("abort", reason="drill")
+        await first(client, "run_finished")
+        assert await _kiln2_sp(url) <= 0.0  # heat off, read back
+        await client.close()
