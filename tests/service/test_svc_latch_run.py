@@ -15,6 +15,7 @@ from pathlib import Path
 from test_svc_serve_cli import (
     _sim_device,
     _stuck_relay_found,
+    attach,
     ended,
     first,
     serve,
@@ -101,3 +102,77 @@ async def test_the_plant_watch_is_no_candidate_for_a_command_without_a_run_id(
         await first(client, "run_finished")
         assert await _kiln2_sp(url) <= 0.0  # heat off, read back
         await client.close()
+
+
+async def _kilnctl_run(tmp: Path, lot: str, timeout_s: float) -> tuple[int | None, str]:
+    """`kilnctl run svc-bake --kiln kiln2` at 60x: its exit code (None: still running at
+    `timeout_s`, then killed) and everything it printed."""
+    run = await asyncio.create_subprocess_exec(
+        *kilnctl_argv("run", "svc-bake", "--kiln", "kiln2", "--lot", lot,
+                      "--speed", "60", "--journal", str(tmp / "journal.sqlite")),
+        cwd=tmp, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )  # fmt: skip
+    assert run.stdout is not None
+    printed = bytearray()
+
+    async def read() -> None:
+        assert run.stdout is not None
+        while chunk := await run.stdout.read(65536):
+            printed.extend(chunk)
+
+    reader = asyncio.get_running_loop().create_task(read())
+    try:
+        await asyncio.wait_for(run.wait(), timeout_s)
+    except TimeoutError:
+        run.kill()
+        await run.wait()
+        await reader
+        return None, printed.decode()
+    await reader
+    return run.returncode, printed.decode()
+
+
+async def test_a_stuck_relay_found_by_kilnctl_run_holds_the_kiln_after_it_exits(
+    tmp_path: Path,
+) -> None:
+    """`kilnctl run` (no service) holding kiln2 at 150 °C finds its relay welded: it cuts
+    the power (tells the operator) and aborts. Before, the process exited and the alarm
+    went with it: the next `kilnctl run` on kiln2 started at once, and a `kilnctl serve`
+    started later knew nothing of it. Now the alarm stays in force in a plant-watch
+    record: the next run is refused before any write, and the service raises it again
+    (not acknowledged) and takes the acknowledgement."""
+    async with simulated_plant(tmp_path) as url:
+        run = await asyncio.create_subprocess_exec(
+            *kilnctl_argv("run", "svc-bake", "--kiln", "kiln2", "--lot", "S10", "--json",
+                          "--speed", "60", "--journal", str(tmp_path / "journal.sqlite")),
+            cwd=tmp_path, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            env={**os.environ, "PYTHONWARNINGS": "error"},
+        )  # fmt: skip
+        assert run.stdout is not None
+        try:
+            async with asyncio.timeout(40):
+                async for line in run.stdout:  # holding at 150 °C: weld the relay
+                    if b'"kind": "segment"' in line and b'"hold"' in line:
+                        _sim_device(tmp_path).inject("stuck_relay")
+                await run.wait()
+        finally:
+            if run.returncode is None:
+                run.kill()
+                await run.wait()
+        _sim_device(tmp_path).clear()  # relay replaced; nobody acknowledged the alarm
+        sp_before = await _kiln2_sp(url)
+        code, printed = await _kilnctl_run(tmp_path, "S11", 15)
+        assert code == 2, printed
+        assert "held safe by the plant watch's alarm kiln2:stuck_relay" in printed
+        assert await _kiln2_sp(url) == sp_before  # nothing written to the kiln
+        async with _service(tmp_path) as proc:
+            client = await attach(tmp_path, proc)
+            (view,) = (await client.request("status"))["runs"]
+            assert [(a["alarm_id"], a["acked"]) for a in view["alarms"]] == [
+                ("kiln2:stuck_relay", False)
+            ]
+            await client.request("ack", alarm="kiln2:stuck_relay", who="ann")
+            await client.close()
