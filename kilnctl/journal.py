@@ -212,9 +212,16 @@ class Journal:
         # isolation_level=None: autocommit, so a lone INSERT is its own transaction; where
         # several statements must commit together we issue BEGIN/COMMIT ourselves.
         # check_same_thread=False: the lock serialises access.
-        self._db: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
+        try:
+            self._db: sqlite3.Connection | None = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            # e.g. the default journal's folder not made yet (a first `resume` on a fresh
+            # account), or no permission: one line naming the file, not a traceback
+            folder = self.path.parent
+            hint = "" if folder.is_dir() else f" (no folder {folder})"
+            raise JournalError(f"cannot open the journal {self.path}: {exc}{hint}") from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable against a process crash in WAL mode; only an OS crash or

@@ -11,6 +11,17 @@ from typing import Any
 from kilnctl.journal import RunInfo
 
 
+def service_record(meta: dict[str, Any]) -> str | None:
+    """"plant watch" or "telemetry writer" for a record `kilnctl serve` keeps for itself
+    (by its meta: "watch", "telemetry"), else None. Such a record is no run: it stays open
+    while the service runs (or holds an alarm), and only the service finishes it."""
+    if meta.get("watch"):
+        return "plant watch"
+    if meta.get("telemetry"):
+        return "telemetry writer"
+    return None
+
+
 def process_alive(meta: dict[str, Any]) -> bool:
     """True when the process that started the run (meta "pid" on meta "host", written by
     engine.run_origin) still exists on this host. A run of another host counts as alive:
@@ -34,8 +45,9 @@ def run_state(info: RunInfo, live_runs: Collection[str] = ()) -> str:
     its process is alive) or "crashed"."""
     if info.outcome is not None:
         return info.outcome
-    if info.meta.get("watch"):  # the plant watch's alarm record: nothing to resume
-        return "plant watch"
+    kind = service_record(info.meta)
+    if kind is not None:  # the service's own record: nothing to resume
+        return kind
     if info.run_id in live_runs or process_alive(info.meta):
         return "running"
     return "crashed"

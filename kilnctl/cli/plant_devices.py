@@ -15,6 +15,7 @@ from kilnctl.cli.main import UserError
 from kilnctl.cli.plant_arg import plant_and_sim
 from kilnctl.clock import Clock, RealClock, ScaledClock
 from kilnctl.plant import Plant
+from kilnctl.sim_link import running_sim
 
 
 def live_plant(args: argparse.Namespace) -> tuple[Plant, Clock]:
@@ -24,6 +25,12 @@ def live_plant(args: argparse.Namespace) -> tuple[Plant, Clock]:
     if sim is not None and args.speed in (None, sim.speed):
         print(f"kilnctl: on the running simulator plant, clock at {sim.speed:g}x", file=sys.stderr)
         return plant, clock_for(sim.speed, sim.epoch)
+    # A plant config of one's own pointed at the running simulators: at their speed, take
+    # their time too. Each process starting its own scaled clock made a run resumed by
+    # another process restart minutes before its last sample (a negative "outage").
+    running = running_sim() if args.speed else None
+    if running is not None and running.speed == args.speed and running.epoch is not None:
+        return plant, clock_for(args.speed, running.epoch)
     return plant, clock_for(args.speed)
 
 

@@ -13,15 +13,17 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drivers.errors import ConfigError, DeviceError
 from kilnctl.claims import ClaimError, ClaimRefused, DeviceClaims
 from kilnctl.clock import Clock, simulated_time
+from kilnctl.engine.alarms import ActiveAlarm
 from kilnctl.engine.heldbaths import held_heaters, sample_held_baths
 from kilnctl.engine.job import JobRun, PlanStep, no_lot_refusal, plan_job
-from kilnctl.engine.latched import raise_again, unresolved_in
+from kilnctl.engine.latched import Unresolved, held_by_open_watch, raise_again, unresolved_in
 from kilnctl.engine.messages import (
     Abort,
     AckAlarm,
@@ -51,7 +53,7 @@ from kilnctl.engine.safe_report import SafeReport, read_safe_state
 from kilnctl.engine.safekeeper import SafeKeeper
 from kilnctl.engine.settings import EngineSettings
 from kilnctl.engine.units import UnitsError, assign_units
-from kilnctl.engine.watch import PlantWatch
+from kilnctl.engine.watch import WATCH_CODES, PlantWatch
 from kilnctl.identifiers import identifier_problem
 from kilnctl.journal import Journal
 from kilnctl.plant import Plant
@@ -63,6 +65,7 @@ from kilnctl.recipes.process_limits import (
     with_process_limits,
 )
 from kilnctl.recipes.rules import Finding, StepRef, check_steps, step_where
+from kilnctl.run_state import service_record
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +166,9 @@ class Engine:
         """Devices whose safe state is not confirmed yet, retried until it is."""
         self.watch: PlantWatch | None = None
         """Watches the kilns and tanks in no run (`start_watch`; `kilnctl serve` does)."""
+        self._kept: PlantWatch | None = None
+        """A watch never started, keeping a run's watch-kind alarms in the journal when no
+        watch runs (`_keeper_for`)."""
 
     def start_watch(self, carry: list[str] | None = None) -> PlantWatch:
         """Start watching every configured kiln and tank not in a run (stuck relay,
@@ -170,19 +176,39 @@ class Engine:
         unfinished watch records of an earlier service, oldest first, whose alarms still
         raised the watch takes over (PlantWatch.carry_over)."""
         if self.watch is None:
-            self.watch = PlantWatch(
-                self.plant,
-                self.devices,
-                self.clock,
-                self._publish,
-                self.owned_devices,
-                self.journal,
-                self.settings.period_s,
-                self.settings.kiln_limits,
-            )
+            self.watch = self._new_watch(self._publish)
             self.watch.carry_over(carry or [])
             self.watch.start()
         return self.watch
+
+    def _new_watch(self, publish: Callable[[Event], None]) -> PlantWatch:
+        return PlantWatch(
+            self.plant,
+            self.devices,
+            self.clock,
+            publish,
+            self.owned_devices,
+            self.journal,
+            self.settings.period_s,
+            self.settings.kiln_limits,
+        )
+
+    def _keeper_for(self, alarms: Iterable[Unresolved | ActiveAlarm]) -> PlantWatch | None:
+        """Where a finished run's alarms of the watch's kinds (stuck relay, over-temperature,
+        current with the output off) stay in force: the running watch (`kilnctl serve`);
+        else, in a process with no watch (`kilnctl run`, `resume`) but a journal, a watch
+        never started whose open journal record keeps them (before, they ended with the
+        process): the next run or resume refuses the kiln or tank (held_by_open_watch) and
+        the next `kilnctl serve` raises them again, acts again and takes the
+        acknowledgement (PlantWatch.carry_over). None when there is nothing to keep."""
+        if self.watch is not None:
+            return self.watch
+        if self.journal is None or not any(a.spec.code in WATCH_CODES for a in alarms):
+            return None
+        if self._kept is None:
+            # its events are journaled; the run's own lines already told the operator
+            self._kept = self._new_watch(lambda event: None)
+        return self._kept
 
     def busy_devices(self) -> set[str]:
         """Devices a run is driving now."""
@@ -418,6 +444,19 @@ class Engine:
                 "acknowledge the alarm (`kilnctl ack ALARM_ID`); a run may start once its "
                 "condition has gone"
             )
+        if self.watch is None and self.journal is not None:
+            names = {k for k in prep.kilns if k is not None} | set(prep.tanks)
+            in_force = held_by_open_watch(self.journal, names)
+            if in_force:
+                # no watch here to carry the alarm over (kilnctl run / resume): the
+                # service that raised it stopped; its record still holds it in force
+                raise EngineError(
+                    f"held safe by the plant watch's alarm {', '.join(in_force)}, raised by "
+                    "kilnctl serve and still in force in the journal: repair the fault, "
+                    "start `kilnctl serve` (it raises the alarm again) and acknowledge it "
+                    "there (`kilnctl ack ALARM_ID`); a run may start once its condition has "
+                    "gone"
+                )
         unsafe = sorted(set(self.safekeeper.unsafe_devices()) & used)
         if unsafe:
             # the keeper's next retry would put it safe under the new run's feet
@@ -565,8 +604,14 @@ class Engine:
             handle = self.runs.get(ctx.run_id)
             if handle is not None:
                 handle.outcome, handle.reason, handle.results = outcome, reason, ctx.results
-            if self.watch is not None:
-                self.watch.adopt(ctx.alarms)  # e.g. a stuck relay outlives the run
+            keeper = self._keeper_for(ctx.alarms.active)
+            if keeper is not None:
+                keeper.adopt(ctx.alarms)  # e.g. a stuck relay outlives the run
+                if keeper is not self.watch:
+                    held = ", ".join(a.alarm_id for a in keeper.alarms.active)
+                    ctx.emit(Notice(ctx.run_id, ctx.now(), "run", "alarm_kept",
+                        f"{held} stays raised after the run: no run may start on it until "
+                        "acknowledged in `kilnctl serve` (kilnctl ack ALARM_ID)"))  # fmt: skip
             ctx.emit(RunFinished(ctx.run_id, ctx.now(), outcome, reason))
             if self.journal is not None:
                 self.journal.finish_run(ctx.run_id, ctx.now(), outcome)
@@ -583,9 +628,10 @@ class Engine:
         info = next((r for r in self.journal.unfinished_runs() if r.run_id == run_id), None)
         if info is None:
             raise EngineError(f"run {run_id!r} is not an unfinished run in the journal")
-        if info.meta.get("watch"):  # the plant watch's record: kilnctl serve keeps it
+        kind = service_record(info.meta)
+        if kind is not None:  # the watch's or the telemetry writer's: kilnctl serve keeps it
             raise EngineError(
-                f"{run_id} is the plant watch's record, not a run: it is kept by kilnctl serve"
+                f"{run_id} is the {kind}'s record, not a run: it is kept by kilnctl serve"
             )
         checkpoint = self.journal.last_checkpoint(run_id)
         meta = info.meta
@@ -642,8 +688,9 @@ class Engine:
                     )
             self.journal.finish_run(run_id, now, "stopped")
             self._publish(RunFinished(run_id, now, "stopped", refusal or ""))
-            if self.watch is not None:
-                self.watch.carry_alarms(stopping, f"found in run {run_id}")
+            keeper = self._keeper_for(stopping)
+            if keeper is not None:
+                keeper.carry_alarms(stopping, f"found in run {run_id}")
             return run_id
         # Sample numbering goes on after the last sample journaled, which may be newer
         # than the checkpoint: a seq is never used twice in the batch record.

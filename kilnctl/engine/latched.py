@@ -11,7 +11,7 @@ clear time (ISA-18.2: an alarm returns to normal only when acknowledged and clea
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from kilnctl.engine.alarms import ALARM_SPECS, STOPPING_ACTIONS, AlarmBook, AlarmSpec
@@ -79,11 +79,30 @@ def unresolved_in(journal: Journal, record_id: str) -> list[Unresolved]:
     return unresolved(journal.events(record_id))
 
 
+def held_by_open_watch(journal: Journal, names: Collection[str]) -> list[str]:
+    """The alarms that hold kilns/tanks `names` safe in a plant watch's record left open
+    by a `kilnctl serve` that stopped or died: raised, not cleared, and of an action that
+    stops runs; each as "ALARM_ID (severity, acknowledged|not acknowledged)". A process
+    without a watch of its own (`kilnctl run`, `resume`) must honour them as the service
+    would: the service's restart carries them over, and a run would undo their action."""
+    return [
+        f"{a.alarm_id} ({a.spec.severity.value}, "
+        f"{'acknowledged' if a.acked_by is not None else 'not acknowledged'})"
+        for record in journal.unfinished_runs()
+        if record.meta.get("watch")
+        for a in unresolved_in(journal, record.run_id)
+        if a.source in names and a.stops_runs
+    ]
+
+
 def raise_again(book: AlarmBook, alarms: Iterable[Unresolved], note: str) -> None:
     """Raise `alarms` in `book` (message + note) and acknowledge again those that were:
     the book's events tell the journal and every view (status, TUI) they are in force."""
     for alarm in alarms:
-        if book.raise_alarm(alarm.source, alarm.spec.code, f"{alarm.message} ({note})") is None:
+        # carried over again (a second restart): the note is there once already
+        said = f"({note})"
+        message = alarm.message if said in alarm.message else f"{alarm.message} {said}"
+        if book.raise_alarm(alarm.source, alarm.spec.code, message) is None:
             continue  # already in the book
         if alarm.acked_by is not None:
             book.ack(alarm.alarm_id, alarm.acked_by)

@@ -29,6 +29,7 @@ from kilnctl.engine.messages import (
     SkipSegment,
     StartJob,
 )
+from kilnctl.engine.watch import WATCH_JOB
 from kilnctl.journal import JournalError
 from kilnctl.plant import Plant
 from kilnctl.recipes.loader import RecipeError
@@ -427,7 +428,13 @@ class Service:
         if run:
             return run
         self.drain_events()
-        candidates = [v.run_id for v in self.book.active() if has is None or has(v)]
+        # The plant watch's record is in the book but is no run: a pause or an abort
+        # without a run id means the one real run (only an alarm or prompt finds the watch)
+        candidates = [
+            v.run_id
+            for v in self.book.active()
+            if (has(v) if has is not None else v.job != WATCH_JOB)
+        ]
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:

@@ -214,6 +214,10 @@ class WriterHealth:
         own = self.record.run_id if self.record is not None else None
         theirs = [r for r in records if r.run_id != own]
         if not theirs:  # only the writer's own events: journaling that again could loop
+            log.warning(
+                "telemetry: %s refused %d of the writer's own event(s), set aside: %s",
+                self.server, len(records), reason,
+            )  # fmt: skip
             return
         self._aside += len(theirs)
         self._aside_in_batch = True
@@ -274,6 +278,12 @@ class WriterHealth:
         self._caught_up = 0
 
     def _flush_set_aside(self, now: float) -> None:
+        log.warning(
+            "telemetry: %s refused %d record(s) (%s ... %s); set aside in the journal's "
+            "quarantine: %s",
+            self.server, self._aside, self._aside_first, self._aside_last,
+            "; ".join(self._aside_reasons),
+        )  # fmt: skip
         self._event(now, "telemetry_quarantined", server=self.server, records=self._aside,
                     reason="; ".join(self._aside_reasons), first=self._aside_first,
                     last=self._aside_last)  # fmt: skip

@@ -175,7 +175,9 @@ class TelemetryWriter:
         self.journal.save_delivery(self.consumer, after, records, str(exc))
         self.quarantined += len(records)
         self.health.set_aside(records, str(exc))
-        log.warning(
+        # one warning per stretch of refused batches is the health's (set_aside); per
+        # batch only at debug: a week beyond a retention policy is thousands of batches
+        log.debug(
             "telemetry: %s refused %d record(s) (%s ... %s); set aside in the journal's "
             "quarantine: %s",
             self.sink.description,

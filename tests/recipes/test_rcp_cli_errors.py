@@ -3,6 +3,7 @@ is not a journal (runs, report, resume) and a closed pipe (`kilnctl show ... | h
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,33 @@ def test_a_closed_pipe_ends_quietly() -> None:
     )
     assert done.stdout.count("\n") == 1
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["resume"], ["telemetry", "--once", "--url", "http://127.0.0.1:9", "--api", "v1",
+                  "--database", "kiln"]],
+)  # fmt: skip
+def test_a_journal_whose_folder_does_not_exist_is_one_line(
+    command: list[str], tmp_path: Path
+) -> None:
+    """A first `kilnctl resume` (or `telemetry`) on a fresh account: the default journal's
+    folder ($XDG_STATE_HOME/kilnctl) does not exist yet. Before: a traceback ending in
+    sqlite3.OperationalError "unable to open database file"."""
+    state = tmp_path / "state"
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(state),
+        "KILNCTL_SIM_URLS": str(tmp_path / "no-sim.json"),  # no simulator plant around
+    }
+    env.pop("STATE_DIRECTORY", None)
+    done = subprocess.run(
+        [*KILNCTL, *command], capture_output=True, text=True, timeout=30, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if not ln.startswith("plant: ")]
+    journal = state / "kilnctl" / "journal.sqlite"
+    assert lines == [
+        f"kilnctl: cannot open the journal {journal}: unable to open database file "
+        f"(no folder {journal.parent})"
+    ]
