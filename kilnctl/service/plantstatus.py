@@ -7,7 +7,7 @@ watch's latest reading (PlantWatch.latest). One row per kiln/tank, in the plant 
 order (kilns first):
 
     {"name": "k1", "kind": "kiln" | "tank", "device": "k1",
-     "values": {"t": unix s, "pv_c", "sp_c", "out_pct"} (kiln)
+     "values": {"t": unix s, "pv_c", "sp_c", "out_pct", "sensor_break"?} (kiln)
                {"t", "volts", "amps", "amp_hours", "amps_sp"?, "output_on"?} (tank),
      "bath": {"t", "bath_c"} | {},           # tanks: the bath temperature in a run
      "state": "idle" | a run's state ("running", "paused", "held"),

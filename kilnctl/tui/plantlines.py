@@ -29,11 +29,15 @@ def _values(row: dict[str, Any], d: Display, compact: bool) -> str:
     if row.get("kind") == "kiln":
         if "pv_c" not in values:
             return "no reading yet"
+        # a sensor break's PV is the controller's range limit (1372 °C), not the kiln's heat
+        broken = bool(values.get("sensor_break"))
         if compact:
-            pv, sp = d.temp(values.get("pv_c")).split(" °")[0], d.temp(values.get("sp_c"))
+            pv = "SENSOR BREAK" if broken else d.temp(values.get("pv_c")).split(" °")[0]
+            sp = d.temp(values.get("sp_c"))
             return f"PV {pv} SP {sp} {_num(values, 'out_pct', '3.0f')}%"
+        pv = "SENSOR BREAK" if broken else d.temp(values.get("pv_c"))
         return (
-            f"PV {d.temp(values.get('pv_c'))}  SP {d.temp(values.get('sp_c'))}"
+            f"PV {pv}  SP {d.temp(values.get('sp_c'))}"
             f"  out {_num(values, 'out_pct', '5.1f')} %"
         )
     if "amps" not in values and "amp_hours" not in values:

@@ -157,3 +157,27 @@ async def test_the_kiln_chart_draws_the_planned_profile_ahead_of_now(tmp_path: P
             # from the last SP sample to the end of the ramp and of the hold
             await until(pilot, lambda: chart.drawn_plan_points == 3, timeout_s=5)
             await pilot.press("q")
+
+
+async def test_an_idle_kilns_sensor_break_is_not_shown_as_its_temperature(
+    tmp_path: Path,
+) -> None:
+    # Before: a broken thermocouple on an idle kiln showed "PV 1372.0 °C" (the controller's
+    # type K range limit) on the plant table and in `kilnctl status`, as if the kiln were
+    # that hot.
+    async with running_service(tmp_path) as h:
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "idle" in line_of(app, "k1"))
+            h.devices["k1"].inject("tc_open")
+            await until(pilot, lambda: "SENSOR BREAK" in line_of(app, "k1"), timeout_s=10)
+            assert "1372" not in line_of(app, "k1") and "idle" in line_of(app, "k1")
+            await pilot.press("q")
+        client = await ServiceClient.connect(h.socket)
+        try:
+            text = status_text(await client.request("status"))
+        finally:
+            await client.close()
+        k1 = next(ln for ln in text.splitlines() if ln.startswith("  k1 "))
+        assert "PV SENSOR BREAK  SP" in k1 and "1372" not in k1
