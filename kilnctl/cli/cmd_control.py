@@ -213,7 +213,7 @@ def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
             f"!!! {name}: NOT CONFIRMED SAFE ({problem}); the service keeps retrying "
             f"(kilnctl safe {name} shows its state)"
         )
-    display = Display(now=snapshot.get("time"))
+    display = Display(now=snapshot.get("time"), speed=speed)
     devices = [r for r in snapshot.get("devices") or [] if isinstance(r, dict) and "name" in r]
     if devices:
         lines.append("")

@@ -180,8 +180,12 @@ class KilnApp(App[None]):
 
     def display_now(self) -> Display:
         """How values are shown now."""
+        speed = self._service_time[2] if self._service_time is not None else 1.0
         return Display(
-            unit="F" if self.unit == "F" else "C", now=self.service_now(), live=self.connected
+            unit="F" if self.unit == "F" else "C",
+            now=self.service_now(),
+            live=self.connected,
+            speed=speed,
         )
 
     def _note_service_time(self, status: dict[str, Any]) -> None:

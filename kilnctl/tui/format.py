@@ -1,7 +1,7 @@
 """Plain-text lines for runs and alarms (no widgets here, so they are easy to test).
 
 Every temperature passes through `Display.temp` (°C or °F, display only: the journal and
-the engine stay in °C). A reading older than `STALE_AFTER_S` of service time is shown with
+the engine stay in °C). A reading older than `STALE_AFTER_S` (real seconds) is shown with
 its age and dimmed; time left counts down between the service's estimates.
 """
 
@@ -17,7 +17,8 @@ LINE_WIDTH = 74
 """Characters a run panel shows per line at 80 columns (border and padding off)."""
 
 STALE_AFTER_S = 5.0
-"""A reading older than this (service time; five periods at the default 1 s) is not live."""
+"""A reading older than this is not live: real seconds (five periods at the default 1 s);
+Display.is_stale scales it to the service's clock when that runs faster (simulators)."""
 
 Line = tuple[str, bool]
 """A panel line and whether it is stale (drawn dimmed)."""
@@ -25,12 +26,21 @@ Line = tuple[str, bool]
 
 @dataclass(frozen=True)
 class Display:
-    """How values are shown: temperature unit, the service's time now (None: unknown), and
-    whether the service is connected (otherwise everything shown is last known)."""
+    """How values are shown: temperature unit, the service's time now (None: unknown),
+    whether the service is connected (otherwise everything shown is last known), and how
+    fast the service's clock runs (1 on a real plant; N with `--speed N` simulators)."""
 
     unit: Literal["C", "F"] = "C"
     now: float | None = None
     live: bool = True
+    speed: float = 1.0
+
+    def is_stale(self, age_s: float | None, after_s: float = STALE_AFTER_S) -> bool:
+        """Is a reading `age_s` service seconds old not live? `after_s` counts real
+        seconds: at 60x simulated time a reading 30 service seconds old is half a second
+        old, live, and the plant watch's readings between status polls (5 real s) are
+        5 simulated minutes old."""
+        return age_s is not None and age_s > after_s * max(self.speed, 1.0)
 
     def temp(self, celsius: Any, width: int = 6, decimals: int = 1) -> str:
         """A temperature in the display unit with its sign, e.g. ' 790.0 °C'."""
@@ -59,7 +69,7 @@ def source_line(
     d = display or Display()
     line = _source_text(view, source, values, d)
     age = d.age_s(values)
-    stale = age is not None and age > STALE_AFTER_S and not values.get("off")
+    stale = d.is_stale(age) and not values.get("off")
     if stale and age is not None:
         line += f"  ({format_duration(age)} old)"
     return line, stale

@@ -85,7 +85,8 @@ def plant_line(
     stale_after_s: float = STALE_AFTER_S,
 ) -> Line:
     """The row as one line of at most `width` characters and whether it is stale (its
-    reading older than `stale_after_s` of service time, or the service gone).
+    reading older than `stale_after_s` real seconds (Display.is_stale), or the service
+    gone).
     `elapsed_s`: service time since the row's time left was estimated (counted down
     while the run is running)."""
     d = display or Display()
@@ -100,7 +101,7 @@ def plant_line(
     if row.get("alarms"):
         tail += f" !{row['alarms']}" + ("" if row.get("unacked") else " ack")
     age = d.age_s(row.get("values") or {})
-    stale = age is not None and age > stale_after_s
+    stale = d.is_stale(age, stale_after_s)
     if stale and age is not None:
         tail += f" ({format_duration(age)} old)"
     room = width - len(head) - len(tail) - 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from svc_plant import LONG, running_service
+from svc_plant import LONG, SPEED, running_service
 from test_tui_app import SIZE, start, until
 
 from kilnctl.cli.cmd_control import status_text
@@ -181,3 +181,24 @@ async def test_an_idle_kilns_sensor_break_is_not_shown_as_its_temperature(
             await client.close()
         k1 = next(ln for ln in text.splitlines() if ln.startswith("  k1 "))
         assert "PV SENSOR BREAK  SP" in k1 and "1372" not in k1
+
+
+async def test_idle_rows_between_status_polls_are_live_on_a_sped_up_plant(
+    tmp_path: Path,
+) -> None:
+    # Before: on `kilnctl sim --speed 60` every idle kiln and tank was dimmed and marked
+    # "(0:03:20 old)" all the time: the allowance for the status poll (5 real seconds)
+    # was counted in service seconds, of which 300 pass between two polls at 60x.
+    async with running_service(tmp_path) as h:  # its clock runs at SPEED (300x)
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=2.0)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "idle" in line_of(app, "k1") and app._rows_at > 0)
+            polled = app._rows_at
+            # half a poll interval on (150 service seconds), before the next status
+            await until(pilot, lambda: (app.service_now() or 0.0) - polled > 0.25 * SPEED)
+            app._redraw_plant()
+            if app._rows_at == polled:  # still the same poll's rows: they are live
+                assert " old)" not in line_of(app, "k1"), line_of(app, "k1")
+                assert not any(stale for _, stale in app.plant.lines)
+            await pilot.press("q")
