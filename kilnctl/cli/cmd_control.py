@@ -191,7 +191,7 @@ def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
     from kilnctl.service.runview import RunView
     from kilnctl.tui.format import Display, alarm_line, run_lines
     from kilnctl.tui.joblines import job_lines
-    from kilnctl.tui.plantlines import WIDE, plant_line
+    from kilnctl.tui.plantlines import WIDE, name_width, plant_line
     from kilnctl.tui.telemetryline import telemetry_text
 
     speed = float(snapshot.get("speed") or 1.0)
@@ -217,7 +217,10 @@ def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
     devices = [r for r in snapshot.get("devices") or [] if isinstance(r, dict) and "name" in r]
     if devices:
         lines.append("")
-        lines += [f"  {plant_line(r, display, WIDE + 20)[0]}" for r in devices]
+        names_w = name_width([str(r["name"]) for r in devices], WIDE + 20)
+        lines += [
+            f"  {plant_line(r, display, WIDE + 20, names_w=names_w)[0]}" for r in devices
+        ]
     runs = snapshot.get("runs", [])
     if not runs:
         lines.append("no active runs (start one: kilnctl start JOB --lot ID)")

@@ -31,7 +31,7 @@ from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog
 from kilnctl.tui.format import STALE_AFTER_S, Display, run_name
 from kilnctl.tui.jobview import JobScreen
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
-from kilnctl.tui.plantlines import plant_line
+from kilnctl.tui.plantlines import name_width, plant_line
 from kilnctl.tui.telemetryline import telemetry_brief
 from kilnctl.tui.widgets import (
     KILN_KEYS,
@@ -412,7 +412,10 @@ class KilnApp(App[None]):
         width = max(self.plant.size.width - 2, 40) if self.plant.size.width else 78
         # between runs a reading comes with each status poll: not stale until a poll is missed
         stale_after = STALE_AFTER_S + self.status_every_s
-        self.plant.show([plant_line(r, d, width, elapsed, stale_after) for r in self.plant_rows])
+        names_w = name_width([str(r["name"]) for r in self.plant_rows], width)
+        self.plant.show(
+            [plant_line(r, d, width, elapsed, stale_after, names_w) for r in self.plant_rows]
+        )
 
     def _redraw_status(self) -> None:
         bar = self.status_bar

@@ -17,7 +17,26 @@ WIDE = 100
 """From this width on (120-column terminals), the long form: units, labels, tank SP."""
 
 NAME_WIDTH = 6
-"""Columns for the kiln/tank name (longer names are cut with an ellipsis), then a space."""
+"""Fewest columns for the kiln/tank name (longer names are cut with an ellipsis), then a
+space; `name_width` widens it so that no cut name could be read as another one."""
+
+WIDE_NAME_MAX = 16
+"""Most columns a name takes in the long form (120 columns, `kilnctl status`)."""
+
+
+def name_width(names: list[str], width: int = 74) -> int:
+    """Columns for the names of a plant table `width` wide: in the long form the longest
+    name (up to WIDE_NAME_MAX); in the compact form the fewest from NAME_WIDTH on at which
+    no cut name's visible part starts another name ("coppe…" could be copper or
+    copper_strike; "copper_…" cannot)."""
+    longest = max((len(n) for n in names), default=NAME_WIDTH)
+    if width >= WIDE:
+        return max(NAME_WIDTH, min(longest, WIDE_NAME_MAX))
+    for w in range(NAME_WIDTH, longest):
+        cut = [n for n in names if len(n) > w]
+        if not any(o != n and o.startswith(n[: w - 1]) for n in cut for o in names):
+            return w
+    return max(NAME_WIDTH, longest)
 
 
 def _cut(text: str, width: int) -> str:
@@ -83,6 +102,7 @@ def plant_line(
     width: int = 74,
     elapsed_s: float = 0.0,
     stale_after_s: float = STALE_AFTER_S,
+    names_w: int = NAME_WIDTH,
 ) -> Line:
     """The row as one line of at most `width` characters and whether it is stale (its
     reading older than `stale_after_s` real seconds (Display.is_stale), or the service
@@ -90,7 +110,7 @@ def plant_line(
     `elapsed_s`: service time since the row's time left was estimated (counted down
     while the run is running)."""
     d = display or Display()
-    name = _cut(str(row["name"]), NAME_WIDTH).ljust(NAME_WIDTH) + " "
+    name = _cut(str(row["name"]), names_w).ljust(names_w) + " "
     compact = width < WIDE
     head = f"{name}{_values(row, d, compact)}"
     tail = ""

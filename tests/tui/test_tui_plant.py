@@ -17,6 +17,8 @@ from kilnctl.engine.messages import Abort, AnswerPrompt
 from kilnctl.engine.schedule import FiringSchedule
 from kilnctl.service.client import ServiceClient
 from kilnctl.tui.app import KilnApp
+from kilnctl.tui.format import Display
+from kilnctl.tui.plantlines import NAME_WIDTH, name_width, plant_line
 from kilnctl.tui.widgets import TANK_KEYS
 
 
@@ -202,3 +204,23 @@ async def test_idle_rows_between_status_polls_are_live_on_a_sped_up_plant(
                 assert " old)" not in line_of(app, "k1"), line_of(app, "k1")
                 assert not any(stale for _, stale in app.plant.lines)
             await pilot.press("q")
+
+
+def tank_row(name: str) -> dict[str, object]:
+    values = {"t": 1000.0, "amps": 0.0, "volts": 0.0, "amp_hours": 0.0, "output_on": False}
+    return {"name": name, "kind": "tank", "device": "line", "values": values, "bath": {}}
+
+
+def test_no_cut_name_reads_as_another_kiln_or_tank() -> None:
+    # Before: the bundled plant's tanks showed as "coppe…" (copper_strike) above "copper",
+    # at 80 and at 120 columns and in `kilnctl status`, which has all the room it needs.
+    names = ["kiln1", "electroclean", "copper_strike", "copper", "black_nickel", "gold"]
+    rows = [tank_row(n) for n in names]
+    compact = name_width(names, 74)
+    lines = [plant_line(r, Display(now=1000.0), 74, names_w=compact)[0] for r in rows]
+    shown = [line[:compact].rstrip() for line in lines]
+    assert shown == ["kiln1", "electro…", "copper_…", "copper", "black_n…", "gold"]
+    assert all(len(line) <= 74 for line in lines)
+    assert name_width(["k1", "gold"], 74) == NAME_WIDTH  # short names: as before
+    text = status_text({"time": 1000.0, "devices": rows, "runs": []})
+    assert "  copper_strike off" in text and "  copper        off" in text
