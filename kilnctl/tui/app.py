@@ -347,7 +347,7 @@ class KilnApp(App[None]):
         keys = chart_keys(values)
         if keys is None:
             return
-        if self.chart.take(run_id, source, keys):
+        if self.chart.take(run_id, source, keys) or self._chart_moves_on(run_id, source, keys):
             # the chart starts on this kiln/tank: fetch what the run did before we saw it
             self._spawn(partial(self._load_history, run_id, source), "history")
         ah = values.get("amp_hours")
@@ -355,6 +355,24 @@ class KilnApp(App[None]):
             run_id, source, t, values[keys[0]], values[keys[1]],
             float(ah) if isinstance(ah, int | float) and keys == TANK_KEYS else None,
         )  # fmt: skip
+
+    def _chart_moves_on(self, run_id: str, source: str, keys: tuple[str, str]) -> bool:
+        """The run shown goes on to another kiln or tank (its firing done, the plating on
+        the next tank): the chart follows it once the device it shows is done with (a
+        tank's plating step ended: "off"; a kiln's schedule at its end: segment "done";
+        or no longer sampled). A kiln kept hot in standby is neither, so the chart stays
+        on it meanwhile."""
+        chart, view = self.chart, self.runs.get(run_id)
+        if view is None or chart.run_id != run_id or chart.finished or chart.source == source:
+            return False
+        shown = view.samples.get(chart.source or "", {})
+        segment = view.segments.get(chart.source or "") or {}
+        d = self.display_now()
+        done = shown.get("off") or segment.get("phase") == "done"
+        if not (done or d.is_stale(d.age_s(shown))):
+            return False
+        chart.show(run_id, source, keys)
+        return True
 
     @on(events.DescendantFocus)
     def _panel_focused(self, event: events.DescendantFocus) -> None:

@@ -224,3 +224,23 @@ def test_no_cut_name_reads_as_another_kiln_or_tank() -> None:
     assert name_width(["k1", "gold"], 74) == NAME_WIDTH  # short names: as before
     text = status_text({"time": 1000.0, "devices": rows, "runs": []})
     assert "  copper_strike off" in text and "  copper        off" in text
+
+
+async def test_the_chart_follows_the_run_from_its_kiln_to_its_tank(tmp_path: Path) -> None:
+    # Before: the chart took the first kiln or tank a run sampled and kept it to the end:
+    # on the bundled main job the plating (nickel, gold) was never charted, and on the
+    # black-nickel job the chart showed the electroclean tank, off, while nickel plated.
+    async with running_service(tmp_path) as h:
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.connected)
+            run = await start(h.socket, job="pins", lot="P9")
+            answers = asyncio.create_task(_answer_prompts(h.engine, run))
+            chart = app.chart
+            await until(pilot, lambda: chart.source == "k1")
+            # the 20 min bake (4 s at 300x), then the 30 s gold flash
+            await until(pilot, lambda: chart.source == "gold", timeout_s=20)
+            assert chart.keys == TANK_KEYS and chart.run_id == run
+            await until(pilot, lambda: len(chart.pv) > 1 and chart.pv[-1][1] > 0)
+            answers.cancel()
+            await pilot.press("q")
