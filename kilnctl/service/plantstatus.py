@@ -16,7 +16,9 @@ order (kilns first):
      "alarms": number of active alarms on it (its run's and the plant watch's),
      "unacked": how many of them no one has acknowledged yet,
      "watch_alarms", "watch_unacked": the plant watch's part of those,
-     "time_left_s": the run's current step's time left (server.py adds it; None unknown)}
+     "time_left_s": the run's current step's time left (server.py adds it; None unknown),
+     "unsafe"?: why its safe state is not confirmed (server.py adds it while the keeper
+                retries the device: comms lost at the end of a run)}
 """
 
 from __future__ import annotations

@@ -228,9 +228,12 @@ class Service:
             watch.alarms.active if watch is not None else (),
             {d: r for r, h in self.engine.runs.items() if h.outcome is None for d in h.devices},
         )
+        unsafe = self.engine.safekeeper.unsafe_devices()
         for row in rows:
             if row["run_id"]:
                 row["time_left_s"] = self._time_left(row["run_id"])["time_left_s"]
+            if row["device"] in unsafe:  # its run ended, the keeper still retries it
+                row["unsafe"] = unsafe[row["device"]]
         return rows
 
     def _health(self) -> dict[str, Any] | None:

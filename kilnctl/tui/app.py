@@ -58,6 +58,12 @@ MIN_SIZE = (60, 16)
 """Smallest terminal the screen is drawn in; below it a notice says what is needed."""
 
 
+def _t(values: dict[str, Any]) -> float:
+    """A reading's time (service s; -inf without one)."""
+    t = values.get("t")
+    return float(t) if isinstance(t, int | float) else float("-inf")
+
+
 class KilnApp(App[None]):
     """Live runs, chart, alarms; operator commands by key."""
 
@@ -408,7 +414,14 @@ class KilnApp(App[None]):
         """The kilns and tanks of a status reply (a service without them: none)."""
         rows = status.get("devices")
         if isinstance(rows, list):
+            before = {r["name"]: r.get("values") or {} for r in self.plant_rows}
             self.plant_rows = [dict(r) for r in rows if isinstance(r, dict) and "name" in r]
+            for row in self.plant_rows:
+                # a run's last sample is newer than the watch's reading from before the run
+                # (the watch cannot read a device whose comms the run lost)
+                last = before.get(row["name"], {})
+                if _t(last) > _t(row.get("values") or {}):
+                    row["values"] = last
             self._rows_at = float(status.get("time") or 0.0)
             self._redraw_plant()
 

@@ -77,7 +77,10 @@ def _values(row: dict[str, Any], d: Display, compact: bool) -> str:
 
 
 def _doing(row: dict[str, Any], d: Display, compact: bool) -> str:
-    """Idle, or the run on it: job, lot, step (and the kiln's segment)."""
+    """Idle, or the run on it: job, lot, step (and the kiln's segment); first of all
+    whether its safe state is unconfirmed (heat or current may still be on)."""
+    if row.get("unsafe"):  # never "idle": its last reading may show it cold and off
+        return "NOT CONFIRMED SAFE" + ("" if compact else " (still retried)")
     if not row.get("run_id"):
         return "idle"
     state = "" if row.get("state") == "running" else f"[{row.get('state')}] "

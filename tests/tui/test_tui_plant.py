@@ -10,6 +10,7 @@ from pathlib import Path
 from svc_plant import LONG, SPEED, running_service
 from test_tui_app import SIZE, start, until
 
+from drivers.errors import DeviceError
 from kilnctl.cli.cmd_control import status_text
 from kilnctl.clock import ScaledClock
 from kilnctl.engine.engine import Engine
@@ -244,3 +245,48 @@ async def test_the_chart_follows_the_run_from_its_kiln_to_its_tank(tmp_path: Pat
             await until(pilot, lambda: len(chart.pv) > 1 and chart.pv[-1][1] > 0)
             answers.cancel()
             await pilot.press("q")
+
+
+async def test_a_kiln_left_unconfirmed_is_never_shown_idle_cold_and_off(
+    tmp_path: Path,
+) -> None:
+    # Before: kiln1's line went dead mid-firing (sim-fault kiln1 no_response); the run
+    # failed and the service kept retrying heat-off, but the plant table and `kilnctl
+    # status` said "kiln1 PV 39.5 °C SP 0.0 °C 0% idle": the watch's reading from before
+    # the run, while the kiln was last seen at 390 °C with 100 % output.
+    async with running_service(tmp_path) as h:
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "idle" in line_of(app, "k1"))
+            await start(h.socket, job="long", kiln="k1", lot="U1")
+            await until(pilot, lambda: "long U1" in line_of(app, "k1"))
+            await until(pilot, lambda: pv_of(line_of(app, "k1")) > 40.0)
+
+            async def dead(*_: object) -> None:
+                raise DeviceError("k1: no response")
+
+            for op in ("read", "safe", "set_setpoint", "set_output"):
+                setattr(h.devices["k1"], op, dead)
+            await until(pilot, lambda: "NOT CONFIRMED SAFE" in line_of(app, "k1"))
+            line = line_of(app, "k1")
+            assert "idle" not in line
+            assert pv_of(line) > 40.0, line  # the run's last reading, not the one before it
+            await pilot.press("q")
+        client = await ServiceClient.connect(h.socket)
+        try:
+            text = status_text(await client.request("status"))
+        finally:
+            await client.close()
+        k1 = next(ln for ln in text.splitlines() if ln.startswith("  k1 "))
+        assert "NOT CONFIRMED SAFE" in k1 and "idle" not in k1
+        for op in ("read", "safe", "set_setpoint", "set_output"):
+            delattr(h.devices["k1"], op)  # the line back: the keeper confirms k1, the end
+
+
+def pv_of(line: str) -> float:
+    """The PV of a kiln's plant line (-1 without one)."""
+    try:
+        return float(line.split("PV")[1].split()[0])
+    except (IndexError, ValueError):
+        return -1.0
