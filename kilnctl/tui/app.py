@@ -321,7 +321,7 @@ class KilnApp(App[None]):
             # the time left belongs to the step: fetch the new step's now, not at the next poll
             self._spawn(self._poll_status, "status", exclusive=True)
             if kind == "state":
-                self.refresh_bindings()  # pause or resume in the footer follows the state
+                self._refresh_keys()  # pause or resume in the footer follows the state
         if view.outcome is not None:
             del self.runs[run_id]
             self.chart.finish(run_id)
@@ -384,7 +384,7 @@ class KilnApp(App[None]):
     def _panel_focused(self, event: events.DescendantFocus) -> None:
         """Tab to a run's panel: the chart shows that run's kiln, from the run's start."""
         panel = event.widget
-        self.refresh_bindings()  # the selected run changed: pause or resume in the footer
+        self._refresh_keys()  # the selected run changed: pause or resume in the footer
         view = self.runs.get(panel.run_id) if isinstance(panel, RunPanel) else None
         if view is None:
             return
@@ -492,8 +492,15 @@ class KilnApp(App[None]):
         else:
             panel.show(view, self.display_now(), self._elapsed(view.run_id))
 
+    def _refresh_keys(self) -> None:
+        """The footer's keys follow the selected run. Not while detaching: the events
+        still arriving then find no screen (Textual raised ScreenStackError, a traceback
+        on the technician's terminal as `q` was pressed)."""
+        if self.screen_stack:
+            self.refresh_bindings()
+
     def _redraw_runs(self) -> None:
-        self.refresh_bindings()
+        self._refresh_keys()
         for run_id in [r for r in self._panels if r not in self.runs]:
             self._panels.pop(run_id).remove()
         for run_id, view in self.runs.items():
