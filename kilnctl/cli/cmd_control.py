@@ -191,7 +191,7 @@ def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
     from kilnctl.service.runview import RunView
     from kilnctl.tui.format import Display, alarm_line, run_lines
     from kilnctl.tui.joblines import job_lines
-    from kilnctl.tui.plantlines import WIDE, plant_line, stale_after_s
+    from kilnctl.tui.plantlines import WIDE, name_width, plant_line, stale_after_s
     from kilnctl.tui.telemetryline import telemetry_text
 
     speed = float(snapshot.get("speed") or 1.0)
@@ -213,13 +213,14 @@ def status_text(snapshot: dict[str, Any], steps: bool = False) -> str:
             f"!!! {name}: NOT CONFIRMED SAFE ({problem}); the service keeps retrying "
             f"(kilnctl safe {name} shows its state)"
         )
-    display = Display(now=snapshot.get("time"))
+    display = Display(now=snapshot.get("time"), speed=speed)
     devices = [r for r in snapshot.get("devices") or [] if isinstance(r, dict) and "name" in r]
     if devices:
         lines.append("")
+        names_w = name_width([str(r["name"]) for r in devices], WIDE + 20)
         # a snapshot: the watch's readings are as fresh as the reply (no poll to wait for)
         lines += [
-            f"  {plant_line(r, display, WIDE + 20, 0.0, stale_after_s(r, 0.0))[0]}"
+            f"  {plant_line(r, display, WIDE + 20, 0.0, stale_after_s(r, 0.0), names_w)[0]}"
             for r in devices
         ]
     runs = snapshot.get("runs", [])

@@ -312,9 +312,17 @@ class PlantWatch:
 
 
 def reading_values(reading: Any, t: float) -> dict[str, Any]:
-    """A controller's or rectifier's reading as the run samples name its values, at `t`."""
+    """A controller's or rectifier's reading as the run samples name its values, at `t`;
+    a kiln's with `"sensor_break": True` when the controller flags a sensor break or an
+    over-range input (its PV is then no temperature)."""
     if hasattr(reading, "pv_c"):
-        return {"t": t, "pv_c": reading.pv_c, "sp_c": reading.sp_c, "out_pct": reading.output_pct}
+        values = {"t": t, "pv_c": reading.pv_c, "sp_c": reading.sp_c}
+        values["out_pct"] = reading.output_pct
+        # on a sensor break the controller shows its range limit (1372 °C for type K) as
+        # PV: the flag goes along so that no screen shows that number as the kiln's heat
+        if getattr(reading, "sensor_break", False) or getattr(reading, "over_range", False):
+            values["sensor_break"] = True
+        return values
     return {
         "t": t,
         "volts": reading.volts,

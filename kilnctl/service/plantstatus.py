@@ -7,7 +7,7 @@ watch's latest reading (PlantWatch.latest). One row per kiln/tank, in the plant 
 order (kilns first):
 
     {"name": "k1", "kind": "kiln" | "tank", "device": "k1",
-     "values": {"t": unix s, "pv_c", "sp_c", "out_pct"} (kiln)
+     "values": {"t": unix s, "pv_c", "sp_c", "out_pct", "sensor_break"?} (kiln)
                {"t", "volts", "amps", "amp_hours", "amps_sp"?, "output_on"?} (tank),
      "bath": {"t", "bath_c", "sp_c"?, "out_pct"?, "band"?} | {},   # tanks with a heater
      "state": "idle" | a run's state ("running", "paused", "held"),
@@ -18,7 +18,9 @@ order (kilns first):
      "watch_alarms", "watch_unacked": the plant watch's part of those,
      "time_left_s": the run's current step's time left (server.py adds it; None unknown),
      "read_period_s": service seconds between the last two readings of its device (the
-                      watch's cycle between runs, the run's sampling in one); None unknown}
+                      watch's cycle between runs, the run's sampling in one); None unknown,
+     "unsafe"?: why its safe state is not confirmed (server.py adds it while the keeper
+                 retries the device: comms lost at the end of a run)}
 
 A tank's "bath" is its bath heater's reading: the run's bath sample while the run plates
 on it ({"t", "bath_c"}), else the plant watch's last reading of the heater (bath_c, its

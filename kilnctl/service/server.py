@@ -231,10 +231,13 @@ class Service:
             {d: r for r, h in self.engine.runs.items() if h.outcome is None for d in h.devices},
             watch.periods if watch is not None else {},
         )
+        unsafe = self.engine.safekeeper.unsafe_devices()
         for row in rows:
             if row["run_id"]:
                 row["time_left_s"] = self._time_left(row["run_id"])["time_left_s"]
                 self._step_band(row)
+            if row["device"] in unsafe:  # its run ended, the keeper still retries it
+                row["unsafe"] = unsafe[row["device"]]
         return rows
 
     def _health(self) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ from kilnctl.tui.format import Display, run_name
 from kilnctl.tui.jobview import JobScreen
 from kilnctl.tui.layout import plant_rows_max, runs_rows_max
 from kilnctl.tui.messages import Connected, Disconnected, ServiceEvent
-from kilnctl.tui.plantlines import plant_line, stale_after_s
+from kilnctl.tui.plantlines import name_width, plant_line, stale_after_s
 from kilnctl.tui.telemetryline import telemetry_brief
 from kilnctl.tui.widgets import (
     KILN_KEYS,
@@ -57,6 +57,12 @@ _ALARM_KINDS = frozenset({"alarm_raised", "alarm_ack", "alarm_cleared"})
 
 MIN_SIZE = (60, 16)
 """Smallest terminal the screen is drawn in; below it a notice says what is needed."""
+
+
+def _t(values: dict[str, Any]) -> float:
+    """A reading's time (service s; -inf without one)."""
+    t = values.get("t")
+    return float(t) if isinstance(t, int | float) else float("-inf")
 
 
 class KilnApp(App[None]):
@@ -188,8 +194,12 @@ class KilnApp(App[None]):
 
     def display_now(self) -> Display:
         """How values are shown now."""
+        speed = self._service_time[2] if self._service_time is not None else 1.0
         return Display(
-            unit="F" if self.unit == "F" else "C", now=self.service_now(), live=self.connected
+            unit="F" if self.unit == "F" else "C",
+            now=self.service_now(),
+            live=self.connected,
+            speed=speed,
         )
 
     def _note_service_time(self, status: dict[str, Any]) -> None:
@@ -321,7 +331,7 @@ class KilnApp(App[None]):
             # the time left belongs to the step: fetch the new step's now, not at the next poll
             self._spawn(self._poll_status, "status", exclusive=True)
             if kind == "state":
-                self.refresh_bindings()  # pause or resume in the footer follows the state
+                self._refresh_keys()  # pause or resume in the footer follows the state
         if view.outcome is not None:
             del self.runs[run_id]
             self.chart.finish(run_id)
@@ -353,7 +363,7 @@ class KilnApp(App[None]):
         keys = chart_keys(values)
         if keys is None:
             return
-        if self.chart.take(run_id, source, keys):
+        if self.chart.take(run_id, source, keys) or self._chart_moves_on(run_id, source, keys):
             # the chart starts on this kiln/tank: fetch what the run did before we saw it
             self._spawn(partial(self._load_history, run_id, source), "history")
         ah = values.get("amp_hours")
@@ -362,11 +372,29 @@ class KilnApp(App[None]):
             float(ah) if isinstance(ah, int | float) and keys == TANK_KEYS else None,
         )  # fmt: skip
 
+    def _chart_moves_on(self, run_id: str, source: str, keys: tuple[str, str]) -> bool:
+        """The run shown goes on to another kiln or tank (its firing done, the plating on
+        the next tank): the chart follows it once the device it shows is done with (a
+        tank's plating step ended: "off"; a kiln's schedule at its end: segment "done";
+        or no longer sampled). A kiln kept hot in standby is neither, so the chart stays
+        on it meanwhile."""
+        chart, view = self.chart, self.runs.get(run_id)
+        if view is None or chart.run_id != run_id or chart.finished or chart.source == source:
+            return False
+        shown = view.samples.get(chart.source or "", {})
+        segment = view.segments.get(chart.source or "") or {}
+        d = self.display_now()
+        done = shown.get("off") or segment.get("phase") == "done"
+        if not (done or d.is_stale(d.age_s(shown))):
+            return False
+        chart.show(run_id, source, keys)
+        return True
+
     @on(events.DescendantFocus)
     def _panel_focused(self, event: events.DescendantFocus) -> None:
         """Tab to a run's panel: the chart shows that run's kiln, from the run's start."""
         panel = event.widget
-        self.refresh_bindings()  # the selected run changed: pause or resume in the footer
+        self._refresh_keys()  # the selected run changed: pause or resume in the footer
         view = self.runs.get(panel.run_id) if isinstance(panel, RunPanel) else None
         if view is None:
             return
@@ -396,7 +424,14 @@ class KilnApp(App[None]):
         """The kilns and tanks of a status reply (a service without them: none)."""
         rows = status.get("devices")
         if isinstance(rows, list):
+            before = {r["name"]: r.get("values") or {} for r in self.plant_rows}
             self.plant_rows = [dict(r) for r in rows if isinstance(r, dict) and "name" in r]
+            for row in self.plant_rows:
+                # a run's last sample is newer than the watch's reading from before the run
+                # (the watch cannot read a device whose comms the run lost)
+                last = before.get(row["name"], {})
+                if _t(last) > _t(row.get("values") or {}):
+                    row["values"] = last
             self._rows_at = float(status.get("time") or 0.0)
             self._redraw_plant()
 
@@ -418,8 +453,10 @@ class KilnApp(App[None]):
         width = max(self.plant.size.width - 2, 40) if self.plant.size.width else 78
         # in service seconds: a poll every status_every_s real seconds is `speed` times more
         poll_s = self.status_every_s * (self._service_time[2] if self._service_time else 1.0)
+        names_w = name_width([str(r["name"]) for r in self.plant_rows], width)
         lines = [
-            plant_line(r, d, width, elapsed, stale_after_s(r, poll_s)) for r in self.plant_rows
+            plant_line(r, d, width, elapsed, stale_after_s(r, poll_s), names_w)
+            for r in self.plant_rows
         ]
         rows = self.size.height
         self.plant.show(lines, [str(r["name"]) for r in self.plant_rows], plant_rows_max(rows))
@@ -470,8 +507,15 @@ class KilnApp(App[None]):
         else:
             panel.show(view, self.display_now(), self._elapsed(view.run_id))
 
+    def _refresh_keys(self) -> None:
+        """The footer's keys follow the selected run. Not while detaching: the events
+        still arriving then find no screen (Textual raised ScreenStackError, a traceback
+        on the technician's terminal as `q` was pressed)."""
+        if self.screen_stack:
+            self.refresh_bindings()
+
     def _redraw_runs(self) -> None:
-        self.refresh_bindings()
+        self._refresh_keys()
         for run_id in [r for r in self._panels if r not in self.runs]:
             self._panels.pop(run_id).remove()
         for run_id, view in self.runs.items():

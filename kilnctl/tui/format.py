@@ -1,7 +1,7 @@
 """Plain-text lines for runs and alarms (no widgets here, so they are easy to test).
 
 Every temperature passes through `Display.temp` (°C or °F, display only: the journal and
-the engine stay in °C). A reading older than `STALE_AFTER_S` of service time is shown with
+the engine stay in °C). A reading older than `STALE_AFTER_S` (real seconds) is shown with
 its age and dimmed; time left counts down between the service's estimates.
 """
 
@@ -17,17 +17,19 @@ LINE_WIDTH = 74
 """Characters a run panel shows per line at 80 columns (border and padding off)."""
 
 STALE_AFTER_S = 5.0
-"""A reading older than this (service time; five periods at the default 1 s) is not live."""
+"""A reading older than this many real seconds (five periods at the default 1 s) is not
+live; Display.is_stale counts them in the service's seconds (N times as many at --speed N)."""
 
 STALE_PERIODS = 5
-"""... or than five of its device's actual read periods, when those are longer (a slow
-line at a sped-up clock): old means the reads stopped, not that the line is slow."""
+"""... nor one older than five of its device's actual read periods, when those are longer
+(a slow line at a sped-up clock): old means the reads stopped, not that the line is slow."""
 
 
 def stale_after(period_s: Any) -> float:
-    """How old (service seconds) a reading taken every `period_s` may get (None: unknown)."""
-    own = STALE_PERIODS * period_s if isinstance(period_s, int | float) and period_s > 0 else 0.0
-    return max(STALE_AFTER_S, own)
+    """How old (service seconds) a reading taken every `period_s` may get (None: unknown);
+    Display.is_stale adds its floor of STALE_AFTER_S real seconds."""
+    return STALE_PERIODS * period_s if isinstance(period_s, int | float) and period_s > 0 else 0.0
+
 
 Line = tuple[str, bool]
 """A panel line and whether it is stale (drawn dimmed)."""
@@ -35,12 +37,22 @@ Line = tuple[str, bool]
 
 @dataclass(frozen=True)
 class Display:
-    """How values are shown: temperature unit, the service's time now (None: unknown), and
-    whether the service is connected (otherwise everything shown is last known)."""
+    """How values are shown: temperature unit, the service's time now (None: unknown),
+    whether the service is connected (otherwise everything shown is last known), and how
+    fast the service's clock runs (1 on a real plant; N with `--speed N` simulators)."""
 
     unit: Literal["C", "F"] = "C"
     now: float | None = None
     live: bool = True
+    speed: float = 1.0
+
+    def is_stale(self, age_s: float | None, after_s: float = 0.0) -> bool:
+        """Is a reading `age_s` service seconds old not live: older than `after_s` service
+        seconds (its device's read periods, a status poll: `stale_after`,
+        plantlines.stale_after_s) and than STALE_AFTER_S real seconds? At 60x simulated
+        time a reading 30 service seconds old is half a second old, live."""
+        floor = STALE_AFTER_S * max(self.speed, 1.0)
+        return age_s is not None and age_s > max(after_s, floor)
 
     def temp(self, celsius: Any, width: int = 6, decimals: int = 1) -> str:
         """A temperature in the display unit with its sign, e.g. ' 790.0 °C'."""
@@ -69,8 +81,7 @@ def source_line(
     d = display or Display()
     line = _source_text(view, source, values, d)
     age = d.age_s(values)
-    limit = stale_after(view.sample_periods.get(source))
-    stale = age is not None and age > limit and not values.get("off")
+    stale = d.is_stale(age, stale_after(view.sample_periods.get(source))) and not values.get("off")
     if stale and age is not None:
         line += f"  ({format_duration(age)} old)"
     return line, stale

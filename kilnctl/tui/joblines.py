@@ -24,7 +24,7 @@ from typing import Any
 from kilnctl.report import format_duration
 from kilnctl.service.jobsteps import JobSteps, StepRow
 from kilnctl.service.runview import RunView
-from kilnctl.tui.format import STALE_AFTER_S, Display, _kiln_behind, source_line
+from kilnctl.tui.format import Display, _kiln_behind, source_line
 
 WIDE = 100
 """From this width on (120-column terminals): wider device column and the recipe."""
@@ -127,7 +127,7 @@ def _estimate_mark(run: dict[str, Any], steps: JobSteps, d: Display) -> str:
     view.samples = {
         source: values
         for source, values in view.samples.items()
-        if (age := d.age_s(values)) is not None and age <= STALE_AFTER_S
+        if (age := d.age_s(values)) is not None and not d.is_stale(age)
     }
     return "~" if _kiln_behind(view) is None else "≥"
 

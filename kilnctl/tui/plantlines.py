@@ -17,13 +17,32 @@ from typing import Any
 
 from kilnctl.report import format_duration
 from kilnctl.service.plantstatus import bath_outside
-from kilnctl.tui.format import STALE_AFTER_S, Display, Line, _num, stale_after
+from kilnctl.tui.format import Display, Line, _num, stale_after
 
 WIDE = 100
 """From this width on (120-column terminals), the long form: units, labels, tank SP."""
 
 NAME_WIDTH = 6
-"""Columns for the kiln/tank name (longer names are cut with an ellipsis), then a space."""
+"""Fewest columns for the kiln/tank name (longer names are cut with an ellipsis), then a
+space; `name_width` widens it so that no cut name could be read as another one."""
+
+WIDE_NAME_MAX = 16
+"""Most columns a name takes in the long form (120 columns, `kilnctl status`)."""
+
+
+def name_width(names: list[str], width: int = 74) -> int:
+    """Columns for the names of a plant table `width` wide: in the long form the longest
+    name (up to WIDE_NAME_MAX); in the compact form the fewest from NAME_WIDTH on at which
+    no cut name's visible part starts another name ("coppe…" could be copper or
+    copper_strike; "copper_…" cannot)."""
+    longest = max((len(n) for n in names), default=NAME_WIDTH)
+    if width >= WIDE:
+        return max(NAME_WIDTH, min(longest, WIDE_NAME_MAX))
+    for w in range(NAME_WIDTH, longest):
+        cut = [n for n in names if len(n) > w]
+        if not any(o != n and o.startswith(n[: w - 1]) for n in cut for o in names):
+            return w
+    return max(NAME_WIDTH, longest)
 
 
 def _cut(text: str, width: int) -> str:
@@ -35,11 +54,15 @@ def _values(row: dict[str, Any], d: Display, compact: bool) -> str:
     if row.get("kind") == "kiln":
         if "pv_c" not in values:
             return "no reading yet"
+        # a sensor break's PV is the controller's range limit (1372 °C), not the kiln's heat
+        broken = bool(values.get("sensor_break"))
         if compact:
-            pv, sp = d.temp(values.get("pv_c")).split(" °")[0], d.temp(values.get("sp_c"))
+            pv = "SENSOR BREAK" if broken else d.temp(values.get("pv_c")).split(" °")[0]
+            sp = d.temp(values.get("sp_c"))
             return f"PV {pv} SP {sp} {_num(values, 'out_pct', '3.0f')}%"
+        pv = "SENSOR BREAK" if broken else d.temp(values.get("pv_c"))
         return (
-            f"PV {d.temp(values.get('pv_c'))}  SP {d.temp(values.get('sp_c'))}"
+            f"PV {pv}  SP {d.temp(values.get('sp_c'))}"
             f"  out {_num(values, 'out_pct', '5.1f')} %"
         )
     if "amps" not in values and "amp_hours" not in values:
@@ -77,7 +100,10 @@ def _bath(bath: dict[str, Any], d: Display, compact: bool) -> str:
 
 
 def _doing(row: dict[str, Any], d: Display, compact: bool) -> str:
-    """Idle, or the run on it: job, lot, step (and the kiln's segment)."""
+    """Idle, or the run on it: job, lot, step (and the kiln's segment); first of all
+    whether its safe state is unconfirmed (heat or current may still be on)."""
+    if row.get("unsafe"):  # never "idle": its last reading may show it cold and off
+        return "NOT CONFIRMED SAFE" + ("" if compact else " (still retried)")
     if not row.get("run_id"):
         return "idle"
     state = "" if row.get("state") == "running" else f"[{row.get('state')}] "
@@ -99,7 +125,8 @@ def _doing(row: dict[str, Any], d: Display, compact: bool) -> str:
 def stale_after_s(row: dict[str, Any], poll_s: float) -> float:
     """How old (service seconds) the row's reading may get before it is shown old:
     format.STALE_PERIODS of its device's actual read period (row "read_period_s": the watch's
-    cycle, or the run's sampling; at least STALE_AFTER_S, five 1 s control periods), and,
+    cycle, or the run's sampling; Display.is_stale keeps a floor of STALE_AFTER_S real
+    seconds), and,
     between runs, plus `poll_s`: the service seconds between two status polls, which bring
     the watch's readings (status_every_s times the clock's speed)."""
     own = stale_after(row.get("read_period_s"))
@@ -111,14 +138,16 @@ def plant_line(
     display: Display | None = None,
     width: int = 74,
     elapsed_s: float = 0.0,
-    stale_after_s: float = STALE_AFTER_S,
+    stale_after_s: float = 0.0,
+    names_w: int = NAME_WIDTH,
 ) -> Line:
     """The row as one line of at most `width` characters and whether it is stale (its
-    reading older than `stale_after_s` of service time, or the service gone).
+    reading older than `stale_after_s` service seconds and STALE_AFTER_S real seconds
+    (Display.is_stale), or the service gone).
     `elapsed_s`: service time since the row's time left was estimated (counted down
     while the run is running)."""
     d = display or Display()
-    name = _cut(str(row["name"]), NAME_WIDTH).ljust(NAME_WIDTH) + " "
+    name = _cut(str(row["name"]), names_w).ljust(names_w) + " "
     compact = width < WIDE
     head = f"{name}{_values(row, d, compact)}"
     tail = ""
@@ -129,10 +158,10 @@ def plant_line(
     if row.get("alarms"):
         tail += f" !{row['alarms']}" + ("" if row.get("unacked") else " ack")
     age = d.age_s(row.get("values") or {})
-    stale = age is not None and age > stale_after_s
+    stale = d.is_stale(age, stale_after_s)
     bath = row.get("bath") or {}
     bath_age = d.age_s(bath) if "bath_c" in bath else None
-    bath_stale = bath_age is not None and bath_age > stale_after_s
+    bath_stale = d.is_stale(bath_age, stale_after_s)
     if stale and age is not None:
         tail += f" ({format_duration(age)} old)"
     elif bath_stale and bath_age is not None:  # e.g. a run holds the heater between steps

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from svc_plant import LONG, running_service
+from svc_plant import LONG, SPEED, running_service
 from test_tui_app import SIZE, start, until
 
+from drivers.errors import DeviceError
 from kilnctl.cli.cmd_control import status_text
 from kilnctl.clock import ScaledClock
 from kilnctl.engine.engine import Engine
@@ -17,6 +18,8 @@ from kilnctl.engine.messages import Abort, AnswerPrompt
 from kilnctl.engine.schedule import FiringSchedule
 from kilnctl.service.client import ServiceClient
 from kilnctl.tui.app import KilnApp
+from kilnctl.tui.format import Display
+from kilnctl.tui.plantlines import NAME_WIDTH, name_width, plant_line
 from kilnctl.tui.widgets import TANK_KEYS
 
 
@@ -158,3 +161,133 @@ async def test_the_kiln_chart_draws_the_planned_profile_ahead_of_now(tmp_path: P
             # from the last SP sample to the end of the ramp and of the hold
             await until(pilot, lambda: chart.drawn_plan_points == 3, timeout_s=5)
             await pilot.press("q")
+
+
+async def test_an_idle_kilns_sensor_break_is_not_shown_as_its_temperature(
+    tmp_path: Path,
+) -> None:
+    # Before: a broken thermocouple on an idle kiln showed "PV 1372.0 °C" (the controller's
+    # type K range limit) on the plant table and in `kilnctl status`, as if the kiln were
+    # that hot.
+    async with running_service(tmp_path) as h:
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "idle" in line_of(app, "k1"))
+            h.devices["k1"].inject("tc_open")
+            await until(pilot, lambda: "SENSOR BREAK" in line_of(app, "k1"), timeout_s=10)
+            assert "1372" not in line_of(app, "k1") and "idle" in line_of(app, "k1")
+            await pilot.press("q")
+        client = await ServiceClient.connect(h.socket)
+        try:
+            text = status_text(await client.request("status"))
+        finally:
+            await client.close()
+        k1 = next(ln for ln in text.splitlines() if ln.startswith("  k1 "))
+        assert "PV SENSOR BREAK  SP" in k1 and "1372" not in k1
+
+
+async def test_idle_rows_between_status_polls_are_live_on_a_sped_up_plant(
+    tmp_path: Path,
+) -> None:
+    # Before: on `kilnctl sim --speed 60` every idle kiln and tank was dimmed and marked
+    # "(0:03:20 old)" all the time: the allowance for the status poll (5 real seconds)
+    # was counted in service seconds, of which 300 pass between two polls at 60x.
+    async with running_service(tmp_path) as h:  # its clock runs at SPEED (300x)
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=2.0)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "idle" in line_of(app, "k1") and app._rows_at > 0)
+            polled = app._rows_at
+            # half a poll interval on (150 service seconds), before the next status
+            await until(pilot, lambda: (app.service_now() or 0.0) - polled > 0.25 * SPEED)
+            app._redraw_plant()
+            if app._rows_at == polled:  # still the same poll's rows: they are live
+                assert " old)" not in line_of(app, "k1"), line_of(app, "k1")
+                assert not any(stale for _, stale in app.plant.lines)
+            await pilot.press("q")
+
+
+def tank_row(name: str) -> dict[str, object]:
+    values = {"t": 1000.0, "amps": 0.0, "volts": 0.0, "amp_hours": 0.0, "output_on": False}
+    return {"name": name, "kind": "tank", "device": "line", "values": values, "bath": {}}
+
+
+def test_no_cut_name_reads_as_another_kiln_or_tank() -> None:
+    # Before: the bundled plant's tanks showed as "coppe…" (copper_strike) above "copper",
+    # at 80 and at 120 columns and in `kilnctl status`, which has all the room it needs.
+    names = ["kiln1", "electroclean", "copper_strike", "copper", "black_nickel", "gold"]
+    rows = [tank_row(n) for n in names]
+    compact = name_width(names, 74)
+    lines = [plant_line(r, Display(now=1000.0), 74, names_w=compact)[0] for r in rows]
+    shown = [line[:compact].rstrip() for line in lines]
+    assert shown == ["kiln1", "electro…", "copper_…", "copper", "black_n…", "gold"]
+    assert all(len(line) <= 74 for line in lines)
+    assert name_width(["k1", "gold"], 74) == NAME_WIDTH  # short names: as before
+    text = status_text({"time": 1000.0, "devices": rows, "runs": []})
+    assert "  copper_strike off" in text and "  copper        off" in text
+
+
+async def test_the_chart_follows_the_run_from_its_kiln_to_its_tank(tmp_path: Path) -> None:
+    # Before: the chart took the first kiln or tank a run sampled and kept it to the end:
+    # on the bundled main job the plating (nickel, gold) was never charted, and on the
+    # black-nickel job the chart showed the electroclean tank, off, while nickel plated.
+    async with running_service(tmp_path) as h:
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.connected)
+            run = await start(h.socket, job="pins", lot="P9")
+            answers = asyncio.create_task(_answer_prompts(h.engine, run))
+            chart = app.chart
+            await until(pilot, lambda: chart.source == "k1")
+            # the 20 min bake (4 s at 300x), then the 30 s gold flash
+            await until(pilot, lambda: chart.source == "gold", timeout_s=20)
+            assert chart.keys == TANK_KEYS and chart.run_id == run
+            await until(pilot, lambda: len(chart.pv) > 1 and chart.pv[-1][1] > 0)
+            answers.cancel()
+            await pilot.press("q")
+
+
+async def test_a_kiln_left_unconfirmed_is_never_shown_idle_cold_and_off(
+    tmp_path: Path,
+) -> None:
+    # Before: kiln1's line went dead mid-firing (sim-fault kiln1 no_response); the run
+    # failed and the service kept retrying heat-off, but the plant table and `kilnctl
+    # status` said "kiln1 PV 39.5 °C SP 0.0 °C 0% idle": the watch's reading from before
+    # the run, while the kiln was last seen at 390 °C with 100 % output.
+    async with running_service(tmp_path) as h:
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: "idle" in line_of(app, "k1"))
+            await start(h.socket, job="long", kiln="k1", lot="U1")
+            await until(pilot, lambda: "long U1" in line_of(app, "k1"))
+            await until(pilot, lambda: pv_of(line_of(app, "k1")) > 40.0)
+
+            async def dead(*_: object) -> None:
+                raise DeviceError("k1: no response")
+
+            for op in ("read", "safe", "set_setpoint", "set_output"):
+                setattr(h.devices["k1"], op, dead)
+            await until(pilot, lambda: "NOT CONFIRMED SAFE" in line_of(app, "k1"))
+            line = line_of(app, "k1")
+            assert "idle" not in line
+            assert pv_of(line) > 40.0, line  # the run's last reading, not the one before it
+            await pilot.press("q")
+        client = await ServiceClient.connect(h.socket)
+        try:
+            text = status_text(await client.request("status"))
+        finally:
+            await client.close()
+        k1 = next(ln for ln in text.splitlines() if ln.startswith("  k1 "))
+        assert "NOT CONFIRMED SAFE" in k1 and "idle" not in k1
+        for op in ("read", "safe", "set_setpoint", "set_output"):
+            delattr(h.devices["k1"], op)  # the line back: the keeper confirms k1, the end
+
+
+def pv_of(line: str) -> float:
+    """The PV of a kiln's plant line (-1 without one)."""
+    try:
+        return float(line.split("PV")[1].split()[0])
+    except (IndexError, ValueError):
+        return -1.0

@@ -17,7 +17,7 @@ from kilnctl.service.plantstatus import plant_devices
 from kilnctl.tui.app import KilnApp
 from kilnctl.tui.layout import fit_lines, plant_rows_max, runs_rows_max
 from kilnctl.tui.messages import Connected
-from kilnctl.tui.plantlines import NAME_WIDTH, _cut
+from kilnctl.tui.plantlines import _cut, name_width
 
 BUNDLED = Path(__file__).parents[2] / "kilnctl.example.toml"
 
@@ -74,8 +74,9 @@ async def test_every_kiln_and_tank_of_the_bundled_plant_is_on_screen_at_80x24(
         await until(pilot, lambda: app.connected and len(app.plant.lines) == 9)
         await pilot.pause(0.05)
         lines = shown(app)
-        # names past 6 columns are cut with an ellipsis (plantlines.NAME_WIDTH)
-        assert [ln.split()[0] for ln in lines] == [_cut(n, NAME_WIDTH) for n in names]
+        # long names are cut with an ellipsis where no cut name reads as another
+        names_w = name_width(names, 78)
+        assert [ln.split()[0] for ln in lines] == [_cut(n, names_w) for n in names]
         assert all("idle" in ln for ln in lines)
         # the chart keeps its rows below; the run panels take what is left and scroll
         assert app.plant.size.height == 9 and app.chart.size.height >= 8 - 2
@@ -105,7 +106,8 @@ async def test_a_plant_too_large_for_the_screen_says_how_many_more_and_which(
         assert lines[-1].startswith("+4 more: ")
         hidden = lines[-1].removeprefix("+4 more: ").split(", ")
         every = [r["name"] for r in rows + extra]
-        assert [ln.split()[0] for ln in lines[:-1]] == [_cut(n, NAME_WIDTH) for n in every[:9]]
+        names_w = name_width(every, 78)
+        assert [ln.split()[0] for ln in lines[:-1]] == [_cut(n, names_w) for n in every[:9]]
         assert hidden == every[9:]  # in full: every device is on screen, by line or by name
         await pilot.press("q")
 

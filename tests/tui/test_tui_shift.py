@@ -9,12 +9,14 @@ from pathlib import Path
 
 from svc_plant import running_service
 from test_tui_app import SIZE, panel_text, start, status_text, until
+from textual._context import active_app
 
 from kilnctl.engine.messages import Abort
 from kilnctl.service.runview import RunView
 from kilnctl.tui.app import MIN_SIZE, KilnApp
-from kilnctl.tui.dialogs import ConfirmDialog
+from kilnctl.tui.dialogs import ConfirmDialog, PromptDialog
 from kilnctl.tui.format import Display, run_lines, time_left
+from kilnctl.tui.messages import ServiceEvent
 
 
 async def test_an_abort_question_closes_with_its_run_and_names_job_and_lot(
@@ -139,3 +141,48 @@ async def test_no_terminal_size_breaks_the_screen(tmp_path: Path) -> None:
                     assert "too small" in str(app.too_small.render())
             assert app.is_running
             await pilot.press("q")
+
+
+async def test_an_operator_prompt_leaves_the_plant_and_the_runs_readable(
+    tmp_path: Path,
+) -> None:
+    # Before: at 80x24 the prompt dialog sat in the middle of the screen, over the run
+    # panels, every few minutes of plating.
+    async with running_service(tmp_path) as h:
+        h.engine.start_watch()
+        app = KilnApp(h.socket, retry_s=0.05, status_every_s=0.2)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.connected)
+            await start(h.socket, job="pins", lot="T9")
+            await until(pilot, lambda: isinstance(app.screen, PromptDialog))
+            box = app.screen.query_one("#prompt-box")
+            await until(pilot, lambda: box.region.height > 0 and bool(app._panels))
+            panels = list(app._panels.values())
+            await until(pilot, lambda: all(p.region.height > 0 for p in panels))
+            for widget in [app.plant, *panels]:
+                assert not box.region.overlaps(widget.region), (box.region, widget.region)
+            assert box.region.bottom <= SIZE[1]
+            await pilot.press("q")
+
+
+async def test_events_arriving_while_detaching_raise_no_traceback(tmp_path: Path) -> None:
+    # Before: a run's "state" event handled as `q` took the screens down raised Textual's
+    # ScreenStackError from refresh_bindings: a traceback on the terminal at detach (seen
+    # in `make test` on a loaded machine, in the plating test's last second).
+    async with running_service(tmp_path) as h:
+        app = KilnApp(h.socket, retry_s=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            run = await start(h.socket, job="pins", lot="Q1")
+            await until(pilot, lambda: run in app.runs)
+            await pilot.press("q")
+        assert not app.screen_stack  # detached: what still arrives finds no screen
+        token = active_app.set(app)  # as in the app's own message loop
+        try:
+            for event in (
+                {"kind": "state", "run_id": run, "t": 1.0, "source": "run", "state": "paused"},
+                {"kind": "run_finished", "run_id": run, "t": 2.0, "outcome": "aborted",
+                 "reason": ""},
+            ):  # fmt: skip
+                app._event(ServiceEvent(event))
+        finally:
+            active_app.reset(token)

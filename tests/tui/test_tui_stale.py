@@ -110,7 +110,12 @@ def test_old_is_five_read_periods_plus_a_poll_in_service_time() -> None:
     assert stale_after_s(idle, poll_s) == STALE_PERIODS * 9.0 + poll_s
     assert not plant_line(idle, Display(now=1000.0 + 340), 78, 0.0, stale_after_s(idle, poll_s))[1]
     assert plant_line(idle, Display(now=1000.0 + 350), 78, 0.0, stale_after_s(idle, poll_s))[1]
-    # in a run the samples come as events (no poll); never under five 1 s periods
+    # in a run the samples come as events (no poll); never old under 5 real seconds
     in_run = {**idle, "run_id": "r1", "read_period_s": 0.2}
-    assert stale_after_s(in_run, poll_s) == 5.0
-    assert stale_after_s({**idle, "read_period_s": None}, 0.0) == 5.0
+    assert stale_after_s(in_run, poll_s) == STALE_PERIODS * 0.2
+    assert stale_after_s({**idle, "read_period_s": None}, 0.0) == 0.0
+    limit = stale_after_s(in_run, poll_s)
+    assert not plant_line(in_run, Display(now=1000.0 + 4.9), 78, 0.0, limit)[1]
+    assert plant_line(in_run, Display(now=1000.0 + 5.1), 78, 0.0, limit)[1]
+    at_60x = Display(now=1000.0 + 299.0, speed=SPEED)  # 4.98 real seconds
+    assert not plant_line(in_run, at_60x, 78, 0.0, limit)[1]
