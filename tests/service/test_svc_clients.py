@@ -61,8 +61,12 @@ async def test_slow_subscriber_loses_oldest_events_and_never_blocks_the_engine(
         await ServiceClient.connect(h.socket) as slow,
     ):
         await slow.request("subscribe", queue=50)
-        # pause the client's reading: its socket buffer fills, then its feed overflows
+        # the client stops reading its socket: the kernel's buffers fill, then its feed
+        # overflows. Pausing the transport, not only the client's reader task: a transport
+        # still reading would take up to 2 MB (twice the stream's limit) before the
+        # service saw any back-pressure, tens of thousands of events.
         slow._reader_task.cancel()
+        slow._writer.transport.pause_reading()
         await asyncio.sleep(0)
         starter = await ServiceClient.connect(h.socket)
         run = (await starter.request("start", job="soak", kiln="k1", lot="S1"))["run"]
@@ -73,6 +77,7 @@ async def test_slow_subscriber_loses_oldest_events_and_never_blocks_the_engine(
         feeds = list(h.service.feeds)
         assert len(feeds) == 1 and feeds[0].dropped_total > 1000
         reader = slow._reader
+        slow._writer.transport.resume_reading()
         kinds: list[str] = []
         async with asyncio.timeout(10):
             while not kinds or kinds[-1] != "run_finished":
