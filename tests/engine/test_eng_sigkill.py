@@ -171,7 +171,15 @@ def test_paused_run_killed_comes_back_paused_at_its_held_setpoint(
     assert paused_at is not None
     held = _samples(seen)[-1]
     held_sp = held["values"]["sp_c"]
-    assert 319.0 <= held_sp <= 321.0
+    # paused at the first period after the sample that reached 320 °C was handed on: the
+    # ramp runs on until then (by as much as the time that took, long on a loaded
+    # machine), never further, and is frozen from there
+    samples = _samples(seen)
+    reached = next(s for s in samples if s["values"]["sp_c"] >= 320.0)
+    frozen = [s for s in samples if s["t"] > paused_at]
+    assert frozen and all(abs(s["values"]["sp_c"] - held_sp) < 0.01 for s in frozen)
+    ran_on = rate / 3600 * (frozen[0]["t"] - reached["t"])
+    assert 319.0 <= held_sp <= reached["values"]["sp_c"] + ran_on + 0.01
 
     second = _resume(path, run_id, held["values"]["pv_c"] - 10.0, held["t"] + 300.0, *ramp)
     procs.append(second)
