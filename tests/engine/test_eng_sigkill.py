@@ -60,14 +60,18 @@ def _send(proc: subprocess.Popen[str], command: str) -> None:
     proc.stdin.flush()
 
 
-def _abort_after(proc: subprocess.Popen[str], n: int) -> list[dict[str, Any]]:
-    """The next n samples it prints (and any after them), then it is told to abort and
-    ends (exit 0)."""
+def _abort_after(
+    proc: subprocess.Popen[str], n: int, counted: Any = lambda sample: True
+) -> list[dict[str, Any]]:
+    """The next samples it prints until n of them are `counted` (and any after them),
+    then it is told to abort and ends (exit 0)."""
     samples: list[dict[str, Any]] = []
+    count = 0
     for event in _events(proc):
         if event["kind"] == "sample":
             samples.append(event)
-            if len(samples) == n:
+            count += bool(counted(event))
+            if count == n:
                 _send(proc, "abort")
     assert proc.wait(timeout=30) == 0
     return samples
@@ -198,7 +202,9 @@ def test_paused_run_killed_comes_back_paused_at_its_held_setpoint(
     assert all(abs(s["values"]["sp_c"] - held_sp) < 0.01 for s in still)
 
     _send(second, "resume")  # the operator presses r
-    moving = _abort_after(second, 60)
+    # 60 periods counted from the first that moved: the resume lands a few periods after it
+    # was sent (more on a loaded machine, at 1000x a period is a millisecond)
+    moving = _abort_after(second, 60, lambda s: s["values"]["sp_c"] > held_sp + 0.001)
     # it goes on from the held setpoint, at the ramp's rate
     sps = [(still[-1]["t"], held_sp)] + [(s["t"], s["values"]["sp_c"]) for s in moving]
     for (t0, sp0), (t1, sp1) in itertools.pairwise(sps):
