@@ -130,6 +130,14 @@ class ServiceClient:
         self._mark_closed()
         self._writer.close()
 
+    async def __aenter__(self) -> ServiceClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # closed on every way out, a failed assertion or a cancel included: a socket left
+        # to the garbage collector warns (an error under the tests) wherever it is collected
+        await self.close()
+
     async def close(self) -> None:
         """Close the connection (the service and its runs go on)."""
         self._mark_closed()

@@ -60,14 +60,18 @@ def _send(proc: subprocess.Popen[str], command: str) -> None:
     proc.stdin.flush()
 
 
-def _abort_after(proc: subprocess.Popen[str], n: int) -> list[dict[str, Any]]:
-    """The next n samples it prints (and any after them), then it is told to abort and
-    ends (exit 0)."""
+def _abort_after(
+    proc: subprocess.Popen[str], n: int, counted: Any = lambda sample: True
+) -> list[dict[str, Any]]:
+    """The next samples it prints until n of them are `counted` (and any after them),
+    then it is told to abort and ends (exit 0)."""
     samples: list[dict[str, Any]] = []
+    count = 0
     for event in _events(proc):
         if event["kind"] == "sample":
             samples.append(event)
-            if len(samples) == n:
+            count += bool(counted(event))
+            if count == n:
                 _send(proc, "abort")
     assert proc.wait(timeout=30) == 0
     return samples
@@ -171,7 +175,15 @@ def test_paused_run_killed_comes_back_paused_at_its_held_setpoint(
     assert paused_at is not None
     held = _samples(seen)[-1]
     held_sp = held["values"]["sp_c"]
-    assert 319.0 <= held_sp <= 321.0
+    # paused at the first period after the sample that reached 320 °C was handed on: the
+    # ramp runs on until then (by as much as the time that took, long on a loaded
+    # machine), never further, and is frozen from there
+    samples = _samples(seen)
+    reached = next(s for s in samples if s["values"]["sp_c"] >= 320.0)
+    frozen = [s for s in samples if s["t"] > paused_at]
+    assert frozen and all(abs(s["values"]["sp_c"] - held_sp) < 0.01 for s in frozen)
+    ran_on = rate / 3600 * (frozen[0]["t"] - reached["t"])
+    assert 319.0 <= held_sp <= reached["values"]["sp_c"] + ran_on + 0.01
 
     second = _resume(path, run_id, held["values"]["pv_c"] - 10.0, held["t"] + 300.0, *ramp)
     procs.append(second)
@@ -190,7 +202,9 @@ def test_paused_run_killed_comes_back_paused_at_its_held_setpoint(
     assert all(abs(s["values"]["sp_c"] - held_sp) < 0.01 for s in still)
 
     _send(second, "resume")  # the operator presses r
-    moving = _abort_after(second, 60)
+    # 60 periods counted from the first that moved: the resume lands a few periods after it
+    # was sent (more on a loaded machine, at 1000x a period is a millisecond)
+    moving = _abort_after(second, 60, lambda s: s["values"]["sp_c"] > held_sp + 0.001)
     # it goes on from the held setpoint, at the ramp's rate
     sps = [(still[-1]["t"], held_sp)] + [(s["t"], s["values"]["sp_c"]) for s in moving]
     for (t0, sp0), (t1, sp1) in itertools.pairwise(sps):

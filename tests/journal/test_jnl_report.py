@@ -408,6 +408,18 @@ def test_thin_keeps_peaks_and_bounds_points() -> None:
     assert thin(points[:10], 400) == points[:10]
 
 
+def test_thin_keeps_the_first_and_last_points() -> None:
+    # a kiln at ambient drifts down before the ramp lifts it: the first bucket's min and
+    # max both lie after the first sample, which a chart attached mid-run must still show
+    points = [(float(i), 20.0 - 0.01 * i if i < 50 else 19.5 + i) for i in range(1000)]
+    points[-1] = (999.0, 0.0)  # the last sample below the last bucket's max
+    for max_points in (2, 3, 60, 400):
+        thinned = thin(points, max_points)
+        assert thinned[0] == points[0] and thinned[-1] == points[-1]
+        assert len(thinned) <= max(max_points, 4)
+        assert thinned == sorted(thinned)
+
+
 def test_last_is_the_latest_run_recorded_not_the_latest_start(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -131,8 +131,14 @@ async def test_the_run_samples_the_bath_it_holds_and_the_watch_leaves_it_alone(
         kiln_at = watch.latest["k1"]["t"]
         # the rinse waits for its prompts: the run holds the heater, the watch reads
         # the idle kiln on and the heater no more; the tank's readings show their age
-        await until(pilot, lambda: "old)" in line_of(app, "gold"), timeout_s=10)
-        assert watch.latest["k1"]["t"] > kiln_at and watch.latest["au_bath"]["t"] == read_at
+        # (both awaited: the age shows on the TUI's clock, the kiln's next read on the
+        # watch's, which a loaded machine delays)
+        await until(
+            pilot,
+            lambda: "old)" in line_of(app, "gold") and watch.latest["k1"]["t"] > kiln_at,
+            timeout_s=10,
+        )
+        assert watch.latest["au_bath"]["t"] == read_at
         answers = asyncio.create_task(_answer_prompts(h.engine, run))
         try:
             # plating: the run's own bath sample, fresh

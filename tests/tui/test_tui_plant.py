@@ -119,7 +119,10 @@ async def test_a_tank_in_a_run_shows_current_voltage_amp_hours_step_time_left_an
             # the line can come from a status poll before the sample event reaches the chart
             await until(pilot, lambda: (chart.source, chart.keys) == ("gold", TANK_KEYS))
             await until(pilot, lambda: chart.drawn_points > 0 and len(chart.ah) > 1, timeout_s=5)
-            assert abs(chart.sp[-1][1] - 3.6) < 1e-9 and chart.ah[-1][1] > chart.ah[0][1]
+            # the gold step's 3.6 A among the charted SPs, not necessarily the last: under
+            # load its ~2 s of wall time may be over (the strike's 2 A then follows)
+            await until(pilot, lambda: any(abs(sp - 3.6) < 1e-9 for _, sp in chart.sp))
+            assert max(ah for _, ah in chart.ah) > chart.ah[0][1]  # amp-hours counted
             assert chart.drawn_points <= 2 * chart.size.width + 2
             await until(pilot, lambda: any(kind == "step" for _, kind in chart.marks))
             answers.cancel()
@@ -158,8 +161,10 @@ async def test_the_kiln_chart_draws_the_planned_profile_ahead_of_now(tmp_path: P
             chart = app.chart
             await until(pilot, lambda: chart.source == "k1" and len(chart.plan) == 3)
             assert chart.plan[-1][1] == 800.0 and chart.plan[0][0] > chart.sp[0][0]
-            # from the last SP sample to the end of the ramp and of the hold
-            await until(pilot, lambda: chart.drawn_plan_points == 3, timeout_s=5)
+            # from the last SP sample to the end of the ramp and of the hold, through the
+            # plan's own first point (the service's "now") when that is newer than the last
+            # sample the chart has: under load the event stream runs behind the status reply
+            await until(pilot, lambda: chart.drawn_plan_points in (3, 4), timeout_s=5)
             await pilot.press("q")
 
 
