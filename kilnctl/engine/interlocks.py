@@ -49,9 +49,16 @@ class KilnLimits:
     """With the output at 0 the kiln can only come back up to what it already was: a door
     shut after the heat was cut lets the chamber reheat from the walls (+20 °C within two
     minutes on the simulated kiln after a door-open abort at 230 °C), but never above the PV
-    read when the heat went off. So a rise counts as a stuck relay only once the PV is
-    above every output-0 reading of the last stuck_recall_s before the judged window (a
-    door left open longer than this and then shut is judged on the rise alone)."""
+    read when the heat went off. So, within stuck_reheat_s of the lowest PV, a rise counts
+    as a stuck relay only once the PV is above every output-0 reading of the last
+    stuck_recall_s before the judged window (a door left open longer than this and then
+    shut is judged on the rise alone)."""
+    stuck_reheat_s: float = 180.0
+    """How long after its lowest PV a kiln with no heat may go on reheating from its walls
+    (the door shut): the simulated kiln's reheat is over within ~130 s, its rise over the
+    minute that ends 180 s after the lowest PV is under 1.5 °C. Past this, a rise below the
+    ceiling counts too: a relay welded while the kiln cools is found within this time even
+    when it has not climbed back to where the kiln was."""
     door_window_s: float = 10.0
     """A door or lid opening is judged on the PV fall over this window."""
     door_drop_c: float = 8.0
@@ -149,6 +156,10 @@ class _IdleWindow(_Window):
     def ceiling(self, before_t: float) -> float | None:
         """Highest PV (°C) recalled before `before_t` s, or None with no such reading."""
         return max((pv for ti, pv in self.recalled if ti < before_t), default=None)
+
+    def lowest_t(self) -> float | None:
+        """When (s) the lowest PV recalled was read, or None with nothing recalled."""
+        return min(self.recalled, key=lambda point: point[1], default=(None, 0.0))[0]
 
     def reset(self) -> None:
         super().reset()
@@ -410,7 +421,8 @@ def stuck_relay_rise(
 
     Not a stuck relay: the thermal lag of a kiln whose heat was just cut (stuck_settle_s),
     nor a chamber reheating from its walls once the door is shut (below the ceiling of
-    the recalled readings, `KilnLimits.stuck_recall_s`)."""
+    the recalled readings, `KilnLimits.stuck_recall_s`, for stuck_reheat_s after the
+    lowest PV)."""
     if output_pct > lim.stuck_output_pct:
         idle.reset()
         return None
@@ -420,8 +432,9 @@ def stuck_relay_rise(
     rise = pv - pv0
     off_s = t - (idle.since if idle.since is not None else t)
     settled = far_above_sp or off_s >= lim.stuck_settle_s  # past the thermal lag
-    ceiling = idle.ceiling(t0)
-    if ceiling is not None and pv <= ceiling:
+    ceiling, lowest_t = idle.ceiling(t0), idle.lowest_t()
+    reheating = lowest_t is not None and t - lowest_t < lim.stuck_reheat_s
+    if reheating and ceiling is not None and pv <= ceiling:
         return None  # back up to where it was with no heat: the walls, not the elements
     if settled and t - t0 >= lim.stuck_min_s and rise >= lim.stuck_rise_c:
         return f"{_rose_or_fell(rise)} in {t - t0:.0f} s with output 0 %"

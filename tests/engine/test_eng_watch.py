@@ -439,9 +439,11 @@ async def test_a_door_abort_then_the_door_shut_is_no_stuck_relay(shut_after_s: f
     await c.engine.close()
 
 
-async def test_a_welded_relay_after_a_door_abort_is_still_found() -> None:
-    """The same drill, then `sim-fault kiln1 stuck_relay` once the door is shut: the
-    chamber climbs past the PV it had when the heat was cut, and on past the settle time."""
+@pytest.mark.parametrize("shut_after_s", [60.0, 300.0])
+async def test_a_welded_relay_after_a_door_abort_is_still_found(shut_after_s: float) -> None:
+    """The same drill, then `sim-fault kiln1 stuck_relay` as the door is shut: found once
+    the chamber climbs past the PV it had when the heat was cut, or, still below it, the
+    reheat time after its lowest PV (a kiln cooled far with the door open)."""
     c = cell()
     profile = hold_profile(790, 1200, door_grace=180.0)
     run_id = await c.engine.submit(StartJob(ref="preheat", kiln="k1", recipe=profile))
@@ -450,11 +452,12 @@ async def test_a_welded_relay_after_a_door_abort_is_still_found() -> None:
         await c.clock.sleep(1)
     c.kiln.set_door(True)
     assert await c.engine.wait(run_id) == "aborted"
-    await c.clock.sleep(60)
+    await c.clock.sleep(shut_after_s)
     c.kiln.set_door(False)
     inject_t = c.clock.wall_time()
     c.kiln.inject("stuck_relay")
-    await c.clock.sleep(300)
+    await c.clock.sleep(600)
     [alarm] = raised(c.drain(), "stuck_relay")
-    assert (alarm.t - inject_t) / PERIOD_S <= 60  # measured: 45 periods
+    # measured: 45 periods (past the ceiling) / 87 (cooled to ~147 °C, 80 °C below it)
+    assert (alarm.t - inject_t) / PERIOD_S <= 110
     await c.engine.close()
