@@ -45,6 +45,20 @@ class KilnLimits:
     times the thermocouple noise (σ 0.3 °C); a kiln at 850 °C on a welded relay still
     climbs ~7 °C a minute (simulator, docs/process.md calibration)."""
     stuck_output_pct: float = 0.5
+    stuck_recall_s: float = 900.0
+    """With the output at 0 the kiln can only come back up to what it already was: a door
+    shut after the heat was cut lets the chamber reheat from the walls (+20 °C within two
+    minutes on the simulated kiln after a door-open abort at 230 °C), but never above the PV
+    read when the heat went off. So, within stuck_reheat_s of the lowest PV, a rise counts
+    as a stuck relay only once the PV is above every output-0 reading of the last
+    stuck_recall_s before the judged window (a door left open longer than this and then
+    shut is judged on the rise alone)."""
+    stuck_reheat_s: float = 180.0
+    """How long after its lowest PV a kiln with no heat may go on reheating from its walls
+    (the door shut): the simulated kiln's reheat is over within ~130 s, its rise over the
+    minute that ends 180 s after the lowest PV is under 1.5 °C. Past this, a rise below the
+    ceiling counts too: a relay welded while the kiln cools is found within this time even
+    when it has not climbed back to where the kiln was."""
     door_window_s: float = 10.0
     """A door or lid opening is judged on the PV fall over this window."""
     door_drop_c: float = 8.0
@@ -125,6 +139,33 @@ class _Window:
         self.since = None
 
 
+class _IdleWindow(_Window):
+    """Output-0 history for the stuck-relay rule: the judged window, plus the PV readings
+    of the last `recall_s` for the ceiling a kiln without heat can come back to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recalled: deque[tuple[float, float]] = deque()
+
+    def add_recalled(self, t: float, pv: float, recall_s: float) -> None:
+        """Record (t s, PV °C), forgetting readings older than recall_s."""
+        self.recalled.append((t, pv))
+        while self.recalled and t - self.recalled[0][0] > recall_s:
+            self.recalled.popleft()
+
+    def ceiling(self, before_t: float) -> float | None:
+        """Highest PV (°C) recalled before `before_t` s, or None with no such reading."""
+        return max((pv for ti, pv in self.recalled if ti < before_t), default=None)
+
+    def lowest_t(self) -> float | None:
+        """When (s) the lowest PV recalled was read, or None with nothing recalled."""
+        return min(self.recalled, key=lambda point: point[1], default=(None, 0.0))[0]
+
+    def reset(self) -> None:
+        super().reset()
+        self.recalled.clear()
+
+
 class KilnInterlocks:
     """Checks one kiln's reading against its schedule.
 
@@ -137,7 +178,7 @@ class KilnInterlocks:
         self.limits = limits
         self.remote_sp = remote_sp
         self._heating = _Window()
-        self._idle = _Window()
+        self._idle = _IdleWindow()
         self._door = _Window()
         self._full = _Window()  # PV at full output while heating, over two stall windows
         self._minute = _Window()  # PV over one stall window, always
@@ -367,7 +408,7 @@ def _rose_or_fell(change_c: float) -> str:
 
 
 def stuck_relay_rise(
-    idle: _Window,
+    idle: _IdleWindow,
     t: float,
     pv: float,
     output_pct: float,
@@ -376,21 +417,31 @@ def stuck_relay_rise(
 ) -> str | None:
     """Why the heat looks stuck on (PV rising with the output at 0 for stuck_min_s or
     more), or None. `idle` keeps the output-0 history between calls; shared by a run's
-    interlocks and the between-runs watch."""
+    interlocks and the between-runs watch.
+
+    Not a stuck relay: the thermal lag of a kiln whose heat was just cut (stuck_settle_s),
+    nor a chamber reheating from its walls once the door is shut (below the ceiling of
+    the recalled readings, `KilnLimits.stuck_recall_s`, for stuck_reheat_s after the
+    lowest PV)."""
     if output_pct > lim.stuck_output_pct:
         idle.reset()
         return None
     idle.add(t, pv, lim.stuck_window_s)
+    idle.add_recalled(t, pv, lim.stuck_recall_s)
     t0, pv0 = idle.points[0]
     rise = pv - pv0
     off_s = t - (idle.since if idle.since is not None else t)
     settled = far_above_sp or off_s >= lim.stuck_settle_s  # past the thermal lag
+    ceiling, lowest_t = idle.ceiling(t0), idle.lowest_t()
+    reheating = lowest_t is not None and t - lowest_t < lim.stuck_reheat_s
+    if reheating and ceiling is not None and pv <= ceiling:
+        return None  # back up to where it was with no heat: the walls, not the elements
     if settled and t - t0 >= lim.stuck_min_s and rise >= lim.stuck_rise_c:
         return f"{_rose_or_fell(rise)} in {t - t0:.0f} s with output 0 %"
     return None
 
 
-def stuck_relay_judged(idle: _Window, t: float, lim: KilnLimits) -> bool:
+def stuck_relay_judged(idle: _IdleWindow, t: float, lim: KilnLimits) -> bool:
     """Has `idle` enough output-0 history at `t` for `stuck_relay_rise` to say "no rise"
     (past the thermal lag, and stuck_min_s of readings)? Before that, no rise found says
     nothing about the relay."""

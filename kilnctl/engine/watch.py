@@ -40,7 +40,12 @@ from kilnctl.clock import Clock
 from kilnctl.engine.alarms import STOPPING_ACTIONS, AlarmBook
 from kilnctl.engine.contactor import Contactor, contactor_of, cut_power
 from kilnctl.engine.firing import make_safe
-from kilnctl.engine.interlocks import KilnLimits, _Window, stuck_relay_judged, stuck_relay_rise
+from kilnctl.engine.interlocks import (
+    KilnLimits,
+    _IdleWindow,
+    stuck_relay_judged,
+    stuck_relay_rise,
+)
 from kilnctl.engine.latched import Unresolved, raise_again, unresolved_in
 from kilnctl.engine.messages import Event, Notice, RunStarted
 from kilnctl.journal import Journal
@@ -73,7 +78,7 @@ class _Watched:
     max_temp_c: float | None = None
     max_current_a: float | None = None
     contactor: Contactor | None = None
-    idle: _Window | None = None
+    idle: _IdleWindow | None = None
 
 
 class PlantWatch:
@@ -363,7 +368,7 @@ def _watched(plant: Any, devices: Mapping[str, object]) -> list[_Watched]:
                     KILN_WATCH_CODES,
                     max_temp_c=getattr(kiln, "max_temp_c", None),
                     contactor=contactor_of(kiln, devices),
-                    idle=_Window(),
+                    idle=_IdleWindow(),
                 )
             )
     for name, tank in (getattr(plant, "tanks", {}) or {}).items():

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 
-from kilnctl.engine.interlocks import KilnLimits, _Window, stuck_relay_rise
+from kilnctl.engine.interlocks import KilnLimits, _IdleWindow, stuck_relay_rise
 
 
 def first_flag(pv_at: object, seconds: int = 600) -> float | None:
-    lim, idle = KilnLimits(), _Window()
+    lim, idle = KilnLimits(), _IdleWindow()
     for t in range(seconds):
         if stuck_relay_rise(idle, float(t), pv_at(t), 0.0, lim) is not None:  # type: ignore[operator]
             return float(t)

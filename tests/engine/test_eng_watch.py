@@ -402,3 +402,60 @@ async def test_the_watch_stops_even_when_a_device_request_loses_the_cancel() -> 
         await c.engine.close()  # stops the watch: must not hang
     watch = c.engine.watch
     assert watch is not None and watch._task is None
+
+
+async def door_abort_then_shut(shut_after_s: float) -> tuple[Cell, float]:
+    """A max-rate preheat from cold, the door opened at 247 °C until the run aborts on
+    door_open_long, shut shut_after_s later: (the cell, the PV when the heat was cut)."""
+    c = cell()
+    profile = hold_profile(790, 1200, door_grace=180.0)
+    run_id = await c.engine.submit(StartJob(ref="preheat", kiln="k1", recipe=profile))
+    assert run_id is not None
+    while (await c.kiln.read()).pv_c < 247.0:
+        await c.clock.sleep(1)
+    c.kiln.set_door(True)
+    assert await c.engine.wait(run_id) == "aborted"
+    cut_pv = (await c.kiln.read()).pv_c
+    await c.clock.sleep(shut_after_s)
+    c.kiln.set_door(False)
+    return c, cut_pv
+
+
+@pytest.mark.parametrize("shut_after_s", [60.0, 300.0])
+async def test_a_door_abort_then_the_door_shut_is_no_stuck_relay(shut_after_s: float) -> None:
+    """The breaker's drill: a max-rate preheat from cold, `sim-fault kiln1 door_open` at
+    ~247 °C, the run aborted on door_open_long, then the door shut (`--clear`) a while
+    later. Before: the watch raised a critical, latched stuck_relay ("rose 3.3 °C in 60 s
+    with output 0 %") on a kiln whose heat had been cut: once the door is shut the chamber
+    reheats from the walls (+20 °C in two minutes). Now: nothing is raised, the kiln is
+    free; it never climbs back above the PV read when the heat went off."""
+    c, cut_pv = await door_abort_then_shut(shut_after_s)
+    lowest = reheated = (await c.kiln.read()).pv_c  # the coldest reading, the top after it
+    for _ in range(900):
+        await c.clock.sleep(1)
+        pv = (await c.kiln.read()).pv_c
+        reheated = pv if pv < lowest else max(reheated, pv)
+        lowest = min(lowest, pv)
+    # it did reheat, by more than the 3 °C of the rule, but not to where it was
+    assert lowest + 3.0 < reheated < cut_pv
+    events = c.drain()
+    assert raised(events, "door_open_long")
+    assert not raised(events, "stuck_relay")
+    watch = c.engine.watch
+    assert watch is not None and not watch.alarms.any_active
+    await c.engine.close()
+
+
+@pytest.mark.parametrize("shut_after_s", [60.0, 300.0])
+async def test_a_welded_relay_after_a_door_abort_is_still_found(shut_after_s: float) -> None:
+    """The same drill, then `sim-fault kiln1 stuck_relay` as the door is shut: found once
+    the chamber climbs past the PV it had when the heat was cut, or, still below it, the
+    reheat time after its lowest PV (a kiln cooled far with the door open)."""
+    c, _ = await door_abort_then_shut(shut_after_s)
+    inject_t = c.clock.wall_time()
+    c.kiln.inject("stuck_relay")
+    await c.clock.sleep(600)
+    [alarm] = raised(c.drain(), "stuck_relay")
+    # measured: 45 periods (past the ceiling) / 87 (cooled to ~147 °C, 80 °C below it)
+    assert (alarm.t - inject_t) / PERIOD_S <= 110
+    await c.engine.close()
