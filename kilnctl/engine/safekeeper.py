@@ -43,14 +43,17 @@ async def try_safe(
     why: str,
     attempts: int = SAFE_ATTEMPTS,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    first_attempt: int = 1,
 ) -> str | None:
     """Call device.safe() up to `attempts` times, `sleep`ing SAFE_RETRY_GAP_S between;
     None once it returned (the driver read the safe state back), else the last failure.
+    `first_attempt`: the number the log gives the first of them (the keeper's retries go
+    on counting from the attempts before).
     Never raises: a caller in a `finally` must not have its own error masked, and a driver
     bug must not stop the other devices' safe()."""
     name = getattr(device, "name", device)
     problem = ""
-    for attempt in range(1, attempts + 1):
+    for attempt in range(first_attempt, first_attempt + attempts):
         try:
             await device.safe()
             return None
@@ -60,7 +63,7 @@ async def try_safe(
             log.exception("safe() of %s raised", name)
             problem = f"{type(exc).__name__}: {exc}"
         log.info("making %s safe (%s), attempt %d failed: %s", name, why, attempt, problem)
-        if attempt < attempts:
+        if attempt < first_attempt + attempts - 1:
             await sleep(SAFE_RETRY_GAP_S)
     return problem
 
@@ -237,7 +240,11 @@ class SafeKeeper:
 
     async def _retry(self, held: UnsafeDevice) -> None:
         async with self._lock(held.name):
-            problem = await try_safe(held.device, held.why, attempts=1)
+            # numbered on from the SAFE_ATTEMPTS at once and the retries before: the log
+            # said "attempt 1 failed" at every retry, as if the keeper never got further
+            problem = await try_safe(
+                held.device, held.why, attempts=1, first_attempt=SAFE_ATTEMPTS + held.attempts
+            )
         if self._held.get(held.name) is not held:  # confirmed meanwhile (confirm_now)
             return
         now = self.clock.now()
