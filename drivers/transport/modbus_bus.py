@@ -86,6 +86,8 @@ class ModbusBus:
         self._time = time_fn
         self._sleep = sleep
         self._lock = asyncio.Lock()
+        self._turns: dict[int, asyncio.Lock] = {}
+        """Per unit: whose turn it is among the requests to it (`_take_line`)."""
         self._last_end = 0.0
         self._rx_seen = False
         self._backoff_s = RECONNECT_MIN_S
@@ -151,19 +153,38 @@ class ModbusBus:
             self.late.arrived(unit)
 
     async def _take_line(self, unit: int, key: Hashable | None) -> None:
-        """Acquire the line for a request to `unit`. First wait out the replies the unit
-        still owes to other requests (dropped as they arrive, at most until they can no
-        longer come); the line stays free meanwhile for the other units."""
-        while True:
-            while self.late is not None:
-                wait_s = self.late.must_wait(unit, key, self._time())
-                if wait_s <= 0:
-                    break
-                await self._sleep(min(DRAIN_STEP_S, wait_s))
-            await self._lock.acquire()
-            if self.late is None or self.late.must_wait(unit, key, self._time()) <= 0:
-                return
-            self._lock.release()  # another request to this unit timed out meanwhile
+        """Acquire the line for a request to `unit` (release with `_give_line`). First the
+        unit's turn, in the order requests to it came (a FIFO lock per unit), then wait out
+        the replies the unit still owes to other requests (dropped as they arrive, at most
+        until they can no longer come); the line stays free meanwhile for the other units.
+
+        The turn is why a request is never starved: a request repeated back to back to a
+        dead unit (the safe-keeper's retries) may go out while its own replies are owed,
+        and each of its timeouts renewed the owed horizon, so a different request (the
+        plant watch's read) waited for ever. Now it waits one request and one horizon."""
+        turn = self._turns.get(unit)
+        if turn is None:
+            turn = self._turns[unit] = asyncio.Lock()
+        await turn.acquire()
+        try:
+            while True:
+                while self.late is not None:
+                    wait_s = self.late.must_wait(unit, key, self._time())
+                    if wait_s <= 0:
+                        break
+                    await self._sleep(min(DRAIN_STEP_S, wait_s))
+                await self._lock.acquire()
+                if self.late is None or self.late.must_wait(unit, key, self._time()) <= 0:
+                    return
+                self._lock.release()  # another request to this unit timed out meanwhile
+        except BaseException:
+            turn.release()
+            raise
+
+    def _give_line(self, unit: int) -> None:
+        """Release what `_take_line` acquired for a request to `unit`."""
+        self._lock.release()
+        self._turns[unit].release()
 
     @property
     def connected(self) -> bool:
@@ -184,6 +205,7 @@ class ModbusBus:
         # its client (asyncio.run per CLI command, per test): start afresh on the new one.
         self.close()
         self._lock = asyncio.Lock()
+        self._turns = {}
         self._loop = loop
 
     async def _connect(self, link: ModbusLink) -> Client:
@@ -283,7 +305,7 @@ class ModbusBus:
                 health.succeeded(link.name, link.address_text, self._last_end - start)
                 return reply
         finally:
-            self._lock.release()
+            self._give_line(link.unit)
         assert error is not None
         health.failed(error)
         raise error

@@ -43,14 +43,17 @@ async def try_safe(
     why: str,
     attempts: int = SAFE_ATTEMPTS,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    first_attempt: int = 1,
 ) -> str | None:
     """Call device.safe() up to `attempts` times, `sleep`ing SAFE_RETRY_GAP_S between;
     None once it returned (the driver read the safe state back), else the last failure.
+    `first_attempt`: the number the log gives the first of them (the keeper's retries go
+    on counting from the attempts before).
     Never raises: a caller in a `finally` must not have its own error masked, and a driver
     bug must not stop the other devices' safe()."""
     name = getattr(device, "name", device)
     problem = ""
-    for attempt in range(1, attempts + 1):
+    for attempt in range(first_attempt, first_attempt + attempts):
         try:
             await device.safe()
             return None
@@ -60,7 +63,7 @@ async def try_safe(
             log.exception("safe() of %s raised", name)
             problem = f"{type(exc).__name__}: {exc}"
         log.info("making %s safe (%s), attempt %d failed: %s", name, why, attempt, problem)
-        if attempt < attempts:
+        if attempt < first_attempt + attempts - 1:
             await sleep(SAFE_RETRY_GAP_S)
     return problem
 
@@ -86,7 +89,9 @@ class UnsafeDevice:
     run_id: str
     emit: Callable[[Event], None]
     """Where its alarm goes: the record of the run that left it (journal + subscribers)."""
-    attempts: int = 1
+    attempts: int = SAFE_ATTEMPTS
+    """safe() calls so far (SAFE_ATTEMPTS at once before it was held): the log's attempt
+    numbers, the retry notices' and the release's count are all this one count."""
     next_try: float = 0.0
 
 
@@ -177,7 +182,10 @@ class SafeKeeper:
             held = self._held.get(name)
             return held.problem if held is not None else None
         async with self._lock(name):
-            problem = await try_safe(held.device, why, sleep=self.clock.sleep)
+            problem = await try_safe(
+                held.device, why, sleep=self.clock.sleep, first_attempt=held.attempts + 1
+            )
+        held.attempts += SAFE_ATTEMPTS if problem is not None else 1
         if name not in self._held:  # the retry loop confirmed it meanwhile
             return None
         if problem is None:
@@ -237,16 +245,21 @@ class SafeKeeper:
 
     async def _retry(self, held: UnsafeDevice) -> None:
         async with self._lock(held.name):
-            problem = await try_safe(held.device, held.why, attempts=1)
+            # numbered on from the attempts before: the log said "attempt 1 failed" at
+            # every retry, as if the keeper never got further
+            problem = await try_safe(
+                held.device, held.why, attempts=1, first_attempt=held.attempts + 1
+            )
         if self._held.get(held.name) is not held:  # confirmed meanwhile (confirm_now)
             return
         now = self.clock.now()
+        held.attempts += 1
         if problem is None:
             self._release(held, now)
             return
-        held.attempts += 1
         held.problem = problem
-        backoff = min(self.retry_min_s * 2 ** (held.attempts - 2), self.retry_max_s)
+        retries = held.attempts - SAFE_ATTEMPTS
+        backoff = min(self.retry_min_s * 2 ** (retries - 1), self.retry_max_s)
         held.next_try = now + backoff
         self._publish(
             Notice(

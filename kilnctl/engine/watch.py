@@ -198,10 +198,17 @@ class PlantWatch:
         ]
 
     async def _loop(self) -> None:
+        # One loop per device: a device that does not answer costs its line's time-outs
+        # (and waits its turn behind the safe-keeper's retries to it) on every read; in
+        # one loop over all devices that stopped the watch of every other kiln and tank.
+        await asyncio.gather(*(self._watch_one(item) for item in self.watched))
+
+    async def _watch_one(self, item: _Watched) -> None:
         next_t = self.clock.now()
         while not self._stopping:
-            await self.check_once()
-            next_t += self.period_s
+            await self._check_item(item, self._busy())
+            # a slow read is not made up for by a burst of reads after it
+            next_t = max(next_t + self.period_s, self.clock.now())
             await self.clock.sleep_until(next_t)
 
     # ------------------------------------------------------------------ alarms
@@ -241,27 +248,32 @@ class PlantWatch:
     # ------------------------------------------------------------------ checks
 
     async def check_once(self) -> None:
-        """Read and judge every idle kiln and tank once."""
+        """Read and judge every idle kiln and tank once (each device on its own, at once:
+        a slow one does not hold up the others)."""
         busy = self._busy()
-        for item in self.watched:
-            if item.device_name in busy:
-                if item.idle is not None:
-                    item.idle.reset()
-                self._tried.pop(item.device_name, None)  # a run's time is no watch cycle
-                continue
-            # from one attempt to the next: a device that stops answering keeps its
-            # period while its last reading ages, so it shows old
-            now = self.clock.now()
-            last = self._tried.get(item.device_name)
-            if last is not None:
-                self.periods[item.device_name] = now - last
-            self._tried[item.device_name] = now
-            try:
-                await self._check(item)
-            except DeviceError as exc:  # comms between runs: the next run will say
-                log.debug("watch: %s: %s", item.name, exc)
-            except Exception:  # a bug must not end the watch of the other devices
-                log.exception("watch: checking %s failed", item.name)
+        await asyncio.gather(*(self._check_item(item, busy) for item in self.watched))
+
+    async def _check_item(self, item: _Watched, busy: set[str]) -> None:
+        """Read and judge one kiln or tank unless a run has it (in `busy`). Never raises
+        but for a cancel: a failure is logged, the next period tries again."""
+        if item.device_name in busy:
+            if item.idle is not None:
+                item.idle.reset()
+            self._tried.pop(item.device_name, None)  # a run's time is no watch cycle
+            return
+        # from one attempt to the next: a device that stops answering keeps its
+        # period while its last reading ages, so it shows old
+        now = self.clock.now()
+        last = self._tried.get(item.device_name)
+        if last is not None:
+            self.periods[item.device_name] = now - last
+        self._tried[item.device_name] = now
+        try:
+            await self._check(item)
+        except DeviceError as exc:  # comms between runs: the next run will say
+            log.debug("watch: %s: %s", item.name, exc)
+        except Exception:  # a bug must not end the watch of the other devices
+            log.exception("watch: checking %s failed", item.name)
 
     async def _check(self, item: _Watched) -> None:
         reading = await item.device.read()

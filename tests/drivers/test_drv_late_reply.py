@@ -12,6 +12,7 @@ predecessor's reply. Frames below are byte-exact per Modbus Application Protocol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -152,3 +153,41 @@ async def test_one_slow_spell_costs_its_requests_and_no_reading_is_wrong() -> No
         await other.close()
     finally:
         await server.close()
+
+
+async def test_a_request_repeated_to_a_dead_unit_never_starves_a_different_one() -> None:
+    """The safe-keeper's kind of traffic: one write repeated back to back to a unit that
+    is dead. Each of its timeouts owes a reply, and a repeat of the same request may go out
+    while it is owed; before, each repeat renewed the owed horizon, so a different request
+    (the plant watch's status read) waited for ever and stopped the watch. Now requests to
+    a unit take turns: the read waits at most the write in flight and one horizon, goes out
+    (FC03 per Modbus Application Protocol V1.1b3 §6.3, byte-exact) and times out itself."""
+    async with pty_device() as dev:
+        link = kiln_link(dev, retries=0)  # 0.2 s time-out
+        rm_sp = 26  # Eurotherm 3216 Rm.SP (HA028651 §15.5): what safe() writes first
+        stop = asyncio.Event()
+
+        async def keeper() -> None:
+            while not stop.is_set():
+                with pytest.raises(DeviceTimeout):
+                    await link.write_register(rm_sp, 0)
+                await asyncio.sleep(0.05)  # its retry gap: 4 s of service time at x60 is 67 ms
+
+        retrying = asyncio.create_task(keeper())
+        await asyncio.sleep(0.5)  # the keeper is retrying: a reply of it is owed now
+        assert link.bus.late is not None and link.bus.late.owes(1) >= 1
+        start = time.monotonic()
+        with pytest.raises(DeviceTimeout):
+            async with asyncio.timeout(5.0):  # before: never
+                await link.read_holding(STATUS, 1)
+        waited = time.monotonic() - start
+        stop.set()
+        await retrying
+        # the write in flight (0.2 s), its horizon (1.5 s), the read's own time-out (0.2 s)
+        assert waited < 0.2 + 1.5 + 0.2 + 0.5
+        sent = b""
+        with contextlib.suppress(TimeoutError):
+            while True:
+                sent += await dev.read_exactly(1, timeout_s=0.05)
+        assert fc03(1, STATUS, 1) in sent
+        link.close()
