@@ -197,7 +197,7 @@ class KilnInterlocks:
         pv = reading.pv_c
         self._check_status(t, reading, found)
         if reading.sensor_break or not self._pv_in_range(pv):
-            found["tc_break"] = f"sensor break (PV {pv})"
+            found["tc_break"] = f"sensor break (PV reads {pv:.1f} °C)"
             return found  # nothing else can be judged without a temperature
         if reading.over_range:
             found["pv_over_range"] = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import statistics
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -318,6 +319,8 @@ async def test_alarm_during_standby_aborts_the_job_with_the_kiln_safe() -> None:
     finished = events[-1]
     assert isinstance(finished, RunFinished)
     assert finished.outcome == "aborted" and "sensor break" in finished.reason
+    # the controller's reading as an operator reads it: "PV reads 1372.0 °C", not a raw float
+    assert re.search(r"sensor break \(PV reads -?\d+\.\d °C\)", finished.reason), finished.reason
     await assert_left_safe(shop, shop.kilns["ctl1"])
 
 
