@@ -7,39 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from test_svc_serve_cli import (
     _sim_device,
     _stuck_relay_found,
     attach,
-    ended,
     first,
-    serve,
+    serving,
     simulated_plant,
 )
 
 from drivers.registry import open_device
 from kilnctl.cli.cmd_demo import kilnctl_argv
-
-
-@asynccontextmanager
-async def _service(tmp: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`kilnctl serve` on tmp's plant; stopped with SIGTERM after (no traceback), or
-    killed if the body failed first."""
-    proc = await serve(tmp)
-    try:
-        yield proc
-        proc.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            assert b"Traceback" not in await ended(proc)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await ended(proc)
 
 
 async def _kiln2_sp(url: str) -> float:
@@ -55,7 +35,7 @@ async def test_kilnctl_run_is_refused_on_a_kiln_held_by_a_latched_watch_alarm(
     tmp_path: Path,
 ) -> None:
     async with simulated_plant(tmp_path) as url:
-        async with _service(tmp_path) as proc:
+        async with serving(tmp_path) as proc:
             client, alarm = await _stuck_relay_found(tmp_path, proc)
             assert alarm["code"] == "stuck_relay"
             await client.close()
@@ -90,7 +70,7 @@ async def test_the_plant_watch_is_no_candidate_for_a_command_without_a_run_id(
     for the rest of the service's life. Before, `kilnctl pause` / `abort` with one real
     run active then failed: "several runs active (WATCH_ID, RUN_ID): give run" — an
     abort refused in the moment it is wanted. The watch is no run: only `ack` finds it."""
-    async with simulated_plant(tmp_path) as url, _service(tmp_path) as proc:
+    async with simulated_plant(tmp_path) as url, serving(tmp_path) as proc:
         client, alarm = await _stuck_relay_found(tmp_path, proc)
         _sim_device(tmp_path).clear()
         await client.request("ack", alarm=alarm["alarm_id"], who="ann")  # no run id
@@ -168,7 +148,7 @@ async def test_a_stuck_relay_found_by_kilnctl_run_holds_the_kiln_after_it_exits(
         assert code == 2, printed
         assert "held safe by the plant watch's alarm kiln2:stuck_relay" in printed
         assert await _kiln2_sp(url) == sp_before  # nothing written to the kiln
-        async with _service(tmp_path) as proc:
+        async with serving(tmp_path) as proc:
             client = await attach(tmp_path, proc)
             (view,) = (await client.request("status"))["runs"]
             assert [(a["alarm_id"], a["acked"]) for a in view["alarms"]] == [

@@ -89,6 +89,34 @@ async def ended(proc: asyncio.subprocess.Process) -> bytes:
     return logged
 
 
+async def stopped(proc: asyncio.subprocess.Process, timeout_s: float = 30) -> bytes:
+    """SIGTERM the service and wait for it: it must exit 0 without a traceback. Its log
+    (stderr); a hang says what the service logged, not just that it hung."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        async with asyncio.timeout(timeout_s):
+            logged = await ended(proc)
+    except TimeoutError:
+        proc.kill()
+        raise AssertionError((await ended(proc)).decode(errors="replace")[-3000:]) from None
+    assert proc.returncode == 0 and b"Traceback" not in logged, logged.decode()[-3000:]
+    return logged
+
+
+@asynccontextmanager
+async def serving(tmp: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`kilnctl serve` on tmp's plant, `stopped` after the body, or killed if the body
+    failed first."""
+    proc = await serve(tmp)
+    try:
+        yield proc
+        await stopped(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await ended(proc)
+
+
 async def attach(tmp: Path, proc: asyncio.subprocess.Process) -> ServiceClient:
     async with asyncio.timeout(20):
         while True:
@@ -307,15 +335,7 @@ async def test_service_watches_an_idle_kiln_and_latches_its_stuck_relay(tmp_path
             acked = await first(client, "alarm_ack")
             assert acked["who"] == "ann"
             await client.close()
-            proc.send_signal(signal.SIGTERM)
-            try:
-                async with asyncio.timeout(60):
-                    stderr = await ended(proc)
-            except TimeoutError:  # say what the service was doing, not just that it hung
-                proc.kill()
-                stderr = await ended(proc)
-                raise AssertionError(stderr.decode(errors="replace")[-3000:]) from None
-            assert proc.returncode == 0 and b"Traceback" not in stderr
+            await stopped(proc, timeout_s=60)
         finally:
             if proc.returncode is None:
                 proc.kill()
@@ -341,14 +361,7 @@ async def test_a_latched_watch_alarm_outlives_a_restarted_service(
             if stop == "sigkill":
                 await _kill(proc)
             else:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    async with asyncio.timeout(30):
-                        assert b"Traceback" not in await ended(proc)
-                except TimeoutError:
-                    proc.kill()
-                    raise AssertionError((await ended(proc)).decode()[-3000:]) from None
-                assert proc.returncode == 0
+                await stopped(proc)
             proc = await serve(tmp_path)
             async with await attach(tmp_path, proc) as client:
                 (view,) = (await client.request("status"))["runs"]
